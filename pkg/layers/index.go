@@ -1,0 +1,85 @@
+package layers
+
+import (
+	"errors"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// ErrLimit is wrapped by every error that reports a limit of [Limits] being
+// hit. The message names the limit and its value.
+var ErrLimit = errors.New("limit exceeded")
+
+// ErrCorrupt is wrapped by errors for blobs that are not what they claim to
+// be: bad compression, a broken tar stream, or a digest that does not match.
+var ErrCorrupt = errors.New("corrupt layer")
+
+// Limits bound what one layer may make imgaudit do. A zero field takes the
+// default from [DefaultLimits].
+type Limits struct {
+	MaxEntries      int   // entries in one layer
+	MaxPathLen      int   // bytes in one entry name or link target
+	MaxLayerBytes   int64 // decompressed bytes of one layer
+	MaxCaptureBytes int64 // bytes of one captured file
+	MaxCaptureTotal int64 // bytes captured from one layer in all
+}
+
+// DefaultLimits are generous for real images and still stop bombs quickly.
+var DefaultLimits = Limits{
+	MaxEntries:      5_000_000,
+	MaxPathLen:      4096,
+	MaxLayerBytes:   64 << 30,
+	MaxCaptureBytes: 16 << 20,
+	MaxCaptureTotal: 256 << 20,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxEntries > 0 {
+		d.MaxEntries = l.MaxEntries
+	}
+	if l.MaxPathLen > 0 {
+		d.MaxPathLen = l.MaxPathLen
+	}
+	if l.MaxLayerBytes > 0 {
+		d.MaxLayerBytes = l.MaxLayerBytes
+	}
+	if l.MaxCaptureBytes > 0 {
+		d.MaxCaptureBytes = l.MaxCaptureBytes
+	}
+	if l.MaxCaptureTotal > 0 {
+		d.MaxCaptureTotal = l.MaxCaptureTotal
+	}
+	return d
+}
+
+// Options configure [Index].
+type Options struct {
+	// Capture lists the files whose contents are kept (see [Match]).
+	Capture []string
+	Limits  Limits
+}
+
+// LayerIndex is what one streaming pass over a layer learns. It depends only
+// on the layer's uncompressed bytes and the [Options] used.
+type LayerIndex struct {
+	Digest v1.Hash // digest of the blob as stored (compressed)
+	DiffID v1.Hash // digest of the uncompressed tar stream
+	// CompressedSize and UncompressedSize are in bytes.
+	CompressedSize   int64
+	UncompressedSize int64
+	// Entries in tar order, whiteout markers excluded.
+	Entries []Entry
+	// Whiteouts are absolute paths this layer deletes from lower layers.
+	Whiteouts []string
+	// Opaques are absolute directories whose lower-layer contents this layer hides.
+	Opaques []string
+	// Files holds the contents of captured files, by absolute path.
+	Files     map[string][]byte
+	Anomalies []Anomaly
+}
+
+func limitErr(name string, v int64) error {
+	return fmt.Errorf("%w: %s (%d)", ErrLimit, name, v)
+}
