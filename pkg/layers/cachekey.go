@@ -1,0 +1,26 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// AnalyzerVersion changes whenever [Index] would produce a different index
+// for the same bytes, so cached indexes from older versions are not reused.
+const AnalyzerVersion = 1
+
+// CacheKey is the key under which a layer's index is cached: its diffID, the
+// analyzer version, and everything in opts that changes the index.
+func CacheKey(diffID v1.Hash, opts Options) string {
+	caps := append([]string(nil), opts.Capture...)
+	sort.Strings(caps)
+	lim := opts.Limits.withDefaults()
+	h := sha256.New()
+	fmt.Fprintf(h, "v%d\n%s\n%+v\n", AnalyzerVersion, strings.Join(caps, "\n"), lim)
+	return fmt.Sprintf("%s-%s-%s", diffID.Algorithm, diffID.Hex, hex.EncodeToString(h.Sum(nil))[:16])
+}

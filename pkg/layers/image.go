@@ -1,0 +1,133 @@
+package layers
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Cache stores layer indexes by key (see [CacheKey]). Implementations must be
+// safe for concurrent use. A Get miss returns (nil, nil).
+type Cache interface {
+	Get(ctx context.Context, key string) (*LayerIndex, error)
+	Put(ctx context.Context, key string, idx *LayerIndex) error
+}
+
+// ImageOptions configure [IndexImage] and [Scan].
+type ImageOptions struct {
+	Options
+	// Concurrency is how many layers are read at once; 0 means GOMAXPROCS.
+	Concurrency int
+	// Cache, when set, is consulted by diffID before a layer is read.
+	Cache Cache
+	// OnLayer, when set, is called after each layer is indexed (from the
+	// worker goroutine): i is the layer position, cached tells whether the
+	// index came from the cache.
+	OnLayer func(i int, idx *LayerIndex, cached bool)
+}
+
+// IndexImage indexes every layer of img, several at once, each read once.
+// The first error cancels the remaining work.
+func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerIndex, error) {
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	n := opts.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	out := make([]*LayerIndex, len(ls))
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	sem := make(chan struct{}, n)
+	for i, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			idx, cached, err := indexLayer(ctx, l, opts)
+			if err != nil {
+				once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
+				return
+			}
+			out[i] = idx
+			if opts.OnLayer != nil {
+				opts.OnLayer(i, idx, cached)
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	return out, nil
+}
+
+func indexLayer(ctx context.Context, l v1.Layer, opts ImageOptions) (*LayerIndex, bool, error) {
+	var key string
+	if opts.Cache != nil {
+		diffID, err := l.DiffID()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading diffID: %w", err)
+		}
+		digest, err := l.Digest()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading digest: %w", err)
+		}
+		key = CacheKey(diffID, opts.Options)
+		idx, err := opts.Cache.Get(ctx, key)
+		if err == nil && idx != nil {
+			c := *idx
+			c.Digest = digest
+			return &c, true, nil
+		}
+	}
+	idx, err := Index(ctx, l, opts.Options)
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.Cache != nil {
+		// A cache that cannot store is only slower, never wrong.
+		_ = opts.Cache.Put(ctx, key, idx)
+	}
+	return idx, false, nil
+}
+
+// Scan indexes img's layers and squashes them, with history attribution.
+func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("%w: manifest has %d layers but config lists %d diffIDs", ErrCorrupt, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	idx, err := IndexImage(ctx, img, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Squash(idx, Attribute(cfg, m.Layers))
+}

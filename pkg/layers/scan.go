@@ -1,0 +1,360 @@
+package layers
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+	// sniffSize is how many leading bytes of each regular file are looked at.
+	sniffSize = 4096
+)
+
+// Index reads the layer's blob once, as a stream, and returns its index.
+//
+// The blob is taken from Compressed() and its format is sniffed from its first
+// bytes (gzip, zstd or a plain tar), so a lying media type does not matter.
+// Both the blob digest and the diffID are verified against what the layer
+// claims; a mismatch is an error wrapping [ErrCorrupt].
+func Index(ctx context.Context, layer v1.Layer, opts Options) (*LayerIndex, error) {
+	digest, err := layer.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("reading layer digest: %w", err)
+	}
+	diffID, err := layer.DiffID()
+	if err != nil {
+		return nil, fmt.Errorf("reading layer %s diffID: %w", digest, err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("opening layer %s: %w", digest, err)
+	}
+	defer rc.Close()
+	idx, err := IndexStream(ctx, rc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", digest, err)
+	}
+	if idx.Digest != digest && idx.DiffID != digest {
+		return nil, fmt.Errorf("layer %s: %w: blob digest is %s", digest, ErrCorrupt, idx.Digest)
+	}
+	if idx.DiffID != diffID {
+		return nil, fmt.Errorf("layer %s: %w: diffID is %s, config says %s", digest, ErrCorrupt, idx.DiffID, diffID)
+	}
+	idx.Digest = digest
+	return idx, nil
+}
+
+// IndexStream indexes a layer blob read from r (gzip, zstd or plain tar).
+// The returned index carries the digests it computed over what it read.
+func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, error) {
+	lim := opts.Limits.withDefaults()
+	blobHash := sha256.New()
+	counted := &countingReader{r: io.TeeReader(r, blobHash)}
+	br := bufio.NewReaderSize(counted, 1<<16)
+	magic, _ := br.Peek(4)
+
+	var tarStream io.Reader
+	var closer func()
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%w: gzip: %w", ErrCorrupt, err)
+		}
+		zr.Multistream(true)
+		tarStream, closer = zr, func() { zr.Close() }
+	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %w", ErrCorrupt, err)
+		}
+		tarStream, closer = zr, zr.Close
+	default:
+		tarStream = br
+	}
+	if closer != nil {
+		defer closer()
+	}
+
+	diffHash := sha256.New()
+	ur := &limitedReader{r: io.TeeReader(tarStream, diffHash), max: lim.MaxLayerBytes}
+	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}}
+	if err := ix.run(ctx, ur); err != nil {
+		return nil, err
+	}
+	// Drain what the tar reader left (padding, trailing zeros) so both digests
+	// cover the whole blob.
+	if _, err := io.Copy(io.Discard, ur); err != nil {
+		return nil, wrapRead(err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return nil, wrapRead(err)
+	}
+	ix.idx.Digest = hashOf(blobHash)
+	ix.idx.DiffID = hashOf(diffHash)
+	ix.idx.CompressedSize = counted.n
+	ix.idx.UncompressedSize = ur.n
+	return ix.idx, nil
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+func wrapRead(err error) error {
+	if errors.Is(err, ErrLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ce corruptError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
+
+type corruptError interface{ corrupt() }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// limitedReader fails with ErrLimit once more than max bytes were read.
+type limitedReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, limitErr("max-layer-size: decompressed bytes of one layer", l.max)
+	}
+	return n, err
+}
+
+type indexer struct {
+	opts     Options
+	lim      Limits
+	idx      *LayerIndex
+	captured int64
+	buf      []byte
+}
+
+func (ix *indexer) run(ctx context.Context, r io.Reader) error {
+	tr := tar.NewReader(r)
+	ix.buf = make([]byte, sniffSize)
+	seen := make(map[string]struct{})
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return wrapRead(fmt.Errorf("reading tar: %w", err))
+		}
+		if n >= ix.lim.MaxEntries {
+			return limitErr("max-entries: entries in one layer", int64(ix.lim.MaxEntries))
+		}
+		if len(hdr.Name) > ix.lim.MaxPathLen || len(hdr.Linkname) > ix.lim.MaxPathLen {
+			return limitErr("max-path-length: bytes in an entry name or link target", int64(ix.lim.MaxPathLen))
+		}
+		if err := ix.entry(tr, hdr, seen); err != nil {
+			return err
+		}
+	}
+}
+
+// cleanName turns a tar name into a cleaned absolute path and reports what
+// was suspicious about it.
+func cleanName(name string) (p string, anomaly AnomalyKind) {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if strings.HasPrefix(name, "/") {
+		anomaly = AnomalyAbsoluteName
+	}
+	rel := path.Clean(strings.TrimLeft(name, "/"))
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		anomaly = AnomalyEscapingName
+	}
+	p = path.Clean("/" + rel)
+	return p, anomaly
+}
+
+func (ix *indexer) anomaly(kind AnomalyKind, p, detail string) {
+	ix.idx.Anomalies = append(ix.idx.Anomalies, Anomaly{Kind: kind, Path: p, Detail: detail, Layer: -1})
+}
+
+func (ix *indexer) entry(tr *tar.Reader, hdr *tar.Header, seen map[string]struct{}) error {
+	if hdr.Name == "" {
+		ix.anomaly(AnomalyEmptyName, "/", "")
+		return nil
+	}
+	p, an := cleanName(hdr.Name)
+	if an != "" {
+		ix.anomaly(an, p, hdr.Name)
+	}
+	dir, base := path.Split(p)
+	dir = path.Clean(dir)
+
+	// Whiteouts.
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		if base == opaqueMarker {
+			ix.idx.Opaques = append(ix.idx.Opaques, dir)
+			return nil
+		}
+		target := base[len(whiteoutPrefix):]
+		if target == "" || target == "." || target == ".." || p == "/" {
+			ix.anomaly(AnomalyBadWhiteout, p, hdr.Name)
+			return nil
+		}
+		ix.idx.Whiteouts = append(ix.idx.Whiteouts, path.Join(dir, target))
+		return nil
+	}
+
+	e := Entry{
+		Path: p,
+		Mode: tarMode(hdr.Mode),
+		UID:  hdr.Uid,
+		GID:  hdr.Gid,
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		e.Type = TypeRegular
+		e.Size = hdr.Size
+	case tar.TypeDir:
+		e.Type = TypeDir
+	case tar.TypeSymlink:
+		e.Type = TypeSymlink
+		e.Linkname = hdr.Linkname
+		if !strings.HasPrefix(hdr.Linkname, "/") {
+			rel := path.Join(strings.TrimPrefix(dir, "/"), hdr.Linkname)
+			if rel == ".." || strings.HasPrefix(rel, "../") {
+				ix.anomaly(AnomalyEscapingLink, p, hdr.Linkname)
+			}
+		}
+	case tar.TypeLink:
+		e.Type = TypeHardlink
+		lp, lan := cleanName(hdr.Linkname)
+		if lan == AnomalyEscapingName {
+			ix.anomaly(AnomalyEscapingLink, p, hdr.Linkname)
+		}
+		e.Linkname = lp
+	case tar.TypeChar:
+		e.Type = TypeCharDevice
+	case tar.TypeBlock:
+		e.Type = TypeBlockDevice
+	case tar.TypeFifo:
+		e.Type = TypeFIFO
+	default:
+		ix.anomaly(AnomalyUnsupportedType, p, fmt.Sprintf("type flag %q", hdr.Typeflag))
+		return nil
+	}
+	if _, dup := seen[p]; dup {
+		ix.anomaly(AnomalyDuplicate, p, hdr.Name)
+	} else {
+		seen[p] = struct{}{}
+	}
+	if e.Type == TypeRegular && e.Size > 0 {
+		if err := ix.sniff(tr, &e); err != nil {
+			return err
+		}
+	} else if e.Type == TypeRegular {
+		e.Content.Kind = ContentEmpty
+		if ix.wants(p) {
+			ix.store(p, nil)
+		}
+	}
+	ix.idx.Entries = append(ix.idx.Entries, e)
+	return nil
+}
+
+func (ix *indexer) wants(p string) bool {
+	for _, pat := range ix.opts.Capture {
+		if Match(pat, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ix *indexer) store(p string, b []byte) {
+	if ix.idx.Files == nil {
+		ix.idx.Files = make(map[string][]byte)
+	}
+	ix.idx.Files[p] = b
+}
+
+// sniff reads the head of a regular file (and all of it when it is a declared
+// capture) and records what it found.
+func (ix *indexer) sniff(tr *tar.Reader, e *Entry) error {
+	if ix.wants(e.Path) {
+		max := ix.lim.MaxCaptureBytes
+		if rest := ix.lim.MaxCaptureTotal - ix.captured; rest < max {
+			max = rest
+		}
+		if e.Size > max {
+			ix.anomaly(AnomalyCaptureTruncated, e.Path, fmt.Sprintf("%d bytes, cap %d", e.Size, max))
+		} else {
+			b := make([]byte, e.Size)
+			if _, err := io.ReadFull(tr, b); err != nil {
+				return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+			}
+			ix.captured += e.Size
+			ix.store(e.Path, b)
+			e.Content = sniffContent(b)
+			return nil
+		}
+	}
+	n, err := io.ReadFull(tr, ix.buf[:min(int64(len(ix.buf)), e.Size)])
+	if err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	e.Content = sniffContent(ix.buf[:n])
+	return nil
+}
+
+// tarMode converts a tar header mode (Unix bits) to fs.FileMode permission
+// and special bits, ignoring type bits.
+func tarMode(m int64) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}

@@ -1,0 +1,144 @@
+package layers
+
+import (
+	"bytes"
+	"encoding/binary"
+	"path"
+	"strings"
+)
+
+// Match reports whether the absolute path p matches a capture pattern.
+// Patterns use path.Match syntax on the whole path ("/etc/passwd",
+// "/var/lib/dpkg/status.d/*"); a pattern ending in "/**" matches everything
+// below its prefix at any depth, and a pattern starting with "**/" matches
+// its rest against the last path element in any directory ("**/.npmrc",
+// "**/id_*").
+func Match(pattern, p string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "/**"); ok {
+		return strings.HasPrefix(p, prefix+"/")
+	}
+	if base, ok := strings.CutPrefix(pattern, "**/"); ok {
+		ok, err := path.Match(base, path.Base(p))
+		return err == nil && ok
+	}
+	ok, err := path.Match(pattern, p)
+	return err == nil && ok
+}
+
+var elfMagic = []byte{0x7f, 'E', 'L', 'F'}
+
+// sniffContent classifies a file from its first bytes.
+func sniffContent(head []byte) Content {
+	var c Content
+	switch {
+	case len(head) == 0:
+		c.Kind = ContentEmpty
+	case bytes.HasPrefix(head, elfMagic):
+		c.Kind = ContentELF
+		c.Interpreter = elfInterp(head)
+	case bytes.HasPrefix(head, []byte("#!")):
+		c.Kind = ContentScript
+		c.Interpreter, c.ScriptArg = shebang(head)
+	}
+	if c.Kind != ContentELF {
+		c.PrivateKey = privateKeyType(head)
+	}
+	return c
+}
+
+// shebang parses "#!/usr/bin/env python3 -u" into ("/usr/bin/env", "python3").
+func shebang(head []byte) (interp, arg string) {
+	line := head[2:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	fields := strings.Fields(strings.TrimSpace(string(line)))
+	if len(fields) == 0 {
+		return "", ""
+	}
+	interp = fields[0]
+	if len(fields) > 1 {
+		arg = fields[1]
+		if path.Base(interp) == "env" && strings.HasPrefix(arg, "-") && len(fields) > 2 {
+			arg = fields[2] // "env -S python3"
+		}
+	}
+	return interp, arg
+}
+
+// elfInterp returns the PT_INTERP path of an ELF file if its program headers
+// and the interpreter string lie within head, "" otherwise (static binaries,
+// or headers beyond the sniffed bytes).
+func elfInterp(head []byte) string {
+	if len(head) < 0x34 {
+		return ""
+	}
+	var bo binary.ByteOrder
+	switch head[5] {
+	case 1:
+		bo = binary.LittleEndian
+	case 2:
+		bo = binary.BigEndian
+	default:
+		return ""
+	}
+	var phoff, phentsize, phnum uint64
+	is64 := head[4] == 2
+	if is64 {
+		if len(head) < 0x40 {
+			return ""
+		}
+		phoff = bo.Uint64(head[0x20:])
+		phentsize = uint64(bo.Uint16(head[0x36:]))
+		phnum = uint64(bo.Uint16(head[0x38:]))
+	} else {
+		phoff = uint64(bo.Uint32(head[0x1c:]))
+		phentsize = uint64(bo.Uint16(head[0x2a:]))
+		phnum = uint64(bo.Uint16(head[0x2c:]))
+	}
+	if phnum > 256 || phentsize < 32 || phentsize > 256 {
+		return ""
+	}
+	for i := uint64(0); i < phnum; i++ {
+		off := phoff + i*phentsize
+		if off+phentsize > uint64(len(head)) || off < phoff {
+			return ""
+		}
+		ph := head[off : off+phentsize]
+		if bo.Uint32(ph) != 3 { // PT_INTERP
+			continue
+		}
+		var o, sz uint64
+		if is64 {
+			o, sz = bo.Uint64(ph[8:]), bo.Uint64(ph[32:])
+		} else {
+			o, sz = uint64(bo.Uint32(ph[4:])), uint64(bo.Uint32(ph[16:]))
+		}
+		if sz == 0 || sz > 4096 || o > uint64(len(head)) || o+sz > uint64(len(head)) {
+			return "?" // dynamic, interpreter not within the sniffed head
+		}
+		return strings.TrimRight(string(head[o:o+sz]), "\x00")
+	}
+	return ""
+}
+
+// privateKeyType finds a PEM or OpenSSH private key header in head.
+func privateKeyType(head []byte) string {
+	const begin = "-----BEGIN "
+	const tail = "PRIVATE KEY-----"
+	for off := 0; ; {
+		i := bytes.Index(head[off:], []byte(begin))
+		if i < 0 {
+			return ""
+		}
+		start := off + i + len(begin)
+		rest := head[start:]
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			rest = rest[:nl]
+		}
+		if j := bytes.Index(rest, []byte(tail)); j >= 0 && j <= 40 {
+			return strings.TrimSpace(strings.TrimSpace(string(rest[:j])) + " PRIVATE KEY")
+		}
+		off = start
+	}
+}

@@ -1,0 +1,256 @@
+package layers
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Squash applies the layer indexes in order, base first, and returns the final
+// filesystem. info describes the same layers (see [Attribute]); it may be nil,
+// in which case layers are known only by their index.
+//
+// Semantics follow the OCI image spec and containerd's applier:
+//   - a layer's whiteouts and opaque markers hide only lower layers, so they
+//     are applied before the layer's own entries;
+//   - a non-directory replaces whatever was at its path (a whole directory
+//     tree included); a directory over a directory only updates its metadata;
+//   - parent components that are symlinks are resolved inside the root (the
+//     entry lands where the link points, and an anomaly is recorded);
+//   - a hardlink shares the file it names, which must already exist.
+//
+// Squash is pure and cheap: it touches no blob.
+func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
+	if info != nil && len(info) != len(indexes) {
+		return nil, fmt.Errorf("squash: %d layer indexes but %d layer descriptions", len(indexes), len(info))
+	}
+	s := &squasher{fs: &FS{root: &Node{Entry: Entry{Path: "/", Type: TypeDir, Mode: 0o755}, children: map[string]*Node{}}}}
+	for i, idx := range indexes {
+		if idx == nil {
+			return nil, fmt.Errorf("squash: layer %d has no index", i)
+		}
+		s.layer = i
+		s.files = idx.Files
+		for _, a := range idx.Anomalies {
+			a.Layer = i
+			s.fs.anomalies = append(s.fs.anomalies, a)
+		}
+		for _, d := range idx.Opaques {
+			s.opaque(d)
+		}
+		for _, w := range idx.Whiteouts {
+			s.whiteout(w)
+		}
+		for j := range idx.Entries {
+			s.add(&idx.Entries[j])
+		}
+	}
+	if info == nil {
+		info = make([]LayerInfo, len(indexes))
+		for i, idx := range indexes {
+			info[i] = LayerInfo{Index: i, Digest: idx.Digest, DiffID: idx.DiffID, Size: idx.CompressedSize, HistoryIndex: -1}
+		}
+	}
+	s.fs.layers = info
+	s.fs.count = finish(s.fs.root)
+	return s.fs, nil
+}
+
+type squasher struct {
+	fs    *FS
+	layer int
+	files map[string][]byte
+	inode uint64
+}
+
+func (s *squasher) anomaly(kind AnomalyKind, p, detail string) {
+	s.fs.anomalies = append(s.fs.anomalies, Anomaly{Kind: kind, Path: p, Detail: detail, Layer: s.layer})
+}
+
+// parentDir resolves the directory that will hold p, following symlinks
+// inside the root and creating missing directories as implicit ones.
+func (s *squasher) parentDir(p string, create bool) *Node {
+	cur := s.fs.root
+	for _, c := range splitPath(path.Dir(p)) {
+		child := cur.children[c]
+		if child != nil && child.Type == TypeSymlink {
+			target, _, err := resolveFrom(s.fs.root, cur, c, true)
+			if err == nil && target.Type == TypeDir {
+				s.anomaly(AnomalyThroughSymlink, p, child.Path+" -> "+child.Linkname)
+				cur = target
+				continue
+			}
+			if !create {
+				return nil
+			}
+			s.anomaly(AnomalyParentNotDir, p, child.Path+" is a symlink to no directory")
+			child = nil // replaced by an implicit directory below
+			s.remove(cur, c, false)
+		}
+		if child != nil && child.Type != TypeDir {
+			if !create {
+				return nil
+			}
+			s.anomaly(AnomalyParentNotDir, p, child.Path+" is a "+child.Type.String())
+			s.remove(cur, c, true)
+			child = nil
+		}
+		if child == nil {
+			if !create {
+				return nil
+			}
+			child = &Node{
+				Entry:    Entry{Path: path.Join(pathOf(cur), c), Type: TypeDir, Mode: 0o755},
+				Layer:    s.layer,
+				Implicit: true,
+				parent:   cur,
+				children: map[string]*Node{},
+			}
+			cur.children[c] = child
+		}
+		cur = child
+	}
+	return cur
+}
+
+func (s *squasher) opaque(dir string) {
+	n, _, err := resolveFrom(s.fs.root, s.fs.root, dir, true)
+	if err != nil || n.Type != TypeDir {
+		return
+	}
+	for name := range n.children {
+		s.remove(n, name, false)
+	}
+}
+
+func (s *squasher) whiteout(p string) {
+	parent := s.parentDir(p, false)
+	if parent == nil {
+		return
+	}
+	name := path.Base(p)
+	if parent.children[name] != nil {
+		s.remove(parent, name, false)
+	}
+}
+
+// remove detaches parent's child name and records every non-directory in it
+// as deleted by the current layer.
+func (s *squasher) remove(parent *Node, name string, replaced bool) {
+	n := parent.children[name]
+	if n == nil {
+		return
+	}
+	delete(parent.children, name)
+	var rec func(n *Node)
+	rec = func(n *Node) {
+		if n.Type == TypeDir {
+			for _, c := range n.children {
+				rec(c)
+			}
+			return
+		}
+		s.fs.deleted = append(s.fs.deleted, DeletedEntry{
+			Entry: n.Entry, Layer: n.Layer, RemovedBy: s.layer, Replaced: replaced,
+			data: n.data, captured: n.captured,
+		})
+	}
+	rec(n)
+}
+
+func (s *squasher) add(e *Entry) {
+	if e.Path == "/" {
+		if e.Type == TypeDir {
+			r := s.fs.root
+			r.Mode, r.UID, r.GID, r.Layer = e.Mode, e.UID, e.GID, s.layer
+		}
+		return
+	}
+	parent := s.parentDir(e.Path, true)
+	name := path.Base(e.Path)
+	n := &Node{Entry: *e, Layer: s.layer, parent: parent}
+	n.Path = path.Join(pathOf(parent), name)
+
+	if old := parent.children[name]; old != nil {
+		if old.Type == TypeDir && e.Type == TypeDir {
+			old.Mode, old.UID, old.GID, old.Layer, old.Implicit = e.Mode, e.UID, e.GID, s.layer, false
+			return
+		}
+		s.remove(parent, name, true)
+	}
+	switch e.Type {
+	case TypeDir:
+		n.children = map[string]*Node{}
+	case TypeHardlink:
+		target, _, err := resolveFrom(s.fs.root, s.fs.root, e.Linkname, false)
+		if err != nil || target.Type == TypeDir || target == s.fs.root {
+			s.anomaly(AnomalyHardlinkMissing, n.Path, e.Linkname)
+			break
+		}
+		n.Entry = target.Entry
+		n.Path = path.Join(pathOf(parent), name)
+		n.HardlinkOf = e.Linkname
+		n.Inode = target.Inode
+		n.data, n.captured = target.data, target.captured
+	case TypeRegular:
+		s.inode++
+		n.Inode = s.inode
+		if b, ok := s.files[e.Path]; ok {
+			n.data, n.captured = b, true
+		}
+	}
+	parent.children[name] = n
+}
+
+// finish sorts every directory's children and counts the entries.
+func finish(n *Node) int {
+	count := 0
+	n.sorted = make([]*Node, 0, len(n.children))
+	for _, c := range n.children {
+		n.sorted = append(n.sorted, c)
+	}
+	sort.Slice(n.sorted, func(i, j int) bool { return n.sorted[i].Path < n.sorted[j].Path })
+	for _, c := range n.sorted {
+		count++
+		if c.Type == TypeDir {
+			count += finish(c)
+		}
+	}
+	return count
+}
+
+// Attribute maps an image's layers to the history steps that made them.
+// History entries marked empty_layer made no layer; the k-th other entry made
+// layer k. Layers beyond the history get HistoryIndex -1.
+func Attribute(cfg *v1.ConfigFile, layers []v1.Descriptor) []LayerInfo {
+	info := make([]LayerInfo, len(layers))
+	var hist []int
+	if cfg != nil {
+		for i, h := range cfg.History {
+			if !h.EmptyLayer {
+				hist = append(hist, i)
+			}
+		}
+	}
+	for i, d := range layers {
+		li := LayerInfo{Index: i, Digest: d.Digest, Size: d.Size, HistoryIndex: -1}
+		if cfg != nil && i < len(cfg.RootFS.DiffIDs) {
+			li.DiffID = cfg.RootFS.DiffIDs[i]
+		}
+		// When history and layers disagree in number, the mapping is a guess
+		// no one can check; leave it unknown rather than lie.
+		if len(hist) == len(layers) {
+			li.HistoryIndex = hist[i]
+			li.CreatedBy = cfg.History[hist[i]].CreatedBy
+		}
+		info[i] = li
+	}
+	return info
+}
+
+var _ = errors.Is
+var _ = fs.ErrNotExist
