@@ -84,17 +84,17 @@ type AnomalyKind string
 // Anomaly kinds. They are facts about the image, reported to the user; they
 // never stop a scan (limits do, see [ErrLimit]).
 const (
-	AnomalyEscapingName     AnomalyKind = "escaping-name"       // entry name with ".." that climbs above the root
-	AnomalyAbsoluteName     AnomalyKind = "absolute-name"       // entry name starting with "/"
-	AnomalyEscapingLink     AnomalyKind = "escaping-link"       // relative link target that climbs above the root
-	AnomalyHardlinkMissing  AnomalyKind = "hardlink-missing"    // hardlink to a path that does not exist
-	AnomalyThroughSymlink   AnomalyKind = "through-symlink"     // entry written below a symlinked directory
-	AnomalyParentNotDir     AnomalyKind = "parent-not-dir"      // entry below a non-directory
-	AnomalyDuplicate        AnomalyKind = "duplicate"           // the same path twice in one layer
-	AnomalyUnsupportedType  AnomalyKind = "unsupported-type"    // tar type flag we do not model
-	AnomalyCaptureTruncated AnomalyKind = "capture-truncated"   // a declared file was larger than the capture cap
-	AnomalyBadWhiteout      AnomalyKind = "bad-whiteout"        // whiteout of "." or ".." or the root
-	AnomalyEmptyName        AnomalyKind = "empty-name"          // entry with an empty name
+	AnomalyEscapingName     AnomalyKind = "escaping-name"     // entry name with ".." that climbs above the root
+	AnomalyAbsoluteName     AnomalyKind = "absolute-name"     // entry name starting with "/"
+	AnomalyEscapingLink     AnomalyKind = "escaping-link"     // relative link target that climbs above the root
+	AnomalyHardlinkMissing  AnomalyKind = "hardlink-missing"  // hardlink to a path that does not exist
+	AnomalyThroughSymlink   AnomalyKind = "through-symlink"   // entry written below a symlinked directory
+	AnomalyParentNotDir     AnomalyKind = "parent-not-dir"    // entry below a non-directory
+	AnomalyDuplicate        AnomalyKind = "duplicate"         // the same path twice in one layer
+	AnomalyUnsupportedType  AnomalyKind = "unsupported-type"  // tar type flag we do not model
+	AnomalyCaptureTruncated AnomalyKind = "capture-truncated" // a declared file was larger than the capture cap
+	AnomalyBadWhiteout      AnomalyKind = "bad-whiteout"      // whiteout of "." or ".." or the root
+	AnomalyEmptyName        AnomalyKind = "empty-name"        // entry with an empty name
 )
 
 // Anomaly is one suspicious construct, with the path it concerns.
