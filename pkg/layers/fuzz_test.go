@@ -1,0 +1,72 @@
+package layers_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"testing"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+)
+
+// FuzzIndex feeds arbitrary bytes to the indexer as one layer, squashes the
+// result over a fixed base layer, and resolves every path it produced. It must
+// never panic, hang or exceed its limits.
+func FuzzIndex(f *testing.F) {
+	seeds := [][]it.Item{
+		{it.Dir("bin", 0o755), it.File("bin/sh", 0o755, it.ELF("/lib/ld.so", 8)), it.Hardlink("bin/ash", "bin/sh")},
+		{it.Symlink("bin", "usr/bin"), it.Text("bin/x", "x"), it.Whiteout("usr"), it.Opaque("etc")},
+		{it.Text("../../etc/passwd", "root:x:0:0::/:/bin/sh"), it.Symlink("up", "../../.."), it.Symlink("a", "b"), it.Symlink("b", "a")},
+		{it.Raw(tar.Header{Name: "/abs", Typeflag: tar.TypeLink, Linkname: "../../x"}, nil), it.Text("etc/.wh..wh..opq", "")},
+		{it.Text("k", "-----BEGIN RSA PRIVATE KEY-----\n"), it.File("s", 0o4755, it.Script("/usr/bin/env -S python3", ""))},
+	}
+	for _, s := range seeds {
+		b, err := it.Tar(s...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(gz(b))
+	}
+	base, err := it.Tar(it.Dir("usr/bin", 0o755), it.Symlink("bin", "usr/bin"), it.File("usr/bin/dash", 0o755, it.ELF("", 8)), it.Text("etc/passwd", "root:x:0:0::/:/bin/sh\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	opts := layers.Options{
+		Capture: []string{"/etc/passwd", "**/*.pem", "/etc/**"},
+		Limits:  layers.Limits{MaxEntries: 10000, MaxLayerBytes: 16 << 20, MaxPathLen: 4096},
+	}
+	ctx := context.Background()
+	baseIdx, err := layers.IndexStream(ctx, bytes.NewReader(base), opts)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		idx, err := layers.IndexStream(ctx, bytes.NewReader(data), opts)
+		if err != nil {
+			return
+		}
+		fsys, err := layers.Squash([]*layers.LayerIndex{baseIdx, idx}, nil)
+		if err != nil {
+			t.Fatalf("squash: %v", err)
+		}
+		n := 0
+		fsys.Walk(func(node *layers.Node) error {
+			n++
+			fsys.Stat(node.Path)
+			fsys.ReadFile(node.Path)
+			if node.Path == "" || node.Path[0] != '/' {
+				t.Fatalf("non-absolute path %q", node.Path)
+			}
+			return nil
+		})
+		if n != fsys.Len() {
+			t.Fatalf("walk saw %d entries, Len says %d", n, fsys.Len())
+		}
+		for _, e := range idx.Entries {
+			fsys.Stat(e.Path)
+			fsys.Lstat(e.Linkname)
+		}
+	})
+}
