@@ -26,6 +26,8 @@ type LayerInfo struct {
 	Digest v1.Hash // blob digest
 	DiffID v1.Hash
 	Size   int64 // compressed size in bytes
+	// UncompressedSize is the size of the layer's tar stream in bytes.
+	UncompressedSize int64
 	// CreatedBy is the history step's created_by (the Dockerfile line), ""
 	// when the image carries no history for this layer.
 	CreatedBy string

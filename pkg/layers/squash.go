@@ -55,6 +55,9 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 			info[i] = LayerInfo{Index: i, Digest: idx.Digest, DiffID: idx.DiffID, Size: idx.CompressedSize, HistoryIndex: -1}
 		}
 	}
+	for i, idx := range indexes {
+		info[i].UncompressedSize = idx.UncompressedSize
+	}
 	s.fs.layers = info
 	s.fs.count = finish(s.fs.root)
 	return s.fs, nil

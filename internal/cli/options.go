@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/output"
+)
+
+// fetchOptions are the flags that say how to reach images.
+type fetchOptions struct {
+	platform      string
+	allPlatforms  bool
+	username      string
+	passwordStdin bool
+	insecure      bool
+	caFile        string
+	timeout       time.Duration
+	retries       int
+}
+
+func (o *fetchOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.platform, "platform", "", "platform to scan from a multi-platform image, os/arch[/variant] (default linux/amd64 when present)")
+	f.BoolVar(&o.allPlatforms, "all-platforms", false, "scan every platform of a multi-platform image")
+	f.StringVarP(&o.username, "username", "u", "", "registry user name (or IMGAUDIT_USERNAME); default: the Docker keychain")
+	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from standard input (or set IMGAUDIT_PASSWORD)")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS registries")
+	f.StringVar(&o.caFile, "ca-file", "", "PEM file of a CA to trust for registry TLS")
+	f.DurationVar(&o.timeout, "timeout", 0, "timeout for connecting to and hearing from a registry (0: default)")
+	f.IntVar(&o.retries, "retries", -1, "retries on 429/5xx and network errors (-1: default)")
+}
+
+func (o *fetchOptions) toFetch(cmd *cobra.Command, env Env) ([]fetch.Option, error) {
+	if o.platform != "" && o.allPlatforms {
+		return nil, fmt.Errorf("--platform and --all-platforms cannot be used together")
+	}
+	var opts []fetch.Option
+	opts = append(opts, fetch.WithVersion(env.Version.String()))
+	if o.platform != "" {
+		opts = append(opts, fetch.WithPlatform(o.platform))
+	}
+	if o.allPlatforms {
+		opts = append(opts, fetch.WithAllPlatforms())
+	}
+	user := o.username
+	if user == "" {
+		user = env.Getenv("IMGAUDIT_USERNAME")
+	}
+	pass := env.Getenv("IMGAUDIT_PASSWORD")
+	if o.passwordStdin {
+		if user == "" {
+			return nil, fmt.Errorf("--password-stdin needs --username")
+		}
+		b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 64<<10))
+		if err != nil {
+			return nil, fmt.Errorf("reading password from stdin: %w", err)
+		}
+		pass = strings.TrimRight(string(b), "\r\n")
+	}
+	if user != "" {
+		if pass == "" {
+			return nil, fmt.Errorf("a registry user name was given but no password (use --password-stdin or IMGAUDIT_PASSWORD)")
+		}
+		opts = append(opts, fetch.WithCredentials(user, pass))
+	}
+	if o.insecure {
+		opts = append(opts, fetch.WithInsecure())
+	}
+	if o.caFile != "" {
+		opts = append(opts, fetch.WithCAFile(o.caFile))
+	}
+	if o.timeout > 0 {
+		opts = append(opts, fetch.WithTimeout(o.timeout))
+	}
+	if o.retries >= 0 {
+		opts = append(opts, fetch.WithRetries(o.retries))
+	}
+	return opts, nil
+}
+
+// limitOptions bound what one image may make imgaudit do.
+type limitOptions struct {
+	maxEntries   int
+	maxLayerSize int64
+	maxPathLen   int
+	concurrency  int
+}
+
+func (o *limitOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	d := layers.DefaultLimits
+	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
+	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
+	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
+	f.IntVar(&o.concurrency, "concurrency", 0, "layers read at once (0: number of CPUs)")
+}
+
+func (o *limitOptions) toLayers() layers.ImageOptions {
+	return layers.ImageOptions{
+		Options: layers.Options{Limits: layers.Limits{
+			MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen,
+		}},
+		Concurrency: o.concurrency,
+	}
+}
+
+// outputOptions say what to write where.
+type outputOptions struct {
+	format string
+	file   string
+	quiet  bool
+}
+
+func (o *outputOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	names := make([]string, 0, len(output.Formats()))
+	for _, n := range output.Formats() {
+		names = append(names, string(n))
+	}
+	f.StringVarP(&o.format, "format", "f", "table", "output format: "+strings.Join(names, ", "))
+	f.StringVarP(&o.file, "output", "o", "", "write the report to this file instead of standard output")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on standard error")
+}
+
+// write renders the report to stdout or the output file.
+func (o *outputOptions) writer(cmd *cobra.Command) (w io.Writer, color bool, done func() error, err error) {
+	if o.file == "" || o.file == "-" {
+		out := cmd.OutOrStdout()
+		return out, isTerminal(out), func() error { return nil }, nil
+	}
+	f, err := os.Create(o.file)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("creating output file: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	return bw, false, func() error {
+		if err := bw.Flush(); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", o.file, err)
+		}
+		return f.Close()
+	}, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd())
+}

@@ -1,0 +1,168 @@
+// Package audit is imgaudit's facade: it opens images, scans each one once
+// (pkg/layers), runs the check catalogue (pkg/checks) and returns the report
+// model (pkg/report). The CLI makes one call here per command.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// ErrIncomplete is wrapped by the error [Run] returns when at least one image
+// could not be scanned completely. The report still holds every image, the
+// failed ones with their Error set.
+var ErrIncomplete = errors.New("audit incomplete")
+
+// Options configure an audit. The zero value is not useful: use
+// [DefaultOptions] and adjust.
+type Options struct {
+	// Fetch options, passed to fetch.Open for each reference.
+	Fetch []fetch.Option
+	// Layers configures the streaming pass (limits, concurrency, cache).
+	Layers layers.ImageOptions
+	// ToolVersion goes into the report's tool field.
+	ToolVersion string
+	// Progress, when set, receives events as the audit goes. It is called
+	// from several goroutines.
+	Progress func(Event)
+}
+
+// Event reports progress.
+type Event struct {
+	Reference string
+	// Layer is the index of the layer just done, -1 for image-level events.
+	Layer  int
+	Layers int
+	Bytes  int64 // compressed bytes of that layer
+	Cached bool
+	Done   bool // the image is done
+}
+
+// DefaultOptions returns the options used when the caller sets nothing.
+func DefaultOptions() Options {
+	return Options{ToolVersion: "dev"}
+}
+
+// Run audits every reference in refs and returns one report. A reference or
+// image that fails is recorded in the report with its error, and the audit
+// goes on; the returned error then wraps [ErrIncomplete] (and the first
+// failure). A cancelled context stops the audit and is returned as is.
+func Run(ctx context.Context, refs []string, o Options) (*report.Report, error) {
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.ToolVersion}}
+	var errs []error
+	for _, ref := range refs {
+		imgs, err := Reference(ctx, ref, o)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		r.Images = append(r.Images, imgs...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.Summarize()
+	if len(errs) > 0 {
+		return r, fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
+	}
+	return r, nil
+}
+
+// Reference audits the images one reference names (one per platform with
+// all-platforms). On error the returned images carry it in their Error field.
+func Reference(ctx context.Context, ref string, o Options) ([]report.Image, error) {
+	res, err := fetch.Open(ctx, ref, o.Fetch...)
+	if err != nil {
+		return []report.Image{{Reference: ref, Error: err.Error(), Findings: []report.Finding{}}}, err
+	}
+	defer res.Close()
+	var out []report.Image
+	var errs []error
+	for _, t := range res.Targets {
+		img, err := Target(ctx, t, o)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, img)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Target audits one opened image. The returned image always carries the
+// reference; on error its Error field is set and the error is returned too.
+func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error) {
+	ri := report.Image{
+		Reference:    displayRef(t),
+		Source:       string(t.Source),
+		Digest:       t.Digest.String(),
+		PlatformNote: t.PlatformNote,
+		Findings:     []report.Finding{},
+		Layers:       []report.Layer{},
+	}
+	if t.IndexDigest != nil {
+		ri.IndexDigest = t.IndexDigest.String()
+	}
+	if t.Platform != nil {
+		ri.Platform = t.Platform.String()
+	}
+	fail := func(err error) (report.Image, error) {
+		err = fmt.Errorf("%s: %w", ri.Reference, err)
+		ri.Error = err.Error()
+		return ri, err
+	}
+	cfg, err := t.Image.ConfigFile()
+	if err != nil {
+		return fail(fmt.Errorf("reading config: %w", err))
+	}
+	if ri.Platform == "" && cfg.OS != "" {
+		ri.Platform = (&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}).String()
+	}
+	lo := o.Layers
+	lo.Capture = append(append([]string(nil), lo.Capture...), captures()...)
+	if o.Progress != nil {
+		n := len(cfg.RootFS.DiffIDs)
+		prev := lo.OnLayer
+		lo.OnLayer = func(i int, idx *layers.LayerIndex, cached bool) {
+			if prev != nil {
+				prev(i, idx, cached)
+			}
+			o.Progress(Event{Reference: ri.Reference, Layer: i, Layers: n, Bytes: idx.CompressedSize, Cached: cached})
+		}
+	}
+	fsys, err := layers.Scan(ctx, t.Image, lo)
+	if err != nil {
+		return fail(err)
+	}
+	for _, l := range fsys.Layers() {
+		ri.Layers = append(ri.Layers, report.Layer{
+			Index: l.Index, Digest: l.Digest.String(), DiffID: l.DiffID.String(), Size: l.Size, CreatedBy: l.CreatedBy,
+		})
+		ri.Stats.CompressedBytes += l.Size
+		ri.Stats.UncompressedBytes += l.UncompressedSize
+	}
+	ri.Stats.Layers = len(ri.Layers)
+	ri.Stats.Files = fsys.Len()
+	ri.Stats.DeletedFiles = len(fsys.Deleted())
+	if err := assess(ctx, &ri, t, cfg, fsys); err != nil {
+		return fail(err)
+	}
+	if o.Progress != nil {
+		o.Progress(Event{Reference: ri.Reference, Layer: -1, Done: true})
+	}
+	return ri, nil
+}
+
+// displayRef is the reference plus the platform when the image was picked
+// from an index, so each platform reads as its own image.
+func displayRef(t fetch.Target) string {
+	if t.IndexDigest != nil && t.Platform != nil {
+		return t.Reference + " (" + t.Platform.String() + ")"
+	}
+	return t.Reference
+}

@@ -1,0 +1,194 @@
+// Package report is imgaudit's report model: the versioned JSON contract that
+// other tools read, and what every renderer in pkg/output takes.
+//
+// Schema version 1 is stable: fields may be added, none renamed or removed.
+// Field order is fixed by the structs (never by maps), and no wall-clock time
+// appears in a report, so the same image always gives the same bytes.
+package report
+
+import (
+	"sort"
+)
+
+// SchemaVersion is the version of the JSON contract this package writes.
+const SchemaVersion = 1
+
+// Report is the result of one imgaudit run over one or more images.
+type Report struct {
+	SchemaVersion int     `json:"schemaVersion"`
+	Tool          Tool    `json:"tool"`
+	Images        []Image `json:"images"`
+	Summary       Summary `json:"summary"`
+}
+
+// Tool names the program that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Image is the audit of one image (one platform of a multi-platform index).
+type Image struct {
+	// Reference is what the user asked for, plus the platform when the image
+	// was picked from an index.
+	Reference string `json:"reference"`
+	// Source is where it came from: registry, oci, oci-archive, docker-archive.
+	Source string `json:"source,omitempty"`
+	// Digest is the image manifest's digest.
+	Digest string `json:"digest,omitempty"`
+	// IndexDigest is the digest of the index the image was picked from.
+	IndexDigest string `json:"indexDigest,omitempty"`
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform,omitempty"`
+	// PlatformNote says how the platform was chosen when the user did not say.
+	PlatformNote string    `json:"platformNote,omitempty"`
+	User         User      `json:"user"`
+	Base         Base      `json:"base"`
+	Layers       []Layer   `json:"layers"`
+	Stats        Stats     `json:"stats"`
+	Findings     []Finding `json:"findings"`
+	// SBOM is the package summary, absent when cataloguing was skipped.
+	SBOM *SBOM `json:"sbom,omitempty"`
+	// Error is set when the image could not be scanned completely; such an
+	// image is never reported as clean.
+	Error string `json:"error,omitempty"`
+}
+
+// User is the user the container runs as.
+type User struct {
+	// Configured is the config's User field as written ("" when unset).
+	Configured string `json:"configured"`
+	// UID is the numeric user ID, when it can be determined.
+	UID *int `json:"uid"`
+	// Root is true when the container runs as uid 0, or cannot be proven not to.
+	Root bool `json:"root"`
+	// Verifiable is false when a runtime cannot prove the user is not root
+	// (a name rather than a number, or a name missing from /etc/passwd).
+	Verifiable bool `json:"verifiable"`
+}
+
+// Base says what the image is built on.
+type Base struct {
+	// Kind is distroless, wolfi, chainguard, scratch, busybox, alpine,
+	// debian, ubuntu, rhel, centos, fedora, rocky, almalinux, amazonlinux,
+	// ... or unknown.
+	Kind string `json:"kind"`
+	// Distroless is true only when the final filesystem has no shell and no
+	// package manager.
+	Distroless bool       `json:"distroless"`
+	OSRelease  *OSRelease `json:"osRelease,omitempty"`
+}
+
+// OSRelease holds the fields of /etc/os-release that identify a distribution.
+type OSRelease struct {
+	ID         string `json:"id,omitempty"`
+	VersionID  string `json:"versionID,omitempty"`
+	PrettyName string `json:"prettyName,omitempty"`
+}
+
+// Layer is one layer of the image, base first.
+type Layer struct {
+	Index     int    `json:"index"`
+	Digest    string `json:"digest"`
+	DiffID    string `json:"diffID"`
+	Size      int64  `json:"size"`
+	CreatedBy string `json:"createdBy,omitempty"`
+}
+
+// LayerRef points a finding at the layer (and Dockerfile step) that caused it.
+type LayerRef struct {
+	Index     int    `json:"index"`
+	Digest    string `json:"digest"`
+	DiffID    string `json:"diffID"`
+	CreatedBy string `json:"createdBy,omitempty"`
+}
+
+// Stats are counts about the image's contents.
+type Stats struct {
+	Files             int   `json:"files"`
+	Layers            int   `json:"layers"`
+	CompressedBytes   int64 `json:"compressedBytes"`
+	UncompressedBytes int64 `json:"uncompressedBytes"`
+	DeletedFiles      int   `json:"deletedFiles"`
+}
+
+// Finding is one thing an attacker could use, with its evidence.
+type Finding struct {
+	ID       string `json:"id"`
+	Category string `json:"category"`
+	// Severity is info, low, medium, high or critical.
+	Severity string `json:"severity"`
+	Title    string `json:"title"`
+	// Path is absolute in the final filesystem ("" for findings about the
+	// config, such as the user).
+	Path string `json:"path,omitempty"`
+	// Aliases are the other paths that reach the same file.
+	Aliases []string `json:"aliases,omitempty"`
+	// Name carries the tool name, or an ENV variable's name.
+	Name string `json:"name,omitempty"`
+	// Detail is a one-line explanation of the evidence (secret values are
+	// always redacted).
+	Detail string `json:"detail,omitempty"`
+	// Deleted marks a file shipped only in a lower layer's blob.
+	Deleted     bool      `json:"deleted,omitempty"`
+	Layer       *LayerRef `json:"layer,omitempty"`
+	Remediation string    `json:"remediation"`
+	// Suppressed is set when a policy ignore matched; Reason says why.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
+}
+
+// Suppression records the policy ignore that matched a finding.
+type Suppression struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires,omitempty"`
+}
+
+// SBOM is the package summary of an image.
+type SBOM struct {
+	Distro   string         `json:"distro,omitempty"`
+	Packages int            `json:"packages"`
+	ByType   map[string]int `json:"byType"`
+}
+
+// Summary aggregates a report over its images.
+type Summary struct {
+	Images     int            `json:"images"`
+	Errors     int            `json:"errors"`
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"bySeverity"`
+	ByCategory map[string]int `json:"byCategory"`
+	Suppressed int            `json:"suppressed"`
+}
+
+// Summarize recomputes r.Summary from r.Images. Suppressed findings are
+// counted apart and not in the other counts.
+func (r *Report) Summarize() {
+	s := Summary{BySeverity: map[string]int{}, ByCategory: map[string]int{}}
+	for _, img := range r.Images {
+		s.Images++
+		if img.Error != "" {
+			s.Errors++
+		}
+		for _, f := range img.Findings {
+			if f.Suppressed != nil {
+				s.Suppressed++
+				continue
+			}
+			s.Findings++
+			s.BySeverity[f.Severity]++
+			s.ByCategory[f.Category]++
+		}
+	}
+	r.Summary = s
+}
+
+// SortImages orders images by reference then platform, for stable output.
+func (r *Report) SortImages() {
+	sort.SliceStable(r.Images, func(i, j int) bool {
+		a, b := r.Images[i], r.Images[j]
+		if a.Reference != b.Reference {
+			return a.Reference < b.Reference
+		}
+		return a.Platform < b.Platform
+	})
+}
