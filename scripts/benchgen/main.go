@@ -1,0 +1,158 @@
+// Command benchgen writes a deterministic synthetic image as an OCI image
+// layout, for benchmarks: -size MiB of uncompressed contents spread over
+// -layers layers (the first one holding half the bytes, as a distro or
+// application layer does) and -files files, gzip-compressed like real images.
+// Layers are generated in parallel and streamed to disk; memory stays small.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
+)
+
+func main() {
+	out := flag.String("out", "", "layout directory to create")
+	size := flag.Int64("size", 1024, "uncompressed MiB in all")
+	nLayers := flag.Int("layers", 6, "number of layers")
+	files := flag.Int("files", 20000, "number of files in all")
+	flag.Parse()
+	if *out == "" || *nLayers < 1 {
+		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N]")
+		os.Exit(2)
+	}
+	if err := run(*out, *size<<20, *nLayers, *files); err != nil {
+		fmt.Fprintln(os.Stderr, "benchgen:", err)
+		os.Exit(1)
+	}
+}
+
+type desc struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+}
+
+func run(out string, total int64, n, files int) error {
+	blobs := filepath.Join(out, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return err
+	}
+	specs := make([]it.SynthSpec, n)
+	for i := range specs {
+		share := total / 2 / int64(max(1, n-1))
+		f := files / 2 / max(1, n-1)
+		if i == 0 || n == 1 {
+			share, f = total/2, files/2
+			if n == 1 {
+				share, f = total, files
+			}
+		}
+		specs[i] = it.SynthSpec{Seed: uint64(i + 1), Files: max(1, f), Bytes: share, Prefix: fmt.Sprintf("layer%03d", i)}
+	}
+	layers := make([]desc, n)
+	diffIDs := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			layers[i], diffIDs[i], errs[i] = writeLayer(blobs, specs[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	hist := make([]map[string]string, n)
+	for i := range hist {
+		hist[i] = map[string]string{"created": "2024-01-01T00:00:00Z", "created_by": fmt.Sprintf("RUN generate layer %d", i)}
+	}
+	cfg := map[string]any{
+		"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+		"config":  map[string]any{"User": "65532", "Env": []string{"PATH=/usr/bin:/bin"}},
+		"rootfs":  map[string]any{"type": "layers", "diff_ids": diffIDs},
+		"history": hist,
+	}
+	cd, err := writeJSON(blobs, cfg, "application/vnd.oci.image.config.v1+json")
+	if err != nil {
+		return err
+	}
+	md, err := writeJSON(blobs, map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": cd, "layers": layers,
+	}, "application/vnd.oci.image.manifest.v1+json")
+	if err != nil {
+		return err
+	}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []desc{md}})
+	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+}
+
+func writeLayer(blobs string, s it.SynthSpec) (desc, string, error) {
+	tmp, err := os.CreateTemp(blobs, "layer-*")
+	if err != nil {
+		return desc{}, "", err
+	}
+	defer os.Remove(tmp.Name())
+	blobHash, diffHash := sha256.New(), sha256.New()
+	cw := &counter{w: io.MultiWriter(tmp, blobHash)}
+	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
+	if err := it.SynthTar(io.MultiWriter(zw, diffHash), s); err != nil {
+		return desc{}, "", err
+	}
+	if err := zw.Close(); err != nil {
+		return desc{}, "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return desc{}, "", err
+	}
+	d := hexOf(blobHash)
+	if err := os.Rename(tmp.Name(), filepath.Join(blobs, d)); err != nil {
+		return desc{}, "", err
+	}
+	return desc{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: "sha256:" + d, Size: cw.n}, "sha256:" + hexOf(diffHash), nil
+}
+
+func writeJSON(blobs string, v any, mt string) (desc, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return desc{}, err
+	}
+	sum := sha256.Sum256(b)
+	d := hex.EncodeToString(sum[:])
+	return desc{MediaType: mt, Digest: "sha256:" + d, Size: int64(len(b))}, os.WriteFile(filepath.Join(blobs, d), b, 0o644)
+}
+
+func hexOf(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
