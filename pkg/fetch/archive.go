@@ -57,7 +57,7 @@ func indexArchive(f *os.File) (*archive, error) {
 	n, _ := f.ReadAt(head, 0)
 	for _, m := range archiveMagic {
 		if bytes.HasPrefix(head[:n], m.magic) {
-			return nil, fmt.Errorf("%w: %s-compressed archive; decompress it first", ErrUnsupported, m.name)
+			return nil, kindError(ErrUnsupported, "%s-compressed archive; decompress it first", m.name)
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -70,16 +70,19 @@ func indexArchive(f *os.File) (*archive, error) {
 	for count := 0; ; count++ {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if count > 0 && !endsWithTrailer(f) {
+				return nil, kindError(ErrCorrupt, "archive ends without a tar trailer; it is truncated")
+			}
 			break
 		}
 		if err != nil {
 			if count == 0 {
-				return nil, fmt.Errorf("%w: not a tar archive (%v)", ErrUnsupported, err)
+				return nil, kindError(ErrUnsupported, "not a tar archive (%v)", err)
 			}
-			return nil, fmt.Errorf("%w: reading tar header %d: %v", ErrCorrupt, count+1, err)
+			return nil, kindError(ErrCorrupt, "reading tar header %d: %v", count+1, err)
 		}
 		if count >= maxArchiveMembers {
-			return nil, fmt.Errorf("%w: archive has more than %d members", ErrUnsupported, maxArchiveMembers)
+			return nil, kindError(ErrUnsupported, "archive has more than %d members", maxArchiveMembers)
 		}
 		name := cleanMemberName(hdr.Name)
 		if name == "" {
@@ -95,7 +98,7 @@ func indexArchive(f *os.File) (*archive, error) {
 				return nil, err
 			}
 			if hdr.Size < 0 || off+hdr.Size > a.size {
-				return nil, fmt.Errorf("%w: archive is truncated in %q", ErrCorrupt, hdr.Name)
+				return nil, kindError(ErrCorrupt, "archive is truncated in %q", hdr.Name)
 			}
 			a.members[name] = member{offset: off, size: hdr.Size}
 		case tar.TypeSymlink:
@@ -109,6 +112,27 @@ func indexArchive(f *os.File) (*archive, error) {
 		}
 	}
 	return a, nil
+}
+
+// endsWithTrailer reports whether the block before the reader's position
+// is a zero block, as tar writers end archives; an archive cut at a member
+// boundary lacks it. (A cut right after a member whose own data ends in
+// zeros goes unnoticed; the blobs' digests catch the rest.)
+func endsWithTrailer(f *os.File) bool {
+	pos, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || pos < 512 {
+		return false
+	}
+	blk := make([]byte, 512)
+	if _, err := f.ReadAt(blk, pos-512); err != nil {
+		return false
+	}
+	for _, b := range blk {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isSparse reports GNU sparse members, whose data is not a plain range.
@@ -143,7 +167,7 @@ func (a *archive) lookup(name string) (member, error) {
 		}
 		name = m.link
 	}
-	return member{}, fmt.Errorf("%w: %s: too many levels of links", ErrCorrupt, name)
+	return member{}, kindError(ErrCorrupt, "%s: too many levels of links", name)
 }
 
 // has reports whether name exists as a regular member.
@@ -168,7 +192,7 @@ func (a *archive) readFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if sr.Size() > limit {
-		return nil, fmt.Errorf("%w: %s is %d bytes, more than the %d allowed", ErrUnsupported, name, sr.Size(), limit)
+		return nil, kindError(ErrUnsupported, "%s is %d bytes, more than the %d allowed", name, sr.Size(), limit)
 	}
 	return io.ReadAll(sr)
 }

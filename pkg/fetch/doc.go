@@ -15,6 +15,11 @@
 //     sniffed as a docker archive (it has manifest.json) or an OCI archive (it
 //     has oci-layout and index.json).
 //
+// A prefix decides the form; without one, an existing path is read as a
+// layout or an archive, and anything else as a registry reference. Write
+// "docker://NAME" to force a registry reference that would otherwise be
+// taken for a path or a prefix (a registry host called "oci", say).
+//
 // Archives are never extracted: their members are indexed once (headers only)
 // and blobs are served as section readers over the file, so nothing is ever
 // written to disk. Blobs read from local sources are checked against their

@@ -52,7 +52,7 @@ func openDockerArchive(ctx context.Context, ref string, a *archive, suffix strin
 		return nil, newError(ref, ErrNotFound, "no image tagged %q in archive; it has %s", suffix, describeEntries(entries))
 	case dgst != nil:
 		for _, e := range entries {
-			img, digest, err := dockerImage(a, e)
+			img, digest, err := dockerImage(ctx, a, e)
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +76,7 @@ func openDockerArchive(ctx context.Context, ref string, a *archive, suffix strin
 }
 
 func (s *selector) dockerTarget(a *archive, e dockerEntry) ([]Target, error) {
-	img, digest, err := dockerImage(a, e)
+	img, digest, err := dockerImage(s.ctx, a, e)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func describeEntries(entries []dockerEntry) string {
 // docker save writes) are described by their DiffIDs, which are the digests
 // of their bytes, and gzip/zstd layers (as written by some other tools) are
 // hashed once here.
-func dockerImage(a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
+func dockerImage(ctx context.Context, a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
 	rawConfig, err := a.readFile(e.Config, maxConfigSize)
 	if err != nil {
 		return nil, v1.Hash{}, memberError("config", e.Config, err)
@@ -116,7 +116,7 @@ func dockerImage(a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
 	cfgDigest := digestOf(rawConfig)
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
 	if err != nil {
-		return nil, v1.Hash{}, fmt.Errorf("config %s: %w: %v", e.Config, ErrCorrupt, err)
+		return nil, v1.Hash{}, kindError(ErrCorrupt, "config %s: %v", e.Config, err)
 	}
 
 	if a.has("index.json") {
@@ -155,12 +155,12 @@ func dockerImage(a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
 		}
 		if d.MediaType == types.DockerUncompressedLayer {
 			if i >= len(cfg.RootFS.DiffIDs) {
-				return nil, v1.Hash{}, fmt.Errorf("%w: manifest.json lists %d layers, config has %d diff_ids", ErrCorrupt, len(e.Layers), len(cfg.RootFS.DiffIDs))
+				return nil, v1.Hash{}, kindError(ErrCorrupt, "manifest.json lists %d layers, config has %d diff_ids", len(e.Layers), len(cfg.RootFS.DiffIDs))
 			}
 			d.Digest = cfg.RootFS.DiffIDs[i]
 		} else {
 			sr := io.NewSectionReader(a.f, m.offset, m.size)
-			if d.Digest, _, err = v1.SHA256(sr); err != nil {
+			if d.Digest, _, err = v1.SHA256(ctxReader{ctx, sr}); err != nil {
 				return nil, v1.Hash{}, fmt.Errorf("hashing layer %s: %w", lp, err)
 			}
 		}
@@ -197,7 +197,7 @@ func dockerImage(a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
 	open := func(d v1.Descriptor) (io.ReadCloser, int64, error) {
 		p, ok := members[d.Digest]
 		if !ok {
-			return nil, 0, fmt.Errorf("%w: no member for blob %s", ErrNotFound, d.Digest)
+			return nil, 0, kindError(ErrNotFound, "no member for blob %s", d.Digest)
 		}
 		return a.openMember(p)
 	}
@@ -210,7 +210,7 @@ func dockerImage(a *archive, e dockerEntry) (v1.Image, v1.Hash, error) {
 
 func memberError(what, p string, err error) error {
 	if isNotExist(err) {
-		return fmt.Errorf("%w: %s %s is missing from the archive", ErrCorrupt, what, p)
+		return kindError(ErrCorrupt, "%s %s is missing from the archive", what, p)
 	}
 	return fmt.Errorf("%s %s: %w", what, p, err)
 }
@@ -259,4 +259,17 @@ func findManifestByConfig(a *archive, cfg v1.Hash) (v1.Descriptor, bool) {
 		return v1.Descriptor{}, false
 	}
 	return walk(root, 0)
+}
+
+// ctxReader stops a long local read when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

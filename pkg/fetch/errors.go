@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -19,39 +20,39 @@ import (
 // Sentinel errors. Every error returned by this package wraps at most one of
 // them; test with errors.Is.
 var (
-	// ErrInvalidReference: the image reference, repository or registry name
+	// ErrInvalidReference means the image reference, repository or registry name
 	// cannot be parsed.
 	ErrInvalidReference = errors.New("invalid reference")
-	// ErrInvalidOption: an option was given a value it cannot take (a
+	// ErrInvalidOption means an option was given a value it cannot take (a
 	// malformed platform, a negative retry count, an unreadable CA file).
 	ErrInvalidOption = errors.New("invalid option")
-	// ErrNotFound: the image, tag, repository, file or directory does not
+	// ErrNotFound means the image, tag, repository, file or directory does not
 	// exist.
 	ErrNotFound = errors.New("not found")
-	// ErrUnauthorized: the registry refused the credentials, or asked for
+	// ErrUnauthorized means the registry refused the credentials, or asked for
 	// some and none were given (HTTP 401 and 403).
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrTLS: the TLS handshake failed, typically an unknown certificate
+	// ErrTLS means the TLS handshake failed, typically an unknown certificate
 	// authority, an expired certificate, or a plain HTTP registry reached
 	// without the insecure option.
 	ErrTLS = errors.New("tls error")
-	// ErrTimeout: a connection, a response or a read took longer than the
+	// ErrTimeout means a connection, a response or a read took longer than the
 	// timeout, or the context's deadline passed.
 	ErrTimeout = errors.New("timeout")
-	// ErrNoPlatform: the image has no manifest for the requested platform.
+	// ErrNoPlatform means the image has no manifest for the requested platform.
 	// The message lists the available platforms.
 	ErrNoPlatform = errors.New("no matching platform")
-	// ErrUnreachable: the registry cannot be reached at all (connection
+	// ErrUnreachable means the registry cannot be reached at all (connection
 	// refused, unknown host, no route).
 	ErrUnreachable = errors.New("unreachable")
-	// ErrUnavailable: the registry answered but kept failing (HTTP 429 or
+	// ErrUnavailable means the registry answered but kept failing (HTTP 429 or
 	// 5xx) after the configured retries.
 	ErrUnavailable = errors.New("registry unavailable")
-	// ErrUnsupported: the reference names something this package cannot
+	// ErrUnsupported means the reference names something this package cannot
 	// audit (schema 1 manifest, non-image artifact, unknown media type,
 	// compressed archive, unknown transport).
 	ErrUnsupported = errors.New("unsupported")
-	// ErrCorrupt: a local image source is malformed: unparsable JSON, a blob
+	// ErrCorrupt means a local image source is malformed: unparsable JSON, a blob
 	// missing from a layout or archive, or a blob whose digest or size does
 	// not match its descriptor.
 	ErrCorrupt = errors.New("corrupt image")
@@ -107,6 +108,13 @@ func newError(ref string, kind error, format string, args ...any) *Error {
 	return &Error{Ref: ref, Kind: kind, detail: oneLine(fmt.Sprintf(format, args...))}
 }
 
+// kindError builds an error of the given kind that names no reference yet;
+// Open, Catalog and Tags put the reference in front. Errors returned later by
+// image methods (a corrupt blob) are seen by callers as they are.
+func kindError(kind error, format string, args ...any) error {
+	return newError("", kind, format, args...)
+}
+
 // wrapError builds an *Error around err with a kind chosen by the caller;
 // the detail is err's message, sanitized.
 func wrapError(ref string, kind error, err error, secrets []string) *Error {
@@ -116,6 +124,12 @@ func wrapError(ref string, kind error, err error, secrets []string) *Error {
 	}
 	return &Error{Ref: ref, Kind: kind, Err: err, detail: sanitize(err.Error(), secrets)}
 }
+
+// Classify turns an error met while using a Target's image after Open (a
+// blob download that failed, a corrupt layer) into an *Error that names ref
+// and wraps the matching sentinel, like the errors of Open. It returns nil
+// for nil.
+func Classify(ref string, err error) error { return classify(ref, err, nil) }
 
 // classify turns any error from go-containerregistry, net/http or the
 // operating system into an *Error naming ref, with the best matching kind.
@@ -135,7 +149,7 @@ func classify(ref string, err error, secrets []string) error {
 	}
 	kind, detail := kindOf(err)
 	if detail == "" {
-		detail = err.Error()
+		detail = shortDetail(kind, err)
 	}
 	return &Error{Ref: ref, Kind: kind, Err: err, detail: sanitize(detail, secrets)}
 }
@@ -201,14 +215,52 @@ func kindOfStatus(te *transport.Error) error {
 	return nil
 }
 
+// shortDetail picks the most telling part of err for the message: the
+// watchdog's own words for timeouts, the failed dial for unreachable hosts
+// (go-containerregistry tries https and http and reports both), else the
+// whole message.
+func shortDetail(kind error, err error) string {
+	switch kind {
+	case ErrTimeout:
+		var te *timeoutError
+		if errors.As(err, &te) {
+			return te.msg
+		}
+	case ErrTLS:
+		var (
+			verification *tls.CertificateVerificationError
+			recordHeader tls.RecordHeaderError
+		)
+		switch {
+		case errors.As(err, &verification):
+			return verification.Error()
+		case isPlainHTTP(err):
+			return plainHTTPMessage + " (a plain HTTP registry needs the insecure option)"
+		case errors.As(err, &recordHeader):
+			return recordHeader.Error()
+		}
+	case ErrUnreachable:
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			return oe.Error()
+		}
+	}
+	return err.Error()
+}
+
 // registryDetail renders a registry error without its URL: the error codes
-// as words ("manifest unknown"), or the HTTP status.
+// as words ("manifest unknown"), or the HTTP status. A code that only
+// repeats the kind ("unauthorized") is followed by the registry's message.
 func registryDetail(te *transport.Error) string {
 	var parts []string
 	for _, d := range te.Errors {
 		code := strings.ToLower(strings.ReplaceAll(string(d.Code), "_", " "))
-		if code == "" || code == "unknown" {
-			code = strings.TrimSpace(d.Message)
+		msg := strings.TrimSpace(d.Message)
+		switch {
+		case code == "" || code == "unknown":
+			code = msg
+		case (code == "unauthorized" || code == "denied") && msg != "" && !strings.EqualFold(msg, code):
+			code = msg
 		}
 		if code != "" && !contains(parts, code) {
 			parts = append(parts, code)
@@ -244,11 +296,17 @@ func isTLSError(err error) bool {
 		recordHeader     tls.RecordHeaderError
 		alert            tls.AlertError
 	)
-	return errors.As(err, &unknownAuthority) || errors.As(err, &invalid) ||
+	return isPlainHTTP(err) || errors.As(err, &unknownAuthority) || errors.As(err, &invalid) ||
 		errors.As(err, &hostname) || errors.As(err, &systemRoots) ||
 		errors.As(err, &verification) || errors.As(err, &recordHeader) ||
 		errors.As(err, &alert)
 }
+
+// plainHTTPMessage is the error net/http returns when an https request is
+// answered in plain HTTP (it replaces tls.RecordHeaderError).
+const plainHTTPMessage = "server gave HTTP response to HTTPS client"
+
+func isPlainHTTP(err error) bool { return strings.Contains(err.Error(), plainHTTPMessage) }
 
 func isUnreachable(err error) bool {
 	var dnsErr *net.DNSError
@@ -262,9 +320,14 @@ func isUnreachable(err error) bool {
 // redacted replaces secrets in error messages.
 const redacted = "[redacted]"
 
+// urlQuery matches the query string of a URL inside a message.
+var urlQuery = regexp.MustCompile(`(https?://[^\s"?]+)\?[^\s"]*`)
+
 // sanitize makes msg one line and removes every secret from it, also in the
-// base64 forms an Authorization header would carry.
+// base64 forms an Authorization header would carry, and drops URL query
+// strings (presigned blob URLs carry signatures there).
 func sanitize(msg string, secrets []string) string {
+	msg = urlQuery.ReplaceAllString(msg, "$1?"+redacted)
 	for _, s := range secrets {
 		if s == "" {
 			continue

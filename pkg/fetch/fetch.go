@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,6 @@ func open(ctx context.Context, ref string, o *options, res *Result) ([]Target, e
 
 // isLayoutDir reports whether dir holds an OCI image layout.
 func isLayoutDir(dir string) bool {
-	fi, err := os.Stat(dir + string(os.PathSeparator) + "index.json")
+	fi, err := os.Stat(filepath.Join(dir, "index.json"))
 	return err == nil && fi.Mode().IsRegular()
 }

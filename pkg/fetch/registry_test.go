@@ -127,7 +127,7 @@ func TestOpenRegistryErrors(t *testing.T) {
 		{name: "bad platform syntax", ref: host + "/app:1", opts: []Option{WithPlatform("linux")}, want: ErrInvalidOption, fragments: []string{`platform "linux"`}},
 		{name: "bad platform chars", ref: host + "/app:1", opts: []Option{WithPlatform("linux/AMD64/")}, want: ErrInvalidOption},
 		{name: "unreachable", ref: closedAddr + "/app:1", want: ErrUnreachable},
-		{name: "unknown host", ref: "nonexistent.invalid/app:1", want: ErrUnreachable},
+		{name: "unknown host", ref: "registry.invalid/app:1", opts: []Option{WithTransport(dnsFailure{})}, want: ErrUnreachable, fragments: []string{"no such host"}},
 		{name: "upper case repo", ref: "Library/Alpine", want: ErrInvalidReference},
 		{name: "bad tag", ref: "alpine:not a tag", want: ErrInvalidReference},
 		{name: "bad digest", ref: "alpine@sha256:zzz", want: ErrInvalidReference},
@@ -147,6 +147,14 @@ func TestOpenRegistryErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dnsFailure fails every request as an unknown host would, without any
+// network traffic.
+type dnsFailure struct{}
+
+func (dnsFailure) RoundTrip(r *http.Request) (*http.Response, error) {
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: r.URL.Hostname(), IsNotFound: true}}
 }
 
 func TestOpenCanceled(t *testing.T) {

@@ -43,7 +43,7 @@ func (d *dirStore) openBlob(h v1.Hash) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("blob %s is not a regular file: %w", h, ErrCorrupt)
+		return nil, 0, kindError(ErrCorrupt, "blob %s is not a regular file", h)
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -55,13 +55,19 @@ func (d *dirStore) openBlob(h v1.Hash) (io.ReadCloser, int64, error) {
 // readBlob reads a whole blob of at most limit bytes and checks it against
 // desc (digest, and size when set).
 func readBlob(src blobSource, desc v1.Descriptor, limit int64) ([]byte, error) {
-	rc, size, err := src.openBlob(desc.Digest)
+	return readDescriptor(storeOpener(src), desc, limit)
+}
+
+// readDescriptor reads the blob desc describes through open, at most limit
+// bytes, and checks it against desc.
+func readDescriptor(open func(v1.Descriptor) (io.ReadCloser, int64, error), desc v1.Descriptor, limit int64) ([]byte, error) {
+	rc, size, err := open(desc)
 	if err != nil {
 		return nil, blobError(desc.Digest, err)
 	}
 	defer rc.Close()
 	if size > limit {
-		return nil, fmt.Errorf("blob %s is %d bytes, more than the %d allowed: %w", desc.Digest, size, limit, ErrUnsupported)
+		return nil, kindError(ErrUnsupported, "blob %s is %d bytes, more than the %d allowed", desc.Digest, size, limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
@@ -75,7 +81,7 @@ func readBlob(src blobSource, desc v1.Descriptor, limit int64) ([]byte, error) {
 
 func blobError(h v1.Hash, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob %s is missing: %w", h, ErrCorrupt)
+		return kindError(ErrCorrupt, "blob %s is missing", h)
 	}
 	return fmt.Errorf("opening blob %s: %w", h, err)
 }
@@ -83,15 +89,15 @@ func blobError(h v1.Hash, err error) error {
 // checkBytes verifies b against desc's digest and size.
 func checkBytes(b []byte, desc v1.Descriptor) error {
 	if desc.Size > 0 && int64(len(b)) != desc.Size {
-		return fmt.Errorf("blob %s has %d bytes, descriptor says %d: %w", desc.Digest, len(b), desc.Size, ErrCorrupt)
+		return kindError(ErrCorrupt, "blob %s has %d bytes, descriptor says %d", desc.Digest, len(b), desc.Size)
 	}
 	h, err := v1.Hasher(desc.Digest.Algorithm)
 	if err != nil {
-		return fmt.Errorf("blob %s: %w: %v", desc.Digest, ErrUnsupported, err)
+		return kindError(ErrUnsupported, "blob %s: %v", desc.Digest, err)
 	}
 	h.Write(b)
 	if got := fmt.Sprintf("%x", h.Sum(nil)); got != desc.Digest.Hex {
-		return fmt.Errorf("blob %s has digest %s:%s: %w", desc.Digest, desc.Digest.Algorithm, got, ErrCorrupt)
+		return kindError(ErrCorrupt, "blob %s does not match its digest (content hashes to %s:%s)", desc.Digest, desc.Digest.Algorithm, got)
 	}
 	return nil
 }
@@ -116,7 +122,7 @@ func newVerifyReader(rc io.ReadCloser, want v1.Hash, size int64) (io.ReadCloser,
 	h, err := v1.Hasher(want.Algorithm)
 	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("blob %s: %w: %v", want, ErrUnsupported, err)
+		return nil, kindError(ErrUnsupported, "blob %s: %v", want, err)
 	}
 	if size <= 0 {
 		size = -1
@@ -129,14 +135,14 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	if v.size >= 0 && v.n > v.size {
-		return n, fmt.Errorf("blob %s is longer than its %d bytes: %w", v.want, v.size, ErrCorrupt)
+		return n, kindError(ErrCorrupt, "blob %s is longer than its %d bytes", v.want, v.size)
 	}
 	if err == io.EOF {
 		if v.size >= 0 && v.n != v.size {
-			return n, fmt.Errorf("blob %s has %d bytes, descriptor says %d: %w", v.want, v.n, v.size, ErrCorrupt)
+			return n, kindError(ErrCorrupt, "blob %s has %d bytes, descriptor says %d", v.want, v.n, v.size)
 		}
 		if got := fmt.Sprintf("%x", v.h.Sum(nil)); got != v.want.Hex {
-			return n, fmt.Errorf("blob %s has digest %s:%s: %w", v.want, v.want.Algorithm, got, ErrCorrupt)
+			return n, kindError(ErrCorrupt, "blob %s does not match its digest (content hashes to %s:%s)", v.want, v.want.Algorithm, got)
 		}
 	}
 	return n, err
@@ -172,7 +178,7 @@ func newLocalImage(desc v1.Descriptor, raw []byte, open func(v1.Descriptor) (io.
 func parseLocalImage(desc v1.Descriptor, raw []byte, open func(v1.Descriptor) (io.ReadCloser, int64, error)) (*localImage, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w: %v", desc.Digest, ErrCorrupt, err)
+		return nil, kindError(ErrCorrupt, "manifest %s: %v", desc.Digest, err)
 	}
 	if desc.MediaType == "" {
 		desc.MediaType = m.MediaType
@@ -199,13 +205,13 @@ func (li *localImage) Manifest() (*v1.Manifest, error) { return li.manifest.Deep
 
 func (li *localImage) loadConfig() {
 	li.configOnce.Do(func() {
-		li.rawConfig, li.configErr = li.readAll(li.manifest.Config, maxConfigSize)
+		li.rawConfig, li.configErr = readDescriptor(li.open, li.manifest.Config, maxConfigSize)
 		if li.configErr != nil {
 			return
 		}
 		li.config, li.configErr = v1.ParseConfigFile(bytes.NewReader(li.rawConfig))
 		if li.configErr != nil {
-			li.configErr = fmt.Errorf("config %s: %w: %v", li.manifest.Config.Digest, ErrCorrupt, li.configErr)
+			li.configErr = kindError(ErrCorrupt, "config %s: %v", li.manifest.Config.Digest, li.configErr)
 		}
 	})
 }
@@ -224,25 +230,6 @@ func (li *localImage) ConfigFile() (*v1.ConfigFile, error) {
 	return li.config.DeepCopy(), nil
 }
 
-func (li *localImage) readAll(d v1.Descriptor, limit int64) ([]byte, error) {
-	rc, size, err := li.open(d)
-	if err != nil {
-		return nil, blobError(d.Digest, err)
-	}
-	defer rc.Close()
-	if size > limit {
-		return nil, fmt.Errorf("blob %s is %d bytes, more than the %d allowed: %w", d.Digest, size, limit, ErrUnsupported)
-	}
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading blob %s: %w", d.Digest, err)
-	}
-	if err := checkBytes(b, d); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
 func (li *localImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if h == li.manifest.Config.Digest {
 		return &localBlob{img: li, desc: li.manifest.Config}, nil
@@ -252,7 +239,7 @@ func (li *localImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) 
 			return &localLayer{localBlob{img: li, desc: d}}, nil
 		}
 	}
-	return nil, fmt.Errorf("no blob %s in image: %w", h, ErrNotFound)
+	return nil, kindError(ErrNotFound, "no blob %s in image", h)
 }
 
 // localBlob is a blob of a localImage, verified as it is read.
@@ -277,7 +264,7 @@ func (b *localBlob) Compressed() (io.ReadCloser, error) {
 	}
 	if b.desc.Size > 0 && size >= 0 && size != b.desc.Size {
 		rc.Close()
-		return nil, fmt.Errorf("blob %s has %d bytes, descriptor says %d: %w", b.desc.Digest, size, b.desc.Size, ErrCorrupt)
+		return nil, kindError(ErrCorrupt, "blob %s has %d bytes, descriptor says %d", b.desc.Digest, size, b.desc.Size)
 	}
 	return newVerifyReader(rc, b.desc.Digest, b.desc.Size)
 }
@@ -303,7 +290,7 @@ var _ v1.ImageIndex = (*localIndex)(nil)
 func parseLocalIndex(src blobSource, desc v1.Descriptor, raw []byte) (*localIndex, error) {
 	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w: %v", desc.Digest, ErrCorrupt, err)
+		return nil, kindError(ErrCorrupt, "index %s: %v", desc.Digest, err)
 	}
 	return &localIndex{desc: desc, raw: raw, im: im, src: src}, nil
 }
@@ -333,7 +320,7 @@ func (x *localIndex) child(h v1.Hash) (v1.Descriptor, error) {
 			return d, nil
 		}
 	}
-	return v1.Descriptor{}, fmt.Errorf("no manifest %s in index: %w", h, ErrNotFound)
+	return v1.Descriptor{}, kindError(ErrNotFound, "no manifest %s in index", h)
 }
 
 func (x *localIndex) Image(h v1.Hash) (v1.Image, error) {
@@ -373,13 +360,13 @@ func loadIndex(src blobSource, d v1.Descriptor) (*localIndex, error) {
 // v1.ImageIndex methods have something to say.
 func rootIndex(src blobSource, raw []byte) (*localIndex, error) {
 	if len(raw) > maxManifestSize {
-		return nil, fmt.Errorf("index.json is larger than %d bytes: %w", maxManifestSize, ErrUnsupported)
+		return nil, kindError(ErrUnsupported, "index.json is larger than %d bytes", maxManifestSize)
 	}
 	var probe struct {
 		Manifests json.RawMessage `json:"manifests"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, fmt.Errorf("index.json: %w: %v", ErrCorrupt, err)
+		return nil, kindError(ErrCorrupt, "index.json: %v", err)
 	}
 	desc := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: digestOf(raw), Size: int64(len(raw))}
 	return parseLocalIndex(src, desc, raw)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -119,7 +120,7 @@ func (t *watchdogTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		cancel()
 		if fired.Load() {
-			return nil, &timeoutError{msg: fmt.Sprintf("%s %s: no response within %s", req.Method, req.URL.Redacted(), t.timeout)}
+			return nil, &timeoutError{msg: fmt.Sprintf("%s %s: no response within %s", req.Method, redactURL(req.URL), t.timeout)}
 		}
 		return nil, err
 	}
@@ -128,9 +129,9 @@ func (t *watchdogTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		// cancelled, so the body is unusable.
 		resp.Body.Close()
 		cancel()
-		return nil, &timeoutError{msg: fmt.Sprintf("%s %s: no response within %s", req.Method, req.URL.Redacted(), t.timeout)}
+		return nil, &timeoutError{msg: fmt.Sprintf("%s %s: no response within %s", req.Method, redactURL(req.URL), t.timeout)}
 	}
-	resp.Body = &watchdogBody{body: resp.Body, timeout: t.timeout, cancel: cancel, what: req.URL.Redacted()}
+	resp.Body = &watchdogBody{body: resp.Body, timeout: t.timeout, cancel: cancel, what: redactURL(req.URL)}
 	return resp, nil
 }
 
@@ -193,13 +194,14 @@ type retryTransport struct {
 	maxBackoff time.Duration
 }
 
-var retryStatus = map[int]bool{
-	http.StatusRequestTimeout:      true,
-	http.StatusTooManyRequests:     true,
-	http.StatusInternalServerError: true,
-	http.StatusBadGateway:          true,
-	http.StatusServiceUnavailable:  true,
-	http.StatusGatewayTimeout:      true,
+// retryStatus reports the HTTP statuses worth retrying.
+func retryStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -254,7 +256,7 @@ func retryable(resp *http.Response, err error) bool {
 			errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 	}
-	return retryStatus[resp.StatusCode]
+	return retryStatus(resp.StatusCode)
 }
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
@@ -272,6 +274,12 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(when.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// redactURL renders u without credentials or query string (presigned blob
+// URLs carry their signatures there).
+func redactURL(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 // pathError renders an os error without repeating the operation name.
