@@ -29,7 +29,7 @@ blobs() { find "$1/blobs/sha256" -type f -size +64k; }
 printf '%-8s %-30s %9s %10s %8s\n' "image" "what" "wall s" "peakRSS MB" "ratio"
 for size in $SIZES; do
 	img="$WORK/img-$size"
-	files=$((size * 20))
+	files=${FILES:-20000}
 	"$WORK/benchgen" -out "$img" -size "$size" -layers 6 -files "$files"
 	mapfile -t bl < <(blobs "$img")
 	seq_t=$(for _ in $(seq "$RUNS"); do timeit bash -c 'for f in "$@"; do pigz -dc "$f" >/dev/null; done' _ "${bl[@]}" | cut -d' ' -f1; done | median)

@@ -96,15 +96,20 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	diffHash := sha256.New()
 	ur := &limitedReader{r: io.TeeReader(tarStream, diffHash), max: lim.MaxLayerBytes}
 	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}}
-	if err := ix.run(ctx, ur); err != nil {
-		return nil, err
+	err := ix.run(ctx, ur)
+	if err == nil {
+		// Drain what the tar reader left (padding, trailing zeros) so both
+		// digests cover the whole blob.
+		if _, err = io.Copy(io.Discard, ur); err == nil {
+			_, err = io.Copy(io.Discard, br)
+		}
 	}
-	// Drain what the tar reader left (padding, trailing zeros) so both digests
-	// cover the whole blob.
-	if _, err := io.Copy(io.Discard, ur); err != nil {
-		return nil, wrapRead(err)
-	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
+	if err != nil {
+		// A failure of the blob's own reader (network, file) is not a
+		// corrupt layer: report it as what it is.
+		if counted.err != nil && counted.err != io.EOF && !errors.Is(err, ErrLimit) {
+			return nil, fmt.Errorf("reading blob: %w", counted.err)
+		}
 		return nil, wrapRead(err)
 	}
 	ix.idx.Digest = hashOf(blobHash)
@@ -132,13 +137,17 @@ func wrapRead(err error) error {
 type corruptError interface{ corrupt() }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // the last error of r
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 
