@@ -1,0 +1,168 @@
+package layers
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DiskCache stores layer indexes as files in one directory, one file per key.
+// Several processes may share a directory: entries are written to a temporary
+// file and renamed into place, so a reader sees a whole entry or none, and no
+// lock is ever held. When the directory grows past its cap, the least
+// recently used entries are removed.
+type DiskCache struct {
+	dir      string
+	maxBytes int64
+}
+
+const cacheSuffix = ".idx"
+
+// NewDiskCache opens (creating it if needed) a cache in dir holding at most
+// maxBytes (0: no cap).
+func NewDiskCache(dir string, maxBytes int64) (*DiskCache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating cache directory: %w", err)
+	}
+	return &DiskCache{dir: dir, maxBytes: maxBytes}, nil
+}
+
+// Dir returns the cache directory.
+func (c *DiskCache) Dir() string { return c.dir }
+
+func (c *DiskCache) path(key string) string {
+	return filepath.Join(c.dir, key+cacheSuffix)
+}
+
+type cacheEntry struct {
+	Key   string
+	Index *LayerIndex
+}
+
+// Get returns the index stored under key, or (nil, nil) when there is none.
+// An unreadable entry is removed and reported as a miss.
+func (c *DiskCache) Get(_ context.Context, key string) (*LayerIndex, error) {
+	p := c.path(key)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening cache entry: %w", err)
+	}
+	defer f.Close()
+	var e cacheEntry
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<16)).Decode(&e); err != nil || e.Key != key || e.Index == nil {
+		os.Remove(p)
+		return nil, nil
+	}
+	now := time.Now()
+	_ = os.Chtimes(p, now, now) // recency for eviction; best effort
+	return e.Index, nil
+}
+
+// Put stores idx under key.
+func (c *DiskCache) Put(_ context.Context, key string, idx *LayerIndex) error {
+	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("creating cache entry: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<16)
+	if err := gob.NewEncoder(w).Encode(cacheEntry{Key: key, Index: idx}); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.path(key)); err != nil {
+		return fmt.Errorf("storing cache entry: %w", err)
+	}
+	if c.maxBytes > 0 {
+		return c.prune(c.maxBytes)
+	}
+	return nil
+}
+
+type cacheFile struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+func (c *DiskCache) entries() ([]cacheFile, int64, error) {
+	des, err := os.ReadDir(c.dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing cache: %w", err)
+	}
+	var out []cacheFile
+	var total int64
+	for _, de := range des {
+		if !strings.HasSuffix(de.Name(), cacheSuffix) {
+			continue
+		}
+		info, err := de.Info()
+		if err != nil {
+			continue // removed by another process meanwhile
+		}
+		out = append(out, cacheFile{filepath.Join(c.dir, de.Name()), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	return out, total, nil
+}
+
+// prune removes least recently used entries until the cache holds at most max bytes.
+func (c *DiskCache) prune(max int64) error {
+	files, total, err := c.entries()
+	if err != nil || total <= max {
+		return err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	for _, f := range files {
+		if total <= max {
+			break
+		}
+		if err := os.Remove(f.path); err == nil || errors.Is(err, fs.ErrNotExist) {
+			total -= f.size
+		}
+	}
+	return nil
+}
+
+// Stats returns the number of entries and their bytes.
+func (c *DiskCache) Stats() (entries int, bytes int64, err error) {
+	files, total, err := c.entries()
+	return len(files), total, err
+}
+
+// Clean removes every entry (and stale temporary files).
+func (c *DiskCache) Clean() (removed int, err error) {
+	des, err := os.ReadDir(c.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("listing cache: %w", err)
+	}
+	for _, de := range des {
+		if strings.HasSuffix(de.Name(), cacheSuffix) || strings.HasPrefix(de.Name(), ".tmp-") {
+			if err := os.Remove(filepath.Join(c.dir, de.Name())); err == nil && strings.HasSuffix(de.Name(), cacheSuffix) {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
