@@ -23,6 +23,9 @@ type ImageOptions struct {
 	Concurrency int
 	// Cache, when set, is consulted by diffID before a layer is read.
 	Cache Cache
+	// Flight, when set, makes concurrent scans share the read of a layer
+	// they both need.
+	Flight *Flight
 	// OnLayer, when set, is called after each layer is indexed (from the
 	// worker goroutine): i is the layer position, cached tells whether the
 	// index came from the cache.
@@ -83,33 +86,56 @@ func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerI
 }
 
 func indexLayer(ctx context.Context, l v1.Layer, opts ImageOptions) (*LayerIndex, bool, error) {
-	var key string
-	if opts.Cache != nil {
-		diffID, err := l.DiffID()
-		if err != nil {
-			return nil, false, fmt.Errorf("reading diffID: %w", err)
-		}
-		digest, err := l.Digest()
-		if err != nil {
-			return nil, false, fmt.Errorf("reading digest: %w", err)
-		}
-		key = CacheKey(diffID, opts.Options)
-		idx, err := opts.Cache.Get(ctx, key)
-		if err == nil && idx != nil {
-			c := *idx
-			c.Digest = digest
-			return &c, true, nil
-		}
+	if opts.Cache == nil && opts.Flight == nil {
+		idx, err := Index(ctx, l, opts.Options)
+		return idx, false, err
 	}
-	idx, err := Index(ctx, l, opts.Options)
+	diffID, err := l.DiffID()
+	if err != nil {
+		return nil, false, fmt.Errorf("reading diffID: %w", err)
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return nil, false, fmt.Errorf("reading digest: %w", err)
+	}
+	key := CacheKey(diffID, opts.Options)
+	load := func() (*LayerIndex, bool, error) {
+		if opts.Cache != nil {
+			if idx, err := opts.Cache.Get(ctx, key); err == nil && idx != nil {
+				return idx, true, nil
+			}
+		}
+		idx, err := Index(ctx, l, opts.Options)
+		if err != nil {
+			return nil, false, err
+		}
+		if opts.Cache != nil {
+			// A cache that cannot store is only slower, never wrong.
+			_ = opts.Cache.Put(ctx, key, idx)
+		}
+		return idx, false, nil
+	}
+	var idx *LayerIndex
+	cached := false
+	if opts.Flight != nil {
+		var shared bool
+		idx, shared, err = opts.Flight.do(ctx, key, func() (*LayerIndex, error) {
+			x, c, err := load()
+			cached = c
+			return x, err
+		})
+		cached = cached || shared
+	} else {
+		idx, cached, err = load()
+	}
 	if err != nil {
 		return nil, false, err
 	}
-	if opts.Cache != nil {
-		// A cache that cannot store is only slower, never wrong.
-		_ = opts.Cache.Put(ctx, key, idx)
-	}
-	return idx, false, nil
+	// The same diffID may be stored under another blob digest (another
+	// compression): the index is shared, the digest is this layer's.
+	c := *idx
+	c.Digest = digest
+	return &c, cached, nil
 }
 
 // Scan indexes img's layers and squashes them, with history attribution.
