@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -27,6 +28,8 @@ type Options struct {
 	Fetch []fetch.Option
 	// Layers configures the streaming pass (limits, concurrency, cache).
 	Layers layers.ImageOptions
+	// Checks are the checks to run; nil means checks.All().
+	Checks []checks.Check
 	// ToolVersion goes into the report's tool field.
 	ToolVersion string
 	// Progress, when set, receives events as the audit goes. It is called
@@ -130,7 +133,11 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 		ri.Platform = (&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}).String()
 	}
 	lo := o.Layers
-	lo.Capture = append(append([]string(nil), lo.Capture...), captures()...)
+	cs := o.Checks
+	if cs == nil {
+		cs = checks.All()
+	}
+	lo.Capture = append(append([]string(nil), lo.Capture...), captures(cs)...)
 	if o.Progress != nil {
 		n := len(cfg.RootFS.DiffIDs)
 		prev := lo.OnLayer
@@ -155,7 +162,7 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	ri.Stats.Layers = len(ri.Layers)
 	ri.Stats.Files = fsys.Len()
 	ri.Stats.DeletedFiles = len(fsys.Deleted())
-	if err := assess(ctx, &ri, t, cfg, fsys); err != nil {
+	if err := assess(ctx, &ri, cs, cfg, fsys); err != nil {
 		return fail(err)
 	}
 	if o.Progress != nil {
