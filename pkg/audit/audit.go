@@ -28,6 +28,10 @@ type Options struct {
 	Fetch []fetch.Option
 	// Layers configures the streaming pass (limits, concurrency, cache).
 	Layers layers.ImageOptions
+	// Concurrency is how many images are audited at once by Run and
+	// Registry (0: 4). Layers.Concurrency bounds the layers read at once
+	// within each image.
+	Concurrency int
 	// Checks are the checks to run; nil means checks.All().
 	Checks []checks.Check
 	// ToolVersion goes into the report's tool field.
@@ -53,26 +57,24 @@ func DefaultOptions() Options {
 	return Options{ToolVersion: "dev"}
 }
 
-// Run audits every reference in refs and returns one report. A reference or
-// image that fails is recorded in the report with its error, and the audit
-// goes on; the returned error then wraps [ErrIncomplete] (and the first
-// failure). A cancelled context stops the audit and is returned as is.
+// Run audits every reference in refs and returns one report. References
+// are opened and audited concurrently (o.Concurrency), an image named by
+// several references is audited once, and layers shared between images are
+// read once. A reference or image that fails is recorded in the report with
+// its error, and the audit goes on; the returned error then wraps
+// [ErrIncomplete]. A cancelled context stops the audit and is returned as is.
 func Run(ctx context.Context, refs []string, o Options) (*report.Report, error) {
-	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.ToolVersion}}
-	var errs []error
-	for _, ref := range refs {
-		imgs, err := Reference(ctx, ref, o)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		r.Images = append(r.Images, imgs...)
-		if err != nil {
-			errs = append(errs, err)
-		}
+	return RunStream(ctx, refs, o, nil)
+}
+
+// RunStream is Run with emit called for each image as soon as it is done.
+func RunStream(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
+	r, err := runRefs(ctx, refs, o, emit)
+	if r == nil {
+		return nil, err
 	}
-	r.Summarize()
-	if len(errs) > 0 {
-		return r, fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
+	if err != nil {
+		return r, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	return r, nil
 }

@@ -19,6 +19,42 @@ type Report struct {
 	Tool          Tool    `json:"tool"`
 	Images        []Image `json:"images"`
 	Summary       Summary `json:"summary"`
+	// Policy names the policy file applied to the findings, when any.
+	Policy *PolicyRef `json:"policy,omitempty"`
+	// Gate is the CI gate the run applied, when any: the threshold and
+	// whether unsuppressed findings reached it. Images that could not be
+	// scanned fail a run on their own (exit 2), whatever the gate says.
+	Gate *Gate `json:"gate,omitempty"`
+	// Warnings are problems that did not stop the run, such as a policy
+	// ignore past its expiry date. They are printed on standard error too.
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// PolicyRef records the policy a report was filtered with.
+type PolicyRef struct {
+	// File is the policy file as given or found ("" for a policy built in
+	// code).
+	File string `json:"file,omitempty"`
+	// DisabledChecks and DisabledCategories were not reported.
+	DisabledChecks     []string `json:"disabledChecks,omitempty"`
+	DisabledCategories []string `json:"disabledCategories,omitempty"`
+}
+
+// Gate is the pass/fail decision of a run.
+type Gate struct {
+	// FailOn is the threshold: none, info, low, medium, high or critical.
+	// "none" never fails.
+	FailOn string `json:"failOn"`
+	// Failed is true when at least one unsuppressed finding is at or above
+	// FailOn.
+	Failed bool `json:"failed"`
+}
+
+// Warning is a problem that did not stop the run.
+type Warning struct {
+	// Kind classifies the warning, e.g. "expired-ignore".
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
 }
 
 // Tool names the program that wrote the report.
@@ -49,6 +85,9 @@ type Image struct {
 	Findings     []Finding `json:"findings"`
 	// SBOM is the package summary, absent when cataloguing was skipped.
 	SBOM *SBOM `json:"sbom,omitempty"`
+	// AlsoKnownAs lists the other references that name the same image
+	// (tags of one digest in a registry audit), which was audited once.
+	AlsoKnownAs []string `json:"alsoKnownAs,omitempty"`
 	// Error is set when the image could not be scanned completely; such an
 	// image is never reported as clean.
 	Error string `json:"error,omitempty"`
@@ -139,8 +178,11 @@ type Finding struct {
 
 // Suppression records the policy ignore that matched a finding.
 type Suppression struct {
-	Reason  string `json:"reason"`
+	Reason string `json:"reason"`
+	// Expires is the last day (YYYY-MM-DD) the ignore applies, "" for never.
 	Expires string `json:"expires,omitempty"`
+	// Policy locates the ignore that matched, as FILE:LINE.
+	Policy string `json:"policy,omitempty"`
 }
 
 // SBOM is the package summary of an image.

@@ -1,0 +1,280 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// RegistryOptions select what a registry audit covers.
+type RegistryOptions struct {
+	// RepoGlob and TagGlob filter repositories and tags (path.Match syntax;
+	// "" matches all). RepoGlob applies to the repository path without the
+	// registry host.
+	RepoGlob string
+	TagGlob  string
+	// MaxTags keeps the newest N tags per repository (by semantic version,
+	// then by name); 0 keeps all.
+	MaxTags int
+}
+
+// Registry audits every image of a registry, "HOST[/PREFIX]": it lists the
+// repositories (paginated catalog) below PREFIX and their tags, opens each
+// tag, audits each distinct image once (tags that share a digest are listed
+// in AlsoKnownAs), and returns one report. emit, when set, receives each
+// image as soon as it is done (from one goroutine at a time).
+//
+// A tag or image that fails is recorded with its error and the audit goes on;
+// the returned error then wraps [ErrIncomplete]. Failing to list the
+// registry at all is returned as an error with no report.
+func Registry(ctx context.Context, target string, ro RegistryOptions, o Options, emit func(report.Image)) (*report.Report, error) {
+	host, prefix, _ := strings.Cut(strings.TrimSuffix(target, "/"), "/")
+	if ro.RepoGlob != "" {
+		if _, err := path.Match(ro.RepoGlob, ""); err != nil {
+			return nil, fmt.Errorf("--repo %q: %w", ro.RepoGlob, err)
+		}
+	}
+	if ro.TagGlob != "" {
+		if _, err := path.Match(ro.TagGlob, ""); err != nil {
+			return nil, fmt.Errorf("--tag %q: %w", ro.TagGlob, err)
+		}
+	}
+	repos, err := fetch.Catalog(ctx, host, o.Fetch...)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	var failed []report.Image
+	var errs []error
+	for _, repo := range repos {
+		if prefix != "" && repo != prefix && !strings.HasPrefix(repo, prefix+"/") {
+			continue
+		}
+		if ro.RepoGlob != "" {
+			if ok, _ := path.Match(ro.RepoGlob, repo); !ok {
+				continue
+			}
+		}
+		tags, err := fetch.Tags(ctx, host+"/"+repo, o.Fetch...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			failed = append(failed, report.Image{Reference: host + "/" + repo, Error: err.Error(), Findings: []report.Finding{}, Layers: []report.Layer{}})
+			errs = append(errs, err)
+			continue
+		}
+		for _, t := range selectTags(tags, ro) {
+			refs = append(refs, host+"/"+repo+":"+t)
+		}
+	}
+	r, err := runRefs(ctx, refs, o, emit)
+	if r == nil {
+		return nil, err
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	r.Images = append(r.Images, failed...)
+	r.SortImages()
+	r.Summarize()
+	if len(errs) > 0 {
+		return r, fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
+	}
+	return r, nil
+}
+
+// selectTags filters tags by glob and keeps the newest MaxTags.
+func selectTags(tags []string, ro RegistryOptions) []string {
+	var out []string
+	for _, t := range tags {
+		if ro.TagGlob != "" {
+			if ok, _ := path.Match(ro.TagGlob, t); !ok {
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return newer(out[i], out[j]) })
+	if ro.MaxTags > 0 && len(out) > ro.MaxTags {
+		out = out[:ro.MaxTags]
+	}
+	return out
+}
+
+// newer orders tags newest first: semantic versions (a leading "v"
+// optional) before other tags, higher versions first, then by name.
+func newer(a, b string) bool {
+	va, oka := semver(a)
+	vb, okb := semver(b)
+	switch {
+	case oka && okb:
+		for i := range va {
+			if va[i] != vb[i] {
+				return va[i] > vb[i]
+			}
+		}
+		return a < b
+	case oka != okb:
+		return oka
+	}
+	return a < b
+}
+
+// semver parses "v1.2.3", "1.2", "1.2.3-rc1" (pre-releases sort below the
+// release) into comparable numbers.
+func semver(s string) ([4]int, bool) {
+	var v [4]int
+	s = strings.TrimPrefix(s, "v")
+	core, pre, hasPre := strings.Cut(s, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) < 1 || len(parts) > 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return v, false
+		}
+		v[i] = n
+	}
+	v[3] = 1
+	if hasPre && pre != "" {
+		v[3] = 0
+	}
+	return v, true
+}
+
+// runRefs opens every reference, audits each distinct image once with
+// o.Concurrency workers sharing one layer Flight, and reports them.
+func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
+	if o.Layers.Flight == nil {
+		o.Layers.Flight = layers.NewFlight()
+	}
+	workers := o.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
+	// Layer reads inside each image share the machine with other images.
+	if o.Layers.Concurrency <= 0 {
+		o.Layers.Concurrency = 2
+	}
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.ToolVersion}}
+
+	type job struct {
+		target fetch.Target
+		alias  []string
+	}
+	var (
+		mu      sync.Mutex
+		errs    []error
+		seen    = map[string]*job{}
+		jobs    []*job
+		results []*fetch.Result
+	)
+	defer func() {
+		for _, res := range results {
+			res.Close()
+		}
+	}()
+	record := func(img report.Image, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		r.Images = append(r.Images, img)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if emit != nil {
+			emit(img)
+		}
+	}
+
+	// Phase 1: open every reference (manifests only), in parallel, and group
+	// the images by digest and platform.
+	opened := make([]*fetch.Result, len(refs))
+	openErr := make([]error, len(refs))
+	parallel(ctx, len(refs), workers, func(i int) {
+		opened[i], openErr[i] = fetch.Open(ctx, refs[i], o.Fetch...)
+	})
+	if err := ctx.Err(); err != nil {
+		for _, res := range opened {
+			res.Close()
+		}
+		return nil, context.Cause(ctx)
+	}
+	for i, res := range opened {
+		if openErr[i] != nil {
+			record(report.Image{Reference: refs[i], Error: openErr[i].Error(), Findings: []report.Finding{}, Layers: []report.Layer{}}, openErr[i])
+			continue
+		}
+		results = append(results, res)
+		for _, t := range res.Targets {
+			key := t.Digest.String()
+			if t.Platform != nil {
+				key += " " + t.Platform.String()
+			}
+			if j, ok := seen[key]; ok {
+				j.alias = append(j.alias, displayRef(t))
+				continue
+			}
+			j := &job{target: t}
+			seen[key] = j
+			jobs = append(jobs, j)
+		}
+	}
+
+	// Phase 2: audit each distinct image once.
+	parallel(ctx, len(jobs), workers, func(i int) {
+		j := jobs[i]
+		img, err := Target(ctx, j.target, o)
+		sort.Strings(j.alias)
+		img.AlsoKnownAs = j.alias
+		if ctx.Err() != nil {
+			return
+		}
+		record(img, err)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	r.SortImages()
+	r.Summarize()
+	if len(errs) > 0 {
+		return r, errors.Join(errs...)
+	}
+	return r, nil
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines, stopping early
+// when ctx ends.
+func parallel(ctx context.Context, n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			i = n
+		}
+	}
+	close(next)
+	wg.Wait()
+}
