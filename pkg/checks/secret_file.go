@@ -1,0 +1,259 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/imgaudit/imgaudit/pkg/layers"
+)
+
+type secretFile struct{}
+
+var _ Check = (*secretFile)(nil)
+
+// SecretFile reports private keys and credential files, in the final
+// filesystem and among the files a later layer deleted but a lower layer
+// still ships.
+func SecretFile() Check { return &secretFile{} }
+
+// secretFileNeeds are the credential files whose contents decide whether
+// they hold a credential.
+var secretFileNeeds = []string{
+	"**/.npmrc", "**/npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pypirc", "**/pip.conf",
+	"**/.netrc", "**/_netrc", "**/.my.cnf", "**/.dockercfg",
+	"/*/.docker/config.json", "/*/*/.docker/config.json", "/*/*/*/.docker/config.json", "/*/*/*/*/.docker/config.json",
+}
+
+func (*secretFile) Meta() Meta {
+	return Meta{
+		ID:       "IA-SECRET-FILE",
+		Title:    "Credential file",
+		Category: CategorySecret,
+		Severity: Critical,
+		Rationale: "Anyone who can pull the image can read every file in it, including files a later layer deleted: " +
+			"`rm` in a later step only hides a file, the lower layer's blob still ships it.",
+		Remediation: "Remove the file from the build context (.dockerignore) or use a BuildKit secret mount, " +
+			"delete it in the same RUN step that created it (or use a multi-stage build) so no layer ships it, and rotate the credential.",
+		Notes: "Private keys are found by content (a PEM or OpenSSH private key block in the first 4 KiB; not in source code files such as .py, .js or .go, " +
+			"where such markers are parser constants). Published test fixtures and examples are not credentials: files below a directory named " +
+			"testdata, test, tests, __tests__, test_data, fixtures, __fixtures__, example or examples, or below /usr/share/doc, are skipped. Files found by name: .env and .env.* (except .example, .sample, .template, .dist); " +
+			".aws/credentials; .docker/config.json and .dockercfg with registry auths; .git-credentials; .npmrc, npmrc, .yarnrc, .yarnrc.yml with an auth token; " +
+			".pypirc with a password; pip.conf with a URL password; .netrc/_netrc with a password; .my.cnf with a password; .pgpass; .htpasswd; " +
+			".kube/config; .vault-token; .gem/credentials; .cargo/credentials(.toml); .config/gh/hosts.yml; credentials.tfrc.json; " +
+			"gcloud and Azure CLI credential files; .s3cfg; .boto; SSH keys id_rsa, id_dsa, id_ecdsa, id_ed25519 (and _sk); *.ppk. " +
+			"Empty files hold nothing and are skipped. When a file whose content decides was too large to capture it is reported (fail closed). " +
+			"Docker config.json is read at depths up to 4 (/root/.docker, /home/USER/.docker, ...). Regular files only: a credential reached " +
+			"through a symlink is reported at its target when the target's own name or contents qualify.",
+		Needs: secretFileNeeds,
+	}
+}
+
+func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
+	var out []Finding
+	err := walkFiles(ctx, img, func(n *layers.Node) error {
+		if n.Type != layers.TypeRegular {
+			return nil
+		}
+		kind, why := secretFileKind(n.Path, &n.Entry, func() ([]byte, bool) { return img.readFile(n.Path) })
+		if kind == "" {
+			return nil
+		}
+		f := img.fileFinding(n)
+		f.Name, f.Detail = kind, why
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range img.fsys().Deleted() {
+		if d.Type != layers.TypeRegular {
+			continue
+		}
+		kind, why := secretFileKind(d.Path, &d.Entry, d.Data)
+		if kind == "" {
+			continue
+		}
+		out = append(out, Finding{
+			Path:    d.Path,
+			Name:    kind,
+			Deleted: true,
+			Layer:   img.layerRef(d.Layer),
+			Detail:  fmt.Sprintf("%s; removed by layer %d, still shipped in layer %d", why, d.RemovedBy, d.Layer),
+		})
+	}
+	return out, nil
+}
+
+// sourceExts are source code files, where a PEM private key marker is far
+// more often a parser constant than a key.
+var sourceExts = map[string]bool{
+	".go": true, ".py": true, ".pyc": true, ".js": true, ".mjs": true, ".cjs": true, ".ts": true, ".rb": true,
+	".java": true, ".kt": true, ".scala": true, ".c": true, ".h": true, ".cc": true, ".cpp": true, ".hpp": true,
+	".rs": true, ".php": true, ".pl": true, ".pm": true, ".cs": true, ".swift": true, ".lua": true,
+}
+
+// fixtureDirs are directories of published test fixtures and examples:
+// the keys in them (Go's crypto/tls testdata, a package's tests/) are
+// public, not the image owner's credentials.
+var fixtureDirs = map[string]bool{
+	"testdata": true, "test": true, "tests": true, "__tests__": true, "test_data": true,
+	"fixtures": true, "__fixtures__": true, "example": true, "examples": true,
+}
+
+// isFixture reports whether p lies in a test fixture or example directory,
+// or in /usr/share/doc.
+func isFixture(p string) bool {
+	if strings.HasPrefix(p, "/usr/share/doc/") {
+		return true
+	}
+	dirs := strings.Split(path.Dir(p), "/")
+	for _, d := range dirs {
+		if fixtureDirs[d] {
+			return true
+		}
+	}
+	return false
+}
+
+var sshKeyNames = map[string]bool{
+	"id_rsa": true, "id_dsa": true, "id_ecdsa": true, "id_ed25519": true, "id_ecdsa_sk": true, "id_ed25519_sk": true, "id_xmss": true,
+}
+
+// nameOnly lists credential files recognised by name alone: path suffix ->
+// kind.
+var nameOnly = []struct{ suffix, kind string }{
+	{"/.aws/credentials", "aws-credentials"},
+	{"/.git-credentials", "git-credentials"},
+	{"/.pgpass", "pgpass"},
+	{"/.htpasswd", "htpasswd"},
+	{"/.kube/config", "kubeconfig"},
+	{"/.vault-token", "vault-token"},
+	{"/.gem/credentials", "rubygems-credentials"},
+	{"/.cargo/credentials", "cargo-credentials"},
+	{"/.cargo/credentials.toml", "cargo-credentials"},
+	{"/.config/gh/hosts.yml", "github-cli-token"},
+	{"/credentials.tfrc.json", "terraform-credentials"},
+	{"/.config/gcloud/application_default_credentials.json", "gcloud-credentials"},
+	{"/.config/gcloud/credentials.db", "gcloud-credentials"},
+	{"/.azure/accessTokens.json", "azure-credentials"},
+	{"/.azure/msal_token_cache.json", "azure-credentials"},
+	{"/.s3cfg", "s3cmd-credentials"},
+	{"/.boto", "boto-credentials"},
+}
+
+var (
+	npmToken    = regexp.MustCompile(`(?mi)^\s*[^#;\s]*(?:_authToken|_auth|_password)\s*=\s*["']?([^\s"']+)`)
+	yarnToken   = regexp.MustCompile(`(?m)^\s*(?:npmAuthToken|npmAuthIdent)\s*:\s*["']?([^\s"']+)`)
+	iniPassword = regexp.MustCompile(`(?mi)^\s*password\s*[:=]\s*["']?([^\s"']+)`)
+	netrcPass   = regexp.MustCompile(`(?m)(?:^|\s)password\s+(\S+)`)
+	envExamples = map[string]bool{"example": true, "sample": true, "template": true, "dist": true, "tmpl": true, "defaults": true, "schema": true}
+)
+
+// secretFileKind decides whether a regular file holds a credential, from its
+// path, sniffed content facts and, for the files whose contents decide, the
+// contents read returns (with false when they were not captured). It
+// returns a short kind and a human explanation, or "" when it does not.
+func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {
+	if e.Size == 0 || isFixture(p) {
+		return "", ""
+	}
+	base := path.Base(p)
+	if e.Content.PrivateKey != "" && !sourceExts[path.Ext(base)] {
+		return "private-key", "holds a " + e.Content.PrivateKey + " block"
+	}
+	if sshKeyNames[base] {
+		return "ssh-private-key", "SSH private key file"
+	}
+	if path.Ext(base) == ".ppk" {
+		return "putty-private-key", "PuTTY private key file"
+	}
+	if base == ".env" || (strings.HasPrefix(base, ".env.") && !envExamples[strings.TrimPrefix(base, ".env.")]) {
+		return "dotenv", "environment file with application settings and credentials"
+	}
+	for _, r := range nameOnly {
+		if strings.HasSuffix(p, r.suffix) {
+			return r.kind, "credential file"
+		}
+	}
+	// Files whose contents decide.
+	check := func(kind string, found func([]byte) bool, what string) (string, string) {
+		data, captured := read()
+		if !captured {
+			return kind, what + " (contents not inspected: too large to capture)"
+		}
+		if found(data) {
+			return kind, what
+		}
+		return "", ""
+	}
+	switch {
+	case strings.HasSuffix(p, "/.docker/config.json") || base == ".dockercfg":
+		return check("docker-config", dockerAuths, "Docker registry credentials")
+	case base == ".npmrc" || base == "npmrc" || base == ".yarnrc":
+		return check("npmrc", matchValue(npmToken), "npm registry auth token")
+	case base == ".yarnrc.yml":
+		return check("yarnrc", matchValue(yarnToken), "Yarn registry auth token")
+	case base == ".pypirc":
+		return check("pypirc", matchValue(iniPassword), "PyPI password")
+	case base == "pip.conf":
+		return check("pip-conf", func(b []byte) bool {
+			for _, t := range findTokens(string(b)) {
+				if t.name == "url-credentials" {
+					return true
+				}
+			}
+			return false
+		}, "package index URL with a password")
+	case base == ".netrc" || base == "_netrc":
+		return check("netrc", matchValue(netrcPass), "netrc password")
+	case base == ".my.cnf":
+		return check("mysql-config", matchValue(iniPassword), "MySQL client password")
+	}
+	return "", ""
+}
+
+// matchValue returns a predicate true when re matches with a group 1 value
+// that is a credential (not a ${VAR} reference).
+func matchValue(re *regexp.Regexp) func([]byte) bool {
+	return func(b []byte) bool {
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			if isSecretValue(string(m[1])) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// dockerAuths reports whether a Docker config.json or .dockercfg holds
+// registry credentials (not only a credential helper).
+func dockerAuths(b []byte) bool {
+	var cfg map[string]json.RawMessage
+	if json.Unmarshal(b, &cfg) != nil {
+		return false
+	}
+	entries := map[string]map[string]any{}
+	if raw, ok := cfg["auths"]; ok {
+		_ = json.Unmarshal(raw, &entries)
+	} else {
+		for k, raw := range cfg { // legacy .dockercfg: registry -> {auth, email}
+			var e map[string]any
+			if json.Unmarshal(raw, &e) == nil {
+				entries[k] = e
+			}
+		}
+	}
+	for _, e := range entries {
+		for _, k := range []string{"auth", "password", "identitytoken", "registrytoken"} {
+			if s, ok := e[k].(string); ok && s != "" {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,61 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity ranks a finding. The zero value is Info; higher is worse.
+type Severity int
+
+// Severities, from the least to the most severe.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+// Severities returns every severity, from Info to Critical.
+func Severities() []Severity { return []Severity{Info, Low, Medium, High, Critical} }
+
+// String returns the lowercase name: "info", "low", "medium", "high" or
+// "critical".
+func (s Severity) String() string {
+	if s >= 0 && int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// MarshalText encodes the severity as its name. Unknown values are an error.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s < 0 || int(s) >= len(severityNames) {
+		return nil, fmt.Errorf("invalid severity %d", int(s))
+	}
+	return []byte(severityNames[s]), nil
+}
+
+// UnmarshalText decodes a severity name (see [ParseSeverity]).
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ParseSeverity parses a severity name, ignoring case and surrounding space.
+func ParseSeverity(name string) (Severity, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	for i, s := range severityNames {
+		if n == s {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[:], ", "))
+}
