@@ -35,6 +35,24 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 	return result{code, out.String(), errb.String()}
 }
 
+// runEnv runs the command line with env, filling in the streams, the
+// version ("test") and an empty environment where env leaves them unset.
+func runEnv(t *testing.T, env cli.Env, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env.Args = args
+	env.Stdout, env.Stderr = &out, &errb
+	if env.Stdin == nil {
+		env.Stdin = strings.NewReader("")
+	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	env.Version = cli.VersionInfo{Version: "test"}
+	code := cli.Execute(context.Background(), env)
+	return result{code, out.String(), errb.String()}
+}
+
 func decode(t *testing.T, s string) report.Report {
 	t.Helper()
 	var r report.Report

@@ -1,19 +1,15 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
-	"github.com/imgaudit/imgaudit/pkg/output"
 )
 
 // fetchOptions are the flags that say how to reach images.
@@ -112,53 +108,4 @@ func (o *limitOptions) toLayers() layers.ImageOptions {
 		}},
 		Concurrency: o.concurrency,
 	}
-}
-
-// outputOptions say what to write where.
-type outputOptions struct {
-	format string
-	file   string
-	quiet  bool
-}
-
-func (o *outputOptions) AddFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	names := make([]string, 0, len(output.Formats()))
-	for _, n := range output.Formats() {
-		names = append(names, string(n))
-	}
-	f.StringVarP(&o.format, "format", "f", "table", "output format: "+strings.Join(names, ", "))
-	f.StringVarP(&o.file, "output", "o", "", "write the report to this file instead of standard output")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on standard error")
-}
-
-// write renders the report to stdout or the output file.
-func (o *outputOptions) writer(cmd *cobra.Command) (w io.Writer, color bool, done func() error, err error) {
-	if o.file == "" || o.file == "-" {
-		out := cmd.OutOrStdout()
-		return out, isTerminal(out), func() error { return nil }, nil
-	}
-	f, err := os.Create(o.file)
-	if err != nil {
-		return nil, false, nil, fmt.Errorf("creating output file: %w", err)
-	}
-	bw := bufio.NewWriter(f)
-	return bw, false, func() error {
-		if err := bw.Flush(); err != nil {
-			f.Close()
-			return fmt.Errorf("writing %s: %w", o.file, err)
-		}
-		return f.Close()
-	}, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	return isatty.IsTerminal(f.Fd())
 }

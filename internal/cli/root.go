@@ -11,7 +11,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
 
@@ -30,6 +32,49 @@ type Env struct {
 	Stderr  io.Writer
 	Getenv  func(string) string
 	Version VersionInfo
+	// Dir is the working directory, where the policy file is looked for;
+	// "" means the process's.
+	Dir string
+	// Now is the clock policy expiry dates are read against; nil means
+	// time.Now.
+	Now func() time.Time
+	// IsTerminal says whether w is a terminal (colour on stdout, progress
+	// on stderr); nil means a real check of *os.File values.
+	IsTerminal func(w io.Writer) bool
+}
+
+// withDefaults fills in what the caller left unset.
+func (env Env) withDefaults() Env {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.IsTerminal == nil {
+		env.IsTerminal = isTerminal
+	}
+	if env.Stdin == nil {
+		env.Stdin = os.Stdin
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	return env
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// colorWanted reports whether output to w may use ANSI colours: only on a
+// terminal, never with NO_COLOR set (https://no-color.org) or TERM=dumb.
+func colorWanted(env Env, w io.Writer) bool {
+	return env.IsTerminal(w) && env.Getenv("NO_COLOR") == "" && env.Getenv("TERM") != "dumb"
 }
 
 // VersionInfo is set at build time.
@@ -65,9 +110,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // Execute runs the command line in env and returns the process exit code.
 func Execute(ctx context.Context, env Env) int {
-	if env.Getenv == nil {
-		env.Getenv = os.Getenv
-	}
+	env = env.withDefaults()
 	root := NewRoot(env)
 	root.SetArgs(env.Args)
 	err := root.ExecuteContext(ctx)
@@ -85,8 +128,16 @@ func Execute(ctx context.Context, env Env) int {
 	return ExitError
 }
 
+// exitCodesHelp is the exit-code contract, shown in --help and the README.
+const exitCodesHelp = `Exit codes:
+  0  no finding at or above --fail-on (default high; "none" never fails)
+  1  findings at or above --fail-on (suppressed findings never count)
+  2  usage error, invalid policy file, or an image that could not be scanned
+     completely (a partial read is never reported as clean)`
+
 // NewRoot builds the command tree.
 func NewRoot(env Env) *cobra.Command {
+	env = env.withDefaults()
 	root := &cobra.Command{
 		Use:   "imgaudit",
 		Short: "Audit container images for hardening",
@@ -95,13 +146,11 @@ package managers, network and permission tools, a root user, setuid files,
 secrets and non-minimal bases. Each finding names the file, the layer and the
 Dockerfile step that added it, and how to remove it.
 
-Exit codes:
-  0  no finding at or above --fail-on
-  1  findings at or above --fail-on
-  2  usage error, or an image that could not be scanned completely`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       env.Version.String(),
+` + exitCodesHelp,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           env.Version.String(),
+		DisableAutoGenTag: true,
 	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -109,7 +158,7 @@ Exit codes:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCommand(env), newVersionCommand(env))
+	root.AddCommand(newScanCommand(env), newChecksCommand(env), newVersionCommand(env))
 	return root
 }
 

@@ -69,6 +69,14 @@ func Run(ctx context.Context, refs []string, o Options) (*report.Report, error) 
 
 // RunStream is Run with emit called for each image as soon as it is done.
 func RunStream(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
+	if len(refs) > 1 {
+		var done func()
+		var err error
+		if o, done, err = withSession(o); err != nil {
+			return nil, err
+		}
+		defer done()
+	}
 	r, err := runRefs(ctx, refs, o, emit)
 	if r == nil {
 		return nil, err

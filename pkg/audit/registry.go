@@ -48,13 +48,16 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 			return nil, fmt.Errorf("--tag %q: %w", ro.TagGlob, err)
 		}
 	}
+	o, done, err := withSession(o)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	repos, err := fetch.Catalog(ctx, host, o.Fetch...)
 	if err != nil {
 		return nil, err
 	}
-	var refs []string
-	var failed []report.Image
-	var errs []error
+	var selected []string
 	for _, repo := range repos {
 		if prefix != "" && repo != prefix && !strings.HasPrefix(repo, prefix+"/") {
 			continue
@@ -64,16 +67,26 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 				continue
 			}
 		}
-		tags, err := fetch.Tags(ctx, host+"/"+repo, o.Fetch...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, context.Cause(ctx)
-			}
+		selected = append(selected, repo)
+	}
+	tags := make([][]string, len(selected))
+	tagErrs := make([]error, len(selected))
+	parallel(ctx, len(selected), workers(o), func(i int) {
+		tags[i], tagErrs[i] = fetch.Tags(ctx, host+"/"+selected[i], o.Fetch...)
+	})
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	var refs []string
+	var failed []report.Image
+	var errs []error
+	for i, repo := range selected {
+		if err := tagErrs[i]; err != nil {
 			failed = append(failed, report.Image{Reference: host + "/" + repo, Error: err.Error(), Findings: []report.Finding{}, Layers: []report.Layer{}})
 			errs = append(errs, err)
 			continue
 		}
-		for _, t := range selectTags(tags, ro) {
+		for _, t := range selectTags(tags[i], ro) {
 			refs = append(refs, host+"/"+repo+":"+t)
 		}
 	}
@@ -154,16 +167,22 @@ func semver(s string) ([4]int, bool) {
 	return v, true
 }
 
+// memoryCacheEntries bounds the in-memory layer index cache of one audit:
+// about 100 bytes per entry, so some 100 MB at most.
+const memoryCacheEntries = 1_000_000
+
 // runRefs opens every reference, audits each distinct image once with
 // o.Concurrency workers sharing one layer Flight, and reports them.
 func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
 	if o.Layers.Flight == nil {
 		o.Layers.Flight = layers.NewFlight()
 	}
-	workers := o.Concurrency
-	if workers <= 0 {
-		workers = 4
+	if len(refs) > 1 {
+		// Images of one audit share layers: keep decoded indexes in memory
+		// for the run (bounded by entries), in front of the disk cache.
+		o.Layers.Cache = layers.NewMemoryCache(o.Layers.Cache, memoryCacheEntries)
 	}
+	workers := workers(o)
 	// Layer reads inside each image share the machine with other images.
 	if o.Layers.Concurrency <= 0 {
 		o.Layers.Concurrency = 2
@@ -252,6 +271,24 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 		return r, errors.Join(errs...)
 	}
 	return r, nil
+}
+
+func workers(o Options) int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return 4
+}
+
+// withSession returns o with a fetch session shared by all its calls (one
+// connection pool, one authentication per repository), and its closer.
+func withSession(o Options) (Options, func(), error) {
+	s, err := fetch.NewSession(o.Fetch...)
+	if err != nil {
+		return o, nil, err
+	}
+	o.Fetch = append(append([]fetch.Option(nil), o.Fetch...), fetch.WithSession(s))
+	return o, s.Close, nil
 }
 
 // parallel runs fn(0..n-1) on at most workers goroutines, stopping early

@@ -53,6 +53,10 @@ type options struct {
 	transport  http.RoundTripper
 
 	pageSize int // catalog page size; 0 leaves the registry's default
+
+	session *Session // shared transport and authentication, if any
+	rt      http.RoundTripper
+	cleanup func()
 }
 
 // makeOptions applies opts over the defaults. All defaults live here.

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -15,7 +16,15 @@ import (
 // go-containerregistry's are switched off. cleanup releases idle
 // connections.
 func (o *options) remoteOptions(ctx context.Context) ([]remote.Option, func(), error) {
-	rt, cleanup, err := o.roundTripper()
+	if s := o.session; s != nil {
+		return []remote.Option{
+			remote.WithContext(ctx),
+			remote.WithTransport(s.rt),
+			remote.Reuse(s.puller),
+			remote.WithPageSize(o.pageSize),
+		}, func() {}, nil
+	}
+	rt, cleanup, err := o.roundTripperCached()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -33,6 +42,18 @@ func (o *options) remoteOptions(ctx context.Context) ([]remote.Option, func(), e
 		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))
 	}
 	return ropts, cleanup, nil
+}
+
+// roundTripperCached builds the transport stack once per options value.
+func (o *options) roundTripperCached() (http.RoundTripper, func(), error) {
+	if o.rt == nil {
+		rt, cleanup, err := o.roundTripper()
+		if err != nil {
+			return nil, nil, err
+		}
+		o.rt, o.cleanup = rt, cleanup
+	}
+	return o.rt, o.cleanup, nil
 }
 
 func (o *options) nameOptions() []name.Option {

@@ -2,13 +2,18 @@
 // for programs (json, sarif). Every renderer writes to an io.Writer and does
 // nothing else: no files, no terminal probing (the caller says whether colour
 // is wanted).
+//
+// All renderers are deterministic: the same report gives the same bytes.
+// Findings are shown worst first (severity, then check ID, path and name);
+// images keep the report's order.
 package output
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -19,33 +24,60 @@ type Format string
 
 // Output formats.
 const (
-	FormatTable Format = "table"
-	FormatJSON  Format = "json"
+	FormatTable    Format = "table"
+	FormatJSON     Format = "json"
+	FormatSARIF    Format = "sarif"
+	FormatMarkdown Format = "markdown"
 )
 
 // Formats lists the formats Write accepts, for help texts.
-func Formats() []Format { return []Format{FormatTable, FormatJSON} }
+func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatSARIF, FormatMarkdown} }
 
-// ParseFormat checks a format name.
+// FormatNames lists the format names, comma-separated, for help texts.
+func FormatNames() string {
+	names := make([]string, 0, len(Formats()))
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseFormat checks a format name ("md" is accepted for markdown).
 func ParseFormat(s string) (Format, error) {
+	if s == "md" {
+		return FormatMarkdown, nil
+	}
 	for _, f := range Formats() {
 		if string(f) == s {
 			return f, nil
 		}
 	}
-	names := make([]string, 0, len(Formats()))
-	for _, f := range Formats() {
-		names = append(names, string(f))
-	}
-	return "", fmt.Errorf("unknown format %q (want one of %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown format %q (want one of %s)", s, FormatNames())
 }
 
 // Options tune rendering.
 type Options struct {
 	// Color enables ANSI colours in the table.
 	Color bool
-	// ShowSuppressed lists suppressed findings in the table and markdown.
+	// ShowSuppressed lists suppressed findings in the table and markdown
+	// (json and sarif always carry them, marked).
 	ShowSuppressed bool
+	// Rules describe the checks (see [Rule]); sarif turns them into its
+	// rule descriptors, table and markdown use their remediation. A finding
+	// whose check is not among them gets a rule made from the finding.
+	Rules []Rule
+}
+
+// Rule describes one check, as the check catalogue does.
+type Rule struct {
+	ID       string
+	Title    string
+	Category string
+	// Severity is the check's default severity: info, low, medium, high or
+	// critical.
+	Severity    string
+	Rationale   string
+	Remediation string
 }
 
 // Write renders r in format f to w.
@@ -55,42 +87,317 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 		return WriteJSON(w, r)
 	case FormatTable:
 		return WriteTable(w, r, o)
+	case FormatSARIF:
+		return WriteSARIF(w, r, o)
+	case FormatMarkdown:
+		return WriteMarkdown(w, r, o)
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
 
 // WriteJSON writes the report as indented JSON (schema version
-// report.SchemaVersion), followed by a newline.
+// report.SchemaVersion), followed by a newline. Lists and maps are never
+// null: an image without findings has "findings": [].
 func WriteJSON(w io.Writer, r *report.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(normalized(r)); err != nil {
 		return fmt.Errorf("writing json: %w", err)
 	}
 	return nil
 }
 
-var severityRank = map[string]int{"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+// normalized returns a copy of r whose required lists and maps are non-nil,
+// so the JSON matches the published schema whoever built the report.
+func normalized(r *report.Report) *report.Report {
+	c := *r
+	c.Images = make([]report.Image, len(r.Images))
+	for i, img := range r.Images {
+		if img.Layers == nil {
+			img.Layers = []report.Layer{}
+		}
+		if img.Findings == nil {
+			img.Findings = []report.Finding{}
+		}
+		if img.SBOM != nil && img.SBOM.ByType == nil {
+			s := *img.SBOM
+			s.ByType = map[string]int{}
+			img.SBOM = &s
+		}
+		c.Images[i] = img
+	}
+	if c.Summary.BySeverity == nil {
+		c.Summary.BySeverity = map[string]int{}
+	}
+	if c.Summary.ByCategory == nil {
+		c.Summary.ByCategory = map[string]int{}
+	}
+	return &c
+}
 
-// countBySeverity returns "2 critical, 1 high" for the unsuppressed findings.
-func countBySeverity(fs []report.Finding) (string, int) {
-	counts := map[string]int{}
-	n := 0
+// severityNames are the known severities, least severe first.
+var severityNames = []string{"info", "low", "medium", "high", "critical"}
+
+// severityRank ranks a severity name; an unknown name ranks above critical,
+// as a gate treats it.
+func severityRank(s string) int {
+	if i := slices.Index(severityNames, strings.ToLower(s)); i >= 0 {
+		return i
+	}
+	return len(severityNames)
+}
+
+// thresholdRank ranks a gate threshold; "none" (or anything unknown) is
+// above every severity, so nothing reaches it.
+func thresholdRank(s string) int {
+	if i := slices.Index(severityNames, strings.ToLower(s)); i >= 0 {
+		return i
+	}
+	return len(severityNames) + 1
+}
+
+// sortedFindings returns the findings to show, worst first: all of them, or
+// only the unsuppressed ones.
+func sortedFindings(fs []report.Finding, withSuppressed bool) []report.Finding {
+	out := make([]report.Finding, 0, len(fs))
 	for _, f := range fs {
-		if f.Suppressed == nil {
-			counts[f.Severity]++
-			n++
+		if f.Suppressed == nil || withSuppressed {
+			out = append(out, f)
 		}
 	}
-	sevs := make([]string, 0, len(counts))
-	for s := range counts {
-		sevs = append(sevs, s)
+	slices.SortStableFunc(out, compareFindings)
+	return out
+}
+
+func compareFindings(a, b report.Finding) int {
+	if c := cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)); c != 0 {
+		return c
 	}
-	sort.Slice(sevs, func(i, j int) bool { return severityRank[sevs[i]] > severityRank[sevs[j]] })
-	parts := make([]string, 0, len(sevs))
-	for _, s := range sevs {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	if c := cmp.Compare(a.ID, b.ID); c != 0 {
+		return c
 	}
-	return strings.Join(parts, ", "), n
+	if c := cmp.Compare(a.Path, b.Path); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// verdict is the one-line conclusion about one image.
+type verdict struct {
+	// state is "error" (not scanned completely), "fail", "pass", or ""
+	// when the report carries no gate.
+	state      string
+	failOn     string
+	failing    int    // unsuppressed findings at or above failOn
+	findings   int    // unsuppressed findings
+	counts     string // "1 critical, 2 high"
+	suppressed int
+	err        string
+}
+
+func imageVerdict(r *report.Report, img *report.Image) verdict {
+	v := verdict{err: img.Error}
+	counts := map[string]int{}
+	for _, f := range img.Findings {
+		if f.Suppressed != nil {
+			v.suppressed++
+			continue
+		}
+		v.findings++
+		counts[strings.ToLower(f.Severity)]++
+	}
+	var parts []string
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(severityRank(b), severityRank(a)) })
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	}
+	v.counts = strings.Join(parts, ", ")
+	switch {
+	case img.Error != "":
+		v.state = "error"
+	case r.Gate != nil:
+		v.failOn = r.Gate.FailOn
+		for k, n := range counts {
+			if severityRank(k) >= thresholdRank(v.failOn) {
+				v.failing += n
+			}
+		}
+		v.state = "pass"
+		if v.failing > 0 {
+			v.state = "fail"
+		}
+	}
+	return v
+}
+
+// text renders the verdict without its label.
+func (v verdict) text() string {
+	var b strings.Builder
+	switch v.state {
+	case "error":
+		return "scan incomplete, image not assessed: " + v.err
+	case "fail":
+		fmt.Fprintf(&b, "%s at or above %s", plural(v.failing, "finding"), v.failOn)
+		if v.findings > v.failing {
+			fmt.Fprintf(&b, " (%s in all: %s)", plural(v.findings, "finding"), v.counts)
+		} else {
+			fmt.Fprintf(&b, " (%s)", v.counts)
+		}
+	case "pass":
+		if v.findings == 0 {
+			b.WriteString("no findings")
+		} else {
+			fmt.Fprintf(&b, "no finding at or above %s (%s: %s)", v.failOn, plural(v.findings, "finding"), v.counts)
+		}
+	default:
+		if v.findings == 0 {
+			b.WriteString("no findings")
+		} else {
+			fmt.Fprintf(&b, "%s (%s)", plural(v.findings, "finding"), v.counts)
+		}
+	}
+	if v.suppressed > 0 {
+		fmt.Fprintf(&b, "; %d suppressed by policy", v.suppressed)
+	}
+	return b.String()
+}
+
+// label is the verdict's one-word summary.
+func (v verdict) label() string {
+	switch v.state {
+	case "error":
+		return "ERROR"
+	case "fail":
+		return "FAIL"
+	case "pass":
+		return "PASS"
+	}
+	if v.findings > 0 {
+		return "FINDINGS"
+	}
+	return "CLEAN"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// ruleIndex looks rules up by check ID.
+type ruleIndex map[string]*Rule
+
+func indexRules(rules []Rule) ruleIndex {
+	idx := make(ruleIndex, len(rules))
+	for i := range rules {
+		idx[rules[i].ID] = &rules[i]
+	}
+	return idx
+}
+
+// remediations lists, per check ID in order of first appearance, the
+// remediation to show: the catalogue's, else the first finding's.
+func remediations(fs []report.Finding, rules ruleIndex) [][2]string {
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if seen[f.ID] {
+			continue
+		}
+		seen[f.ID] = true
+		text := f.Remediation
+		if r := rules[f.ID]; r != nil && r.Remediation != "" {
+			text = r.Remediation
+		}
+		if text != "" {
+			out = append(out, [2]string{f.ID, text})
+		}
+	}
+	return out
+}
+
+// layerLabel names a finding's layer: "3", "config" when the history step
+// made no layer, "" when unknown.
+func layerLabel(l *report.LayerRef) string {
+	switch {
+	case l == nil:
+		return ""
+	case l.Index < 0:
+		return "config"
+	}
+	return fmt.Sprint(l.Index)
+}
+
+// oneLine collapses whitespace and drops the legacy "#(nop)" shell prefix
+// of history steps.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.TrimPrefix(s, "/bin/sh -c #(nop) ")
+	return s
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func userLine(u report.User) string {
+	conf := u.Configured
+	if conf == "" {
+		conf = "(unset)"
+	}
+	switch {
+	case u.Root:
+		return conf + " — root"
+	case !u.Verifiable:
+		return conf + " — not verifiable as non-root"
+	case u.UID != nil:
+		return fmt.Sprintf("%s — uid %d", conf, *u.UID)
+	}
+	return conf
+}
+
+func baseLine(b report.Base) string {
+	if b.Kind == "" {
+		return ""
+	}
+	s := b.Kind
+	if b.OSRelease != nil && b.OSRelease.PrettyName != "" {
+		s += " (" + b.OSRelease.PrettyName + ")"
+	}
+	if b.Distroless {
+		s += " — no shell, no package manager"
+	}
+	return s
+}
+
+func contentsLine(s report.Stats) string {
+	line := fmt.Sprintf("%s in %s, %s compressed, %s uncompressed",
+		plural(s.Files, "file"), plural(s.Layers, "layer"), human(s.CompressedBytes), human(s.UncompressedBytes))
+	if s.DeletedFiles > 0 {
+		line += fmt.Sprintf(", %s deleted by later layers but still shipped", plural(s.DeletedFiles, "file"))
+	}
+	return line
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -11,12 +12,16 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
+// TableWidth is the width the table output fits in.
+const TableWidth = 100
+
 const (
 	ansiReset = "\x1b[0m"
 	ansiBold  = "\x1b[1m"
 	ansiRed   = "\x1b[31m"
 	ansiYel   = "\x1b[33m"
 	ansiGreen = "\x1b[32m"
+	ansiCyan  = "\x1b[36m"
 	ansiDim   = "\x1b[2m"
 )
 
@@ -30,37 +35,74 @@ func (p painter) paint(code, s string) string {
 }
 
 func (p painter) severity(s string) string {
-	switch s {
+	u := strings.ToUpper(s)
+	switch strings.ToLower(s) {
 	case "critical":
-		return p.paint(ansiBold+ansiRed, strings.ToUpper(s))
+		return p.paint(ansiBold+ansiRed, u)
 	case "high":
-		return p.paint(ansiRed, strings.ToUpper(s))
+		return p.paint(ansiRed, u)
 	case "medium":
-		return p.paint(ansiYel, strings.ToUpper(s))
+		return p.paint(ansiYel, u)
+	case "low":
+		return p.paint(ansiCyan, u)
 	}
-	return strings.ToUpper(s)
+	return u
 }
 
-// WriteTable renders the report for a person in a terminal: per image a
-// header, its layers, its findings worst first, and a one-line verdict.
+// verdict renders the verdict line, wrapped to TableWidth, its label
+// coloured.
+func (p painter) verdict(v verdict) string {
+	label := "Verdict: " + v.label()
+	line := wrapIndent(label+" — "+v.text(), TableWidth, "  ")
+	code := ansiBold
+	switch v.state {
+	case "error", "fail":
+		code = ansiBold + ansiRed
+	case "pass":
+		code = ansiBold + ansiGreen
+	}
+	return p.paint(code, label) + strings.TrimPrefix(line, label)
+}
+
+// WriteTable renders the report for a person in a terminal, in at most
+// TableWidth columns: per image a header, its layers, its findings worst
+// first, how to fix them, and a one-line verdict; then the run's warnings.
 func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	p := painter(o.Color)
-	for i, img := range r.Images {
+	rules := indexRules(o.Rules)
+	for i := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
+			fmt.Fprintln(w, strings.Repeat("═", TableWidth))
+			fmt.Fprintln(w)
 		}
-		if err := writeImage(w, p, &img, o); err != nil {
+		if err := writeImageTable(w, p, r, &r.Images[i], o, rules); err != nil {
 			return err
+		}
+	}
+	if len(r.Images) > 1 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, runTotals(r))
+	}
+	if r.Policy != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, wrapIndent("Policy: "+policyLine(r.Policy), TableWidth, "  "))
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, p.paint(ansiBold+ansiYel, "Warnings:"))
+		for _, wn := range r.Warnings {
+			fmt.Fprintln(w, wrapIndent("  "+wn.Message, TableWidth, "    "))
 		}
 	}
 	return nil
 }
 
-func writeImage(w io.Writer, p painter, img *report.Image, o Options) error {
+func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image, o Options, rules ruleIndex) error {
 	fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold, "Image:"), img.Reference)
+	v := imageVerdict(r, img)
 	if img.Error != "" {
-		fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold+ansiRed, "ERROR:"), img.Error)
-		fmt.Fprintf(w, "%s scan incomplete, image not assessed\n", p.paint(ansiBold+ansiRed, "Verdict:"))
+		fmt.Fprintln(w, p.verdict(v))
 		return nil
 	}
 	kv := [][2]string{
@@ -68,79 +110,200 @@ func writeImage(w io.Writer, p painter, img *report.Image, o Options) error {
 		{"Platform", img.Platform + note(img.PlatformNote)},
 		{"User", userLine(img.User)},
 		{"Base", baseLine(img.Base)},
-		{"Contents", fmt.Sprintf("%d files in %d layers, %s compressed, %s uncompressed", img.Stats.Files, img.Stats.Layers, human(img.Stats.CompressedBytes), human(img.Stats.UncompressedBytes))},
+		{"Contents", contentsLine(img.Stats)},
+	}
+	if img.SBOM != nil {
+		kv = append(kv, [2]string{"Packages", sbomLine(img.SBOM)})
 	}
 	for _, e := range kv {
 		if e[1] != "" {
-			fmt.Fprintf(w, "  %-9s %s\n", e[0]+":", e[1])
+			fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %-10s%s", e[0]+":", e[1]), TableWidth, strings.Repeat(" ", 12)))
 		}
 	}
 
-	fmt.Fprintln(w)
-	lt := newTable(w, "#", "SIZE", "CREATED BY")
-	for _, l := range img.Layers {
-		lt.Append([]string{fmt.Sprint(l.Index), human(l.Size), clip(oneLine(l.CreatedBy), 80)})
-	}
-	if err := lt.Render(); err != nil {
-		return fmt.Errorf("rendering layers: %w", err)
-	}
-
-	var shown []report.Finding
-	for _, f := range img.Findings {
-		if f.Suppressed == nil || o.ShowSuppressed {
-			shown = append(shown, f)
-		}
-	}
-	if len(shown) > 0 {
+	if len(img.Layers) > 0 {
 		fmt.Fprintln(w)
-		ft := newTable(w, "SEVERITY", "ID", "WHAT", "LAYER")
-		for _, f := range shown {
-			what := f.Title
-			if f.Path != "" {
-				what += "\n" + f.Path
-			} else if f.Name != "" {
-				what += "\n" + f.Name
-			}
-			if len(f.Aliases) > 0 {
-				what += "\n(also " + clip(strings.Join(f.Aliases, ", "), 70) + ")"
-			}
-			if f.Deleted {
-				what += "\n(deleted later, still shipped in the layer)"
-			}
-			sev := p.severity(f.Severity)
-			if f.Suppressed != nil {
-				sev = "ignored"
-				what += "\nignored: " + f.Suppressed.Reason
-			}
-			layer := ""
-			if f.Layer != nil {
-				layer = fmt.Sprint(f.Layer.Index)
-			}
-			ft.Append([]string{sev, f.ID, what, layer})
+		wIdx, wSize := len("#"), len("SIZE")
+		for _, l := range img.Layers {
+			wIdx = max(wIdx, len(fmt.Sprint(l.Index)))
+			wSize = max(wSize, utf8.RuneCountInString(human(l.Size)))
 		}
-		if err := ft.Render(); err != nil {
+		// 4 borders and 2 spaces of padding per column.
+		room := TableWidth - 4 - 6 - wIdx - wSize
+		lt := newTable(w)
+		lt.Header([]string{"#", "SIZE", "CREATED BY"})
+		for _, l := range img.Layers {
+			if err := lt.Append([]string{fmt.Sprint(l.Index), human(l.Size), clip(oneLine(l.CreatedBy), room)}); err != nil {
+				return fmt.Errorf("rendering layers: %w", err)
+			}
+		}
+		if err := lt.Render(); err != nil {
+			return fmt.Errorf("rendering layers: %w", err)
+		}
+	}
+
+	open := sortedFindings(img.Findings, false)
+	if len(open) > 0 {
+		fmt.Fprintln(w)
+		if err := findingsTable(w, p, open); err != nil {
+			return err
+		}
+	}
+	var suppressed []report.Finding
+	if o.ShowSuppressed {
+		for _, f := range sortedFindings(img.Findings, true) {
+			if f.Suppressed != nil {
+				suppressed = append(suppressed, f)
+			}
+		}
+	}
+	if len(suppressed) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%s\n", p.paint(ansiBold, fmt.Sprintf("Suppressed by policy (%d):", len(suppressed))))
+		if err := findingsTable(w, p, suppressed); err != nil {
+			return err
+		}
+	}
+	if fixes := remediations(open, rules); len(fixes) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, p.paint(ansiBold, "How to fix:"))
+		width := 0
+		for _, f := range fixes {
+			width = max(width, len(f[0]))
+		}
+		for _, f := range fixes {
+			line := fmt.Sprintf("  %-*s  %s", width, f[0], oneLine(f[1]))
+			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", width+4)))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, p.verdict(v))
+	return nil
+}
+
+// findingsTable renders findings as SEVERITY, CHECK, FINDING, LAYER, with
+// the FINDING column wrapped so the table fits TableWidth.
+func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
+	wSev, wID, wLayer := len("SEVERITY"), len("CHECK"), len("LAYER")
+	for _, f := range fs {
+		wSev = max(wSev, len(f.Severity))
+		wID = max(wID, utf8.RuneCountInString(f.ID))
+		wLayer = max(wLayer, len(layerLabel(f.Layer)))
+	}
+	// 5 borders and 2 spaces of padding per column.
+	room := max(TableWidth-5-8-wSev-wID-wLayer, 24)
+	t := newTable(w)
+	t.Header([]string{"SEVERITY", "CHECK", "FINDING", "LAYER"})
+	for _, f := range fs {
+		lines := findingLines(f)
+		var wrapped []string
+		for _, l := range lines {
+			wrapped = append(wrapped, wrap(l, room)...)
+		}
+		if err := t.Append([]string{p.severity(f.Severity), f.ID, strings.Join(wrapped, "\n"), layerLabel(f.Layer)}); err != nil {
 			return fmt.Errorf("rendering findings: %w", err)
 		}
 	}
-	counts, n := countBySeverity(img.Findings)
-	fmt.Fprintln(w)
-	if n == 0 {
-		fmt.Fprintf(w, "%s no findings\n", p.paint(ansiBold+ansiGreen, "Verdict:"))
-	} else {
-		fmt.Fprintf(w, "%s %d findings (%s)\n", p.paint(ansiBold+ansiRed, "Verdict:"), n, counts)
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("rendering findings: %w", err)
 	}
 	return nil
 }
 
-func newTable(w io.Writer, header ...string) *tablewriter.Table {
-	t := tablewriter.NewTable(w,
+// findingLines is the evidence of a finding, one fact a line.
+func findingLines(f report.Finding) []string {
+	lines := []string{f.Title}
+	switch {
+	case f.Path != "" && f.Name != "" && !strings.HasSuffix(f.Path, "/"+f.Name):
+		lines = append(lines, f.Path+" ("+f.Name+")")
+	case f.Path != "":
+		lines = append(lines, f.Path)
+	case f.Name != "":
+		lines = append(lines, f.Name)
+	}
+	if len(f.Aliases) > 0 {
+		lines = append(lines, "also "+strings.Join(f.Aliases, ", "))
+	}
+	if f.Deleted {
+		lines = append(lines, "deleted by a later layer, still shipped in this one")
+	}
+	if f.Detail != "" {
+		lines = append(lines, oneLine(f.Detail))
+	}
+	if s := f.Suppressed; s != nil {
+		lines = append(lines, "ignored: "+oneLine(s.Reason))
+		var where []string
+		if s.Policy != "" {
+			where = append(where, "by "+s.Policy)
+		}
+		if s.Expires != "" {
+			where = append(where, "until "+s.Expires)
+		}
+		if len(where) > 0 {
+			lines = append(lines, "("+strings.Join(where, ", ")+")")
+		}
+	}
+	return lines
+}
+
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithEastAsian(tw.Off),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithTrimSpace(tw.Off),
 	)
-	t.Header(header)
-	return t
+}
+
+// wrap breaks s into lines of at most width runes: at spaces when it can,
+// else after a '/' or ',', else anywhere.
+func wrap(s string, width int) []string {
+	width = max(width, 8)
+	var lines []string
+	for utf8.RuneCountInString(s) > width {
+		r := []rune(s)
+		cut := -1
+		for i := width; i > 0; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		if cut > 0 {
+			lines = append(lines, strings.TrimRight(string(r[:cut]), " "))
+			s = strings.TrimLeft(string(r[cut:]), " ")
+			continue
+		}
+		for i := width - 1; i > 0; i-- {
+			if r[i] == '/' || r[i] == ',' {
+				cut = i + 1
+				break
+			}
+		}
+		if cut <= 0 {
+			cut = width
+		}
+		lines = append(lines, string(r[:cut]))
+		s = string(r[cut:])
+	}
+	return append(lines, s)
+}
+
+// wrapIndent wraps a line to width, indenting continuation lines.
+func wrapIndent(s string, width int, indent string) string {
+	first := wrap(s, width)
+	if len(first) == 1 {
+		return s
+	}
+	out := []string{first[0]}
+	rest := strings.Join(first[1:], " ")
+	for _, l := range wrap(rest, width-utf8.RuneCountInString(indent)) {
+		out = append(out, indent+l)
+	}
+	return strings.Join(out, "\n")
 }
 
 func note(s string) string {
@@ -150,58 +313,72 @@ func note(s string) string {
 	return " — " + s
 }
 
-func userLine(u report.User) string {
-	conf := u.Configured
-	if conf == "" {
-		conf = "(unset)"
+func sbomLine(s *report.SBOM) string {
+	line := plural(s.Packages, "package")
+	if s.Distro != "" {
+		line += " (" + s.Distro + ")"
 	}
-	switch {
-	case u.Root:
-		return conf + " — root"
-	case !u.Verifiable:
-		return conf + " — not verifiable as non-root"
-	case u.UID != nil:
-		return fmt.Sprintf("%s — uid %d", conf, *u.UID)
-	}
-	return conf
+	return line
 }
 
-func baseLine(b report.Base) string {
-	if b.Kind == "" {
-		return ""
+func policyLine(p *report.PolicyRef) string {
+	s := p.File
+	if s == "" {
+		s = "(built in)"
 	}
-	s := b.Kind
-	if b.OSRelease != nil && b.OSRelease.PrettyName != "" {
-		s += " (" + b.OSRelease.PrettyName + ")"
+	if len(p.DisabledChecks) > 0 {
+		s += "; checks disabled: " + strings.Join(p.DisabledChecks, ", ")
 	}
-	if b.Distroless {
-		s += ", distroless: no shell, no package manager"
+	if len(p.DisabledCategories) > 0 {
+		s += "; categories disabled: " + strings.Join(p.DisabledCategories, ", ")
 	}
 	return s
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.TrimPrefix(s, "/bin/sh -c #(nop) ")
+// runTotals is the closing line of a multi-image report.
+func runTotals(r *report.Report) string {
+	failed, errs := 0, 0
+	for i := range r.Images {
+		switch imageVerdict(r, &r.Images[i]).state {
+		case "fail":
+			failed++
+		case "error":
+			errs++
+		}
+	}
+	s := fmt.Sprintf("Total: %s, %s", plural(len(r.Images), "image"), plural(r.Summary.Findings, "finding"))
+	if r.Gate != nil {
+		s += fmt.Sprintf(", %d failed at %s", failed, r.Gate.FailOn)
+	}
+	if errs > 0 {
+		s += fmt.Sprintf(", %d not scanned completely", errs)
+	}
+	if r.Summary.Suppressed > 0 {
+		s += fmt.Sprintf(", %d suppressed", r.Summary.Suppressed)
+	}
+	return s
 }
 
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// WriteRuleTable lists checks for a person: ID, severity, category and
+// title, fitted to TableWidth.
+func WriteRuleTable(w io.Writer, rules []Rule, o Options) error {
+	p := painter(o.Color)
+	wID, wSev, wCat := len("CHECK"), len("SEVERITY"), len("CATEGORY")
+	for _, r := range rules {
+		wID = max(wID, utf8.RuneCountInString(r.ID))
+		wSev = max(wSev, len(r.Severity))
+		wCat = max(wCat, utf8.RuneCountInString(r.Category))
 	}
-	return string(r[:n-1]) + "…"
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+	room := max(TableWidth-5-8-wID-wSev-wCat, 24)
+	t := newTable(w)
+	t.Header([]string{"CHECK", "SEVERITY", "CATEGORY", "TITLE"})
+	for _, r := range rules {
+		if err := t.Append([]string{r.ID, p.severity(r.Severity), r.Category, strings.Join(wrap(r.Title, room), "\n")}); err != nil {
+			return fmt.Errorf("rendering checks: %w", err)
+		}
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("rendering checks: %w", err)
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return nil
 }

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgaudit/imgaudit/pkg/checks"
+	"github.com/imgaudit/imgaudit/pkg/output"
+)
+
+// checksList is the JSON form of the catalogue.
+type checksList struct {
+	Checks []checks.Meta `json:"checks"`
+}
+
+func newChecksCommand(env Env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "checks",
+		Short: "List the checks imgaudit runs",
+		Long: `List the check catalogue: each check's ID, default severity, category and
+title. --format json adds the rationale, remediation and scope notes of
+every check; --format markdown is the catalogue documentation.
+
+Check IDs and categories are what a policy file's disable and ignore
+entries name.`,
+		Example: `  imgaudit checks
+  imgaudit checks --format json | jq -r '.checks[] | select(.severity == "critical") | .id'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			var err error
+			switch format {
+			case "table":
+				err = output.WriteRuleTable(out, outputRules(), output.Options{Color: colorWanted(env, out)})
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				err = enc.Encode(checksList{Checks: checks.Metas(checks.All())})
+			case "markdown", "md":
+				err = checks.WriteMarkdown(out, checks.All())
+			default:
+				return &exitError{code: ExitError, err: fmt.Errorf("unknown format %q (want one of table, json, markdown)", format)}
+			}
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table, json, markdown")
+	return cmd
+}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgaudit/imgaudit/pkg/checks"
+	"github.com/imgaudit/imgaudit/pkg/output"
+	"github.com/imgaudit/imgaudit/pkg/policy"
+)
+
+// gateOptions are the flags of the CI gate and the policy file.
+type gateOptions struct {
+	failOn   string
+	file     string
+	noPolicy bool
+}
+
+func (o *gateOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.failOn, "fail-on", policy.DefaultThreshold.String(),
+		"exit 1 when a finding is at or above this `SEVERITY`: "+strings.Join(policy.ThresholdNames(), ", ")+
+			" (none never fails); overrides the policy file's fail-on")
+	f.StringVar(&o.file, "policy", "", "policy `FILE` (default: "+policy.FileName+" in the working directory, when there is one)")
+	f.BoolVar(&o.noPolicy, "no-policy", false, "ignore "+policy.FileName+" in the working directory")
+}
+
+// load reads the policy: --policy FILE, else FileName in the working
+// directory; none with --no-policy. The policy's check IDs and categories
+// are checked against the catalogue.
+func (o *gateOptions) load(env Env) (*policy.Policy, error) {
+	if o.noPolicy && o.file != "" {
+		return nil, fmt.Errorf("--policy and --no-policy cannot be used together")
+	}
+	var (
+		p   *policy.Policy
+		err error
+	)
+	switch {
+	case o.noPolicy:
+		return nil, nil
+	case o.file != "":
+		p, err = policy.Load(o.file)
+	default:
+		dir := env.Dir
+		if dir == "" {
+			if dir, err = os.Getwd(); err != nil {
+				return nil, fmt.Errorf("finding the policy file: %w", err)
+			}
+		}
+		p, err = policy.Find(dir)
+		if p != nil {
+			p.File = policy.FileName // found in the working directory: say so briefly
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids, cats := catalogueNames()
+	if err := p.Validate(ids, cats); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// threshold is --fail-on when given, else the policy's, else the default.
+func (o *gateOptions) threshold(cmd *cobra.Command, p *policy.Policy) (policy.Threshold, error) {
+	if cmd.Flags().Changed("fail-on") || p == nil || p.FailOn == nil {
+		t, err := policy.ParseThreshold(o.failOn)
+		if err != nil {
+			return 0, fmt.Errorf("--fail-on: %w", err)
+		}
+		return t, nil
+	}
+	return *p.FailOn, nil
+}
+
+// catalogueNames returns the check IDs and the categories of the catalogue.
+func catalogueNames() (ids, categories []string) {
+	for _, m := range checks.Metas(checks.All()) {
+		ids = append(ids, m.ID)
+		if c := string(m.Category); !slices.Contains(categories, c) {
+			categories = append(categories, c)
+		}
+	}
+	slices.Sort(categories)
+	return ids, categories
+}
+
+// outputRules describes the catalogue for the renderers.
+func outputRules() []output.Rule {
+	metas := checks.Metas(checks.All())
+	rules := make([]output.Rule, 0, len(metas))
+	for _, m := range metas {
+		rules = append(rules, output.Rule{
+			ID: m.ID, Title: m.Title, Category: string(m.Category), Severity: m.Severity.String(),
+			Rationale: m.Rationale, Remediation: m.Remediation,
+		})
+	}
+	return rules
+}
+
+// enabledChecks is the catalogue less the checks and categories the policy
+// disables, so disabled checks do not run at all; nil (all checks) when the
+// policy disables none. Policy.Apply drops their findings too.
+func enabledChecks(p *policy.Policy) []checks.Check {
+	if p == nil || (len(p.DisabledChecks) == 0 && len(p.DisabledCategories) == 0) {
+		return nil
+	}
+	fold := func(s string) func(string) bool { return func(x string) bool { return strings.EqualFold(x, s) } }
+	out := []checks.Check{}
+	for _, c := range checks.All() {
+		m := c.Meta()
+		if slices.ContainsFunc(p.DisabledChecks, fold(m.ID)) || slices.ContainsFunc(p.DisabledCategories, fold(string(m.Category))) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,225 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// WriteMarkdown renders the report as GitHub-flavoured Markdown, for a
+// pull-request comment: an overall verdict, then per image its verdict, its
+// findings worst first with the layer step that added each, how to fix
+// them, and the image's details folded away.
+func WriteMarkdown(w io.Writer, r *report.Report, o Options) error {
+	rules := indexRules(o.Rules)
+	var b strings.Builder
+	b.WriteString("## imgaudit report\n\n")
+	b.WriteString(markdownOverall(r))
+	for i := range r.Images {
+		markdownImage(&b, r, &r.Images[i], o, rules)
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\n### Warnings\n\n")
+		for _, wn := range r.Warnings {
+			fmt.Fprintf(&b, "- ⚠️ %s\n", mdText(wn.Message))
+		}
+	}
+	if r.Policy != nil {
+		fmt.Fprintf(&b, "\nPolicy: %s\n", mdText(policyLine(r.Policy)))
+	}
+	fmt.Fprintf(&b, "\n<sub>%s %s</sub>\n", mdText(r.Tool.Name), mdText(r.Tool.Version))
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing markdown: %w", err)
+	}
+	return nil
+}
+
+func markdownOverall(r *report.Report) string {
+	failed, errs, clean := 0, 0, 0
+	for i := range r.Images {
+		switch v := imageVerdict(r, &r.Images[i]); v.state {
+		case "fail":
+			failed++
+		case "error":
+			errs++
+		default:
+			if v.findings == 0 {
+				clean++
+			}
+		}
+	}
+	n := len(r.Images)
+	var s string
+	switch {
+	case errs > 0:
+		s = fmt.Sprintf("❌ **ERROR**: %d of %s could not be scanned completely", errs, plural(n, "image"))
+	case failed > 0:
+		s = fmt.Sprintf("❌ **FAIL**: %d of %s %s findings at or above `%s`", failed, plural(n, "image"), hasHave(failed), r.Gate.FailOn)
+	case r.Gate != nil:
+		s = fmt.Sprintf("✅ **PASS**: no finding at or above `%s` in %s", r.Gate.FailOn, plural(n, "image"))
+	case clean == n:
+		s = fmt.Sprintf("✅ **CLEAN**: no findings in %s", plural(n, "image"))
+	default:
+		s = fmt.Sprintf("⚠️ **FINDINGS**: %s in %s", plural(r.Summary.Findings, "finding"), plural(n, "image"))
+	}
+	if errs > 0 && failed > 0 {
+		s += fmt.Sprintf("; %d %s findings at or above `%s`", failed, hasHave(failed), r.Gate.FailOn)
+	}
+	if r.Summary.Suppressed > 0 {
+		s += fmt.Sprintf(" (%d suppressed by policy)", r.Summary.Suppressed)
+	}
+	return s + ".\n"
+}
+
+func hasHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
+}
+
+func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Options, rules ruleIndex) {
+	v := imageVerdict(r, img)
+	icon := "✅"
+	switch {
+	case v.state == "error" || v.state == "fail":
+		icon = "❌"
+	case v.state == "" && v.findings > 0:
+		icon = "⚠️"
+	}
+	fmt.Fprintf(b, "\n### %s %s\n\n", icon, mdCode(img.Reference, false))
+	fmt.Fprintf(b, "**%s** — %s\n", v.label(), mdText(v.text()))
+	if img.Error != "" {
+		return
+	}
+
+	open := sortedFindings(img.Findings, false)
+	if len(open) > 0 {
+		b.WriteString("\n")
+		markdownFindings(b, open)
+	}
+	if o.ShowSuppressed && v.suppressed > 0 {
+		var sup []report.Finding
+		for _, f := range sortedFindings(img.Findings, true) {
+			if f.Suppressed != nil {
+				sup = append(sup, f)
+			}
+		}
+		fmt.Fprintf(b, "\n<details><summary>Suppressed by policy (%d)</summary>\n\n", len(sup))
+		markdownFindings(b, sup)
+		b.WriteString("\n</details>\n")
+	}
+	if fixes := remediations(open, rules); len(fixes) > 0 {
+		b.WriteString("\n<details><summary>How to fix</summary>\n\n")
+		for _, f := range fixes {
+			// Remediations are written as Markdown by the check authors.
+			fmt.Fprintf(b, "- %s: %s\n", mdCode(f[0], false), oneLine(f[1]))
+		}
+		b.WriteString("\n</details>\n")
+	}
+
+	b.WriteString("\n<details><summary>Image details</summary>\n\n")
+	b.WriteString("| | |\n|---|---|\n")
+	rows := [][2]string{
+		{"Digest", mdCode(img.Digest, true)},
+		{"Platform", mdCell(img.Platform + note(img.PlatformNote))},
+		{"User", mdCell(userLine(img.User))},
+		{"Base", mdCell(baseLine(img.Base))},
+		{"Contents", mdCell(contentsLine(img.Stats))},
+	}
+	if img.SBOM != nil {
+		rows = append(rows, [2]string{"Packages", mdCell(sbomLine(img.SBOM))})
+	}
+	for _, row := range rows {
+		if row[1] != "" {
+			fmt.Fprintf(b, "| %s | %s |\n", row[0], row[1])
+		}
+	}
+	if len(img.Layers) > 0 {
+		b.WriteString("\n| Layer | Size | Created by |\n|---:|---:|---|\n")
+		for _, l := range img.Layers {
+			fmt.Fprintf(b, "| %d | %s | %s |\n", l.Index, human(l.Size), mdCode(clip(oneLine(l.CreatedBy), 200), true))
+		}
+	}
+	b.WriteString("\n</details>\n")
+}
+
+func markdownFindings(b *strings.Builder, fs []report.Finding) {
+	b.WriteString("| Severity | Check | Finding | Added by |\n|---|---|---|---|\n")
+	for _, f := range fs {
+		lines := findingLines(f)
+		cells := make([]string, 0, len(lines))
+		for i, l := range lines {
+			switch {
+			case i == 1 && f.Path != "":
+				cell := mdCode(f.Path, true)
+				if rest, _ := strings.CutPrefix(l, f.Path); strings.TrimSpace(rest) != "" {
+					cell += " " + mdCell(rest)
+				}
+				cells = append(cells, cell)
+			case i == 1 && f.Name != "":
+				cells = append(cells, mdCode(l, true))
+			default:
+				cells = append(cells, mdCell(l))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n",
+			mdSeverity(f.Severity), mdCode(f.ID, true), strings.Join(cells, "<br>"), mdLayer(f.Layer))
+	}
+}
+
+func mdSeverity(s string) string {
+	switch strings.ToLower(s) {
+	case "critical", "high":
+		return "**" + mdCell(s) + "**"
+	}
+	return mdCell(s)
+}
+
+func mdLayer(l *report.LayerRef) string {
+	if l == nil {
+		return ""
+	}
+	label := "layer " + layerLabel(l)
+	if l.Index < 0 {
+		label = "config"
+	}
+	if l.CreatedBy == "" {
+		return label
+	}
+	return label + ": " + mdCode(clip(oneLine(l.CreatedBy), 120), true)
+}
+
+// mdEscaper escapes the characters Markdown or HTML would interpret.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "|", `\|`, "~", `\~`,
+)
+
+// mdText escapes s as Markdown text.
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell escapes s for a table cell (one line).
+func mdCell(s string) string { return mdText(oneLine(s)) }
+
+// mdCode renders s as a code span; in a table cell, pipes are escaped (GFM
+// unescapes them before it reads the span).
+func mdCode(s string, inTable bool) string {
+	s = oneLine(s)
+	if s == "" {
+		return ""
+	}
+	if inTable {
+		s = strings.ReplaceAll(s, "|", `\|`)
+	}
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if len(fence) > 1 || strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

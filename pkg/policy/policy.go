@@ -1,0 +1,344 @@
+// Package policy reads imgaudit's policy file (.imgaudit.yaml) and applies
+// it to a report: the gate threshold, checks and categories that are
+// disabled, and ignores scoped by check or category, path glob and image
+// glob, each with a required reason and an optional expiry date.
+//
+// A policy file looks like this:
+//
+//	version: 1
+//	fail-on: high              # none, info, low, medium, high, critical
+//	disable:
+//	  checks: [IA-HEALTHCHECK]
+//	  categories: [healthcheck]
+//	ignore:
+//	  - check: IA-SETUID        # or category: setuid
+//	    path: /usr/bin/passwd   # optional glob; ** crosses directories
+//	    image: registry.example.com/team/*   # optional glob
+//	    reason: login needs it; tracked in SEC-123
+//	    expires: 2026-06-30     # optional; the ignore applies through that day
+//
+// Unknown keys are errors, and every error names the file, the line and the
+// field. An ignore past its expiry date stops applying, and [Policy.Apply]
+// says so with a [Warning]. Suppressed findings stay in the report, marked
+// with the ignore's reason, and never fail [Gate].
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// FileName is the policy file [Find] looks for.
+const FileName = ".imgaudit.yaml"
+
+// Policy is a parsed policy file. Build one with [Load], [Find] or [Parse].
+type Policy struct {
+	// File is where the policy was read from.
+	File string
+	// FailOn is the gate threshold the file sets; nil when it sets none.
+	FailOn *Threshold
+	// DisabledChecks and DisabledCategories are not reported.
+	DisabledChecks     []string
+	DisabledCategories []string
+	// Ignores suppress matching findings, in file order; the first that
+	// matches a finding wins.
+	Ignores []Ignore
+}
+
+// Ignore suppresses the findings it matches. A finding matches when it has
+// the ignore's check ID or category, one of its paths (the path or an
+// alias) matches Path when Path is set, and its image reference matches
+// Image when Image is set.
+type Ignore struct {
+	// Check is a check ID; Category a category. Exactly one is set.
+	Check    string
+	Category string
+	// Path is a glob over absolute paths in the image, "" for any.
+	Path string
+	// Image is a glob over image references, "" for any. It is matched
+	// against the reference as given and without its tag or digest, so
+	// "registry.example.com/team/app" covers every tag of that repository.
+	Image string
+	// Reason says why the finding is accepted. Required.
+	Reason string
+	// Expires is the last day (YYYY-MM-DD, UTC) the ignore applies; "" for
+	// never.
+	Expires string
+	// Line is the ignore's line in the policy file.
+	Line int
+
+	expires time.Time // start of the day after Expires
+	path    *glob
+	image   *glob
+}
+
+// Warning is a problem with the policy that does not stop the run.
+type Warning struct {
+	// Kind is "expired-ignore".
+	Kind    string
+	File    string
+	Line    int
+	Message string
+}
+
+// String formats the warning as FILE:LINE: MESSAGE.
+func (w Warning) String() string {
+	return fmt.Sprintf("%s: %s", location(w.File, w.Line), w.Message)
+}
+
+// Error is an invalid policy file: where, which field, and what is wrong.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("policy ")
+	b.WriteString(location(e.File, e.Line))
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func location(file string, line int) string {
+	if file == "" {
+		file = FileName
+	}
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// Load reads and parses the policy file at path.
+func Load(path string) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Find loads the policy file FileName in dir. It returns nil and no error
+// when dir has none.
+func Find(dir string) (*Policy, error) {
+	path := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Validate checks the check IDs and categories the policy names against the
+// catalogue: a name the catalogue does not know is most likely a typo, and
+// an ignore or a disable that silently matches nothing is worse than an
+// error. Names are compared without regard to case.
+func (p *Policy) Validate(checkIDs, categories []string) error {
+	if p == nil {
+		return nil
+	}
+	known := func(list []string, s string) bool {
+		return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+	}
+	bad := func(line int, field, kind, name string, list []string) error {
+		return &Error{File: p.File, Line: line, Field: field,
+			Msg: fmt.Sprintf("unknown %s %q (see 'imgaudit checks'; known: %s)", kind, name, strings.Join(list, ", "))}
+	}
+	for _, id := range p.DisabledChecks {
+		if !known(checkIDs, id) {
+			return bad(0, "disable.checks", "check", id, checkIDs)
+		}
+	}
+	for _, c := range p.DisabledCategories {
+		if !known(categories, c) {
+			return bad(0, "disable.categories", "category", c, categories)
+		}
+	}
+	for i, ig := range p.Ignores {
+		if ig.Check != "" && !known(checkIDs, ig.Check) {
+			return bad(ig.Line, fmt.Sprintf("ignore[%d].check", i), "check", ig.Check, checkIDs)
+		}
+		if ig.Category != "" && !known(categories, ig.Category) {
+			return bad(ig.Line, fmt.Sprintf("ignore[%d].category", i), "category", ig.Category, categories)
+		}
+	}
+	return nil
+}
+
+// Apply filters r with the policy: it drops the findings of disabled checks
+// and categories, marks the findings an active ignore matches as
+// suppressed, records the policy in r.Policy, appends a warning to
+// r.Warnings for each ignore past its expiry date (as of now), and
+// recomputes r.Summary. It returns the warnings, for the caller to print.
+// A nil policy changes nothing.
+func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
+	if p == nil {
+		return nil
+	}
+	var warns []Warning
+	active := make([]*Ignore, 0, len(p.Ignores))
+	for i := range p.Ignores {
+		ig := &p.Ignores[i]
+		if err := ig.compile(); err != nil {
+			warns = append(warns, Warning{Kind: "invalid-ignore", File: p.File, Line: ig.Line,
+				Message: fmt.Sprintf("ignore of %s does not apply: %v", ig.subject(), err)})
+			continue
+		}
+		if ig.Expired(now) {
+			warns = append(warns, Warning{Kind: "expired-ignore", File: p.File, Line: ig.Line,
+				Message: fmt.Sprintf("ignore of %s expired on %s and no longer applies (reason was: %s)", ig.subject(), ig.Expires, ig.Reason)})
+			continue
+		}
+		active = append(active, ig)
+	}
+
+	for i := range r.Images {
+		img := &r.Images[i]
+		kept := img.Findings[:0]
+		for _, f := range img.Findings {
+			if p.disabled(f) {
+				continue
+			}
+			if f.Suppressed == nil {
+				for _, ig := range active {
+					if ig.matches(img.Reference, f) {
+						f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
+						break
+					}
+				}
+			}
+			kept = append(kept, f)
+		}
+		img.Findings = kept
+	}
+
+	r.Policy = &report.PolicyRef{
+		File:               p.File,
+		DisabledChecks:     slices.Clone(p.DisabledChecks),
+		DisabledCategories: slices.Clone(p.DisabledCategories),
+	}
+	for _, w := range warns {
+		r.Warnings = append(r.Warnings, report.Warning{Kind: w.Kind, Message: w.String()})
+	}
+	r.Summarize()
+	return warns
+}
+
+func (p *Policy) disabled(f report.Finding) bool {
+	eq := func(s string) func(string) bool { return func(x string) bool { return strings.EqualFold(x, s) } }
+	return slices.ContainsFunc(p.DisabledChecks, eq(f.ID)) || slices.ContainsFunc(p.DisabledCategories, eq(f.Category))
+}
+
+// Expired reports whether the ignore's last day is before now's day (UTC).
+func (ig *Ignore) Expired(now time.Time) bool {
+	if ig.Expires == "" {
+		return false
+	}
+	if ig.expires.IsZero() {
+		d, err := time.Parse(time.DateOnly, ig.Expires)
+		if err != nil {
+			return true // an unreadable date never extends an ignore
+		}
+		ig.expires = d.AddDate(0, 0, 1)
+	}
+	return !now.UTC().Before(ig.expires)
+}
+
+func (ig *Ignore) compile() error {
+	var err error
+	if ig.Path != "" && ig.path == nil {
+		if ig.path, err = compileGlob(ig.Path); err != nil {
+			return err
+		}
+	}
+	if ig.Image != "" && ig.image == nil {
+		if ig.image, err = compileGlob(ig.Image); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subject names what the ignore covers, for messages.
+func (ig *Ignore) subject() string {
+	s := ig.Check
+	if s == "" {
+		s = "category " + ig.Category
+	}
+	if ig.Path != "" {
+		s += " at " + ig.Path
+	}
+	if ig.Image != "" {
+		s += " in " + ig.Image
+	}
+	return s
+}
+
+func (ig *Ignore) matches(ref string, f report.Finding) bool {
+	switch {
+	case ig.Check != "" && !strings.EqualFold(ig.Check, f.ID):
+		return false
+	case ig.Category != "" && !strings.EqualFold(ig.Category, f.Category):
+		return false
+	case ig.Check == "" && ig.Category == "":
+		return false
+	}
+	if ig.path != nil {
+		if f.Path == "" {
+			return false
+		}
+		if !ig.path.match(f.Path) && !slices.ContainsFunc(f.Aliases, ig.path.match) {
+			return false
+		}
+	}
+	if ig.image != nil && !slices.ContainsFunc(refForms(ref), ig.image.match) {
+		return false
+	}
+	return true
+}
+
+// refForms returns the forms of an image reference an image glob is matched
+// against: as shown (a platform picked from an index is shown as
+// "REF (os/arch)"), without the platform, and without tag or digest.
+func refForms(ref string) []string {
+	forms := []string{ref}
+	if i := strings.LastIndex(ref, " ("); i > 0 && strings.HasSuffix(ref, ")") {
+		ref = ref[:i]
+		forms = append(forms, ref)
+	}
+	if repo := Repository(ref); repo != ref {
+		forms = append(forms, repo)
+	}
+	return forms
+}
+
+// Repository strips the tag and digest from an image reference:
+// "registry:5000/team/app:1.2@sha256:..." gives "registry:5000/team/app".
+func Repository(ref string) string {
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	return ref
+}
