@@ -62,7 +62,7 @@ func withAudit(t *testing.T, r *report.Report, err error) {
 	t.Helper()
 	old := runAudit
 	t.Cleanup(func() { runAudit = old })
-	runAudit = func(_ context.Context, refs []string, o audit.Options) (*report.Report, error) {
+	runAudit = func(_ context.Context, refs []string, o audit.Options, _ func(report.Image)) (*report.Report, error) {
 		if o.Progress != nil {
 			for _, img := range r.Images {
 				o.Progress(audit.Event{Reference: img.Reference, Layer: 0, Layers: 2, Bytes: 3 << 20})

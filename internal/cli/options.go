@@ -86,10 +86,11 @@ func (o *fetchOptions) toFetch(cmd *cobra.Command, env Env) ([]fetch.Option, err
 
 // limitOptions bound what one image may make imgaudit do.
 type limitOptions struct {
-	maxEntries   int
-	maxLayerSize int64
-	maxPathLen   int
-	concurrency  int
+	maxEntries       int
+	maxLayerSize     int64
+	maxPathLen       int
+	concurrency      int
+	layerConcurrency int
 }
 
 func (o *limitOptions) AddFlags(cmd *cobra.Command) {
@@ -98,7 +99,8 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
 	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
-	f.IntVar(&o.concurrency, "concurrency", 0, "layers read at once (0: number of CPUs)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "images audited at once")
+	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: number of CPUs)")
 }
 
 func (o *limitOptions) toLayers() layers.ImageOptions {
@@ -106,6 +108,6 @@ func (o *limitOptions) toLayers() layers.ImageOptions {
 		Options: layers.Options{Limits: layers.Limits{
 			MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen,
 		}},
-		Concurrency: o.concurrency,
+		Concurrency: o.layerConcurrency,
 	}
 }

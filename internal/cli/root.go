@@ -158,7 +158,7 @@ Dockerfile step that added it, and how to remove it.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCommand(env), newChecksCommand(env), newVersionCommand(env))
+	root.AddCommand(newScanCommand(env), newRegistryCommand(env), newChecksCommand(env), newCacheCommand(env), newVersionCommand(env))
 	return root
 }
 

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -15,14 +20,148 @@ import (
 
 // runAudit is the library call scan makes; tests replace it to drive the
 // gate with reports built in code.
-var runAudit = audit.Run
+var runAudit = audit.RunStream
+
+// auditFlags are the flags every auditing command shares.
+type auditFlags struct {
+	fo   fetchOptions
+	lo   limitOptions
+	co   cacheOptions
+	oo   outputOptions
+	gopt gateOptions
+}
+
+func (a *auditFlags) AddFlags(cmd *cobra.Command) {
+	a.fo.AddFlags(cmd)
+	a.lo.AddFlags(cmd)
+	a.co.AddFlags(cmd)
+	a.oo.AddFlags(cmd)
+	a.gopt.AddFlags(cmd)
+}
+
+// auditFunc is the one library call an auditing command makes.
+type auditFunc func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error)
+
+// run builds the library options from the flags, makes the call, applies
+// the policy, writes the reports and turns the outcome into an exit code.
+func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
+	usage := func(err error) error { return &exitError{code: ExitError, err: err} }
+	dests, err := a.oo.destinations()
+	if err != nil {
+		return usage(err)
+	}
+	fopts, err := a.fo.toFetch(cmd, env)
+	if err != nil {
+		return usage(err)
+	}
+	pol, err := a.gopt.load(env)
+	if err != nil {
+		return usage(err)
+	}
+	threshold, err := a.gopt.threshold(cmd, pol)
+	if err != nil {
+		return usage(err)
+	}
+	cache, err := a.co.open(env)
+	if err != nil {
+		return usage(err)
+	}
+
+	opts := audit.DefaultOptions()
+	opts.Fetch = fopts
+	opts.Layers = a.lo.toLayers()
+	if cache != nil {
+		opts.Layers.Cache = cache
+	}
+	opts.Concurrency = a.lo.concurrency
+	opts.ToolVersion = env.Version.String()
+	opts.Checks = enabledChecks(pol)
+	var prog *progress
+	if !a.oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
+		prog = newProgress(cmd.ErrOrStderr())
+		opts.Progress = prog.event
+	}
+
+	// jsonl on standard output streams: one line per image as it is done.
+	var emit func(report.Image)
+	var streamErr error
+	streaming := false
+	for i, d := range dests {
+		if d.file == "-" && d.format == output.FormatJSONL {
+			streaming = true
+			dests = append(dests[:i:i], dests[i+1:]...)
+			break
+		}
+	}
+	if streaming {
+		var mu sync.Mutex
+		w := cmd.OutOrStdout()
+		emit = func(img report.Image) {
+			one := &report.Report{Images: []report.Image{img}}
+			pol.Apply(one, env.Now())
+			mu.Lock()
+			defer mu.Unlock()
+			if err := output.WriteJSONLImage(w, one.Images[0]); err != nil && streamErr == nil {
+				streamErr = err
+			}
+		}
+	}
+
+	rep, auditErr := call(cmd.Context(), opts, emit)
+	prog.finish()
+	if rep == nil {
+		if auditErr == nil {
+			auditErr = errors.New("the audit returned no report")
+		}
+		return usage(auditErr)
+	}
+	for _, w := range pol.Apply(rep, env.Now()) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", w)
+	}
+	failing := policy.Failing(rep, threshold)
+	rep.Gate = &report.Gate{FailOn: threshold.String(), Failed: len(failing) > 0}
+	if len(rep.Images) > 1 {
+		rep.ComputeFleet(func(img report.Image) bool {
+			if img.Error != "" {
+				return true
+			}
+			for _, f := range img.Findings {
+				if f.Suppressed == nil && threshold.Fails(f.Severity) {
+					return true
+				}
+			}
+			return false
+		}, 10)
+	}
+	if streaming {
+		if streamErr == nil {
+			streamErr = output.WriteJSONLSummary(cmd.OutOrStdout(), rep)
+		}
+		if streamErr != nil {
+			return usage(streamErr)
+		}
+	}
+	err = writeReports(cmd, env, dests, rep, output.Options{
+		ShowSuppressed: a.oo.showSuppressed,
+		Rules:          outputRules(),
+	})
+	if err != nil {
+		return usage(err)
+	}
+	if auditErr != nil {
+		return usage(incompleteMessage(auditErr))
+	}
+	if len(failing) > 0 {
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)",
+			len(failing), pluralWord(len(failing), "finding"), threshold)}
+	}
+	return nil
+}
 
 func newScanCommand(env Env) *cobra.Command {
 	var (
-		fo   fetchOptions
-		lo   limitOptions
-		oo   outputOptions
-		gopt gateOptions
+		af       auditFlags
+		fromFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE...",
@@ -36,11 +175,16 @@ IMAGE is any of:
   docker-archive:FILE[:REPO:TAG]                                        'docker save' output
   PATH                                                                  a layout directory or archive file, detected
 
+Several images (or --from-file, one per line) are audited --concurrency at
+a time; an image named twice is audited once, and a layer shared by several
+images is read once. Layer analyses are cached (--cache-dir, --no-cache).
+
 Reports: --format sets the report on standard output (table, json, sarif,
-markdown); -o FORMAT=FILE writes more reports in the same run, e.g. JSON and
+markdown, jsonl); -o FORMAT=FILE writes more reports in the same run, e.g. JSON and
 SARIF for CI to archive while a person reads the table. The JSON report
 follows schema version 1 (docs/schema); SARIF 2.1.0 is accepted by GitHub
-code scanning.
+code scanning. jsonl on standard output streams one line per image as soon
+as it is done, then a summary line.
 
 Policy: .imgaudit.yaml in the working directory (or --policy FILE) sets
 fail-on, disables checks or categories, and ignores findings by check or
@@ -53,74 +197,63 @@ is reported as a warning.
   imgaudit scan --fail-on critical registry.example.com/app:1.2
   imgaudit scan -o json=report.json -o sarif=results.sarif registry.example.com/app:1.2
   imgaudit scan --format markdown --show-suppressed app.tar > comment.md
+  imgaudit scan --from-file images.txt --format jsonl > audit.jsonl
   echo "$TOKEN" | imgaudit scan -u ci --password-stdin registry.example.com/app@sha256:...`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			usage := func(err error) error { return &exitError{code: ExitError, err: err} }
-			dests, err := oo.destinations()
-			if err != nil {
-				return usage(err)
-			}
-			fopts, err := fo.toFetch(cmd, env)
-			if err != nil {
-				return usage(err)
-			}
-			pol, err := gopt.load(env)
-			if err != nil {
-				return usage(err)
-			}
-			threshold, err := gopt.threshold(cmd, pol)
-			if err != nil {
-				return usage(err)
-			}
-
-			opts := audit.DefaultOptions()
-			opts.Fetch = fopts
-			opts.Layers = lo.toLayers()
-			opts.ToolVersion = env.Version.String()
-			opts.Checks = enabledChecks(pol)
-			var prog *progress
-			if !oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
-				prog = newProgress(cmd.ErrOrStderr())
-				opts.Progress = prog.event
-			}
-			rep, auditErr := runAudit(cmd.Context(), args, opts)
-			prog.finish()
-			if rep == nil {
-				if auditErr == nil {
-					auditErr = errors.New("the audit returned no report")
-				}
-				return usage(auditErr)
-			}
-
-			for _, w := range pol.Apply(rep, env.Now()) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", w)
-			}
-			failing := policy.Failing(rep, threshold)
-			rep.Gate = &report.Gate{FailOn: threshold.String(), Failed: len(failing) > 0}
-
-			err = writeReports(cmd, env, dests, rep, output.Options{
-				ShowSuppressed: oo.showSuppressed,
-				Rules:          outputRules(),
-			})
-			if err != nil {
-				return usage(err)
-			}
-			if auditErr != nil {
-				return usage(incompleteMessage(auditErr))
-			}
-			if len(failing) > 0 {
-				return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)",
-					len(failing), pluralWord(len(failing), "finding"), threshold)}
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && fromFile == "" {
+				return fmt.Errorf("requires at least 1 arg(s), only received 0 (or --from-file)")
 			}
 			return nil
 		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			refs := args
+			if fromFile != "" {
+				listed, err := readImageList(cmd, fromFile)
+				if err != nil {
+					return &exitError{code: ExitError, err: err}
+				}
+				refs = append(append([]string(nil), args...), listed...)
+				if len(refs) == 0 {
+					return &exitError{code: ExitError, err: fmt.Errorf("--from-file %s lists no image", fromFile)}
+				}
+			}
+			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
+				return runAudit(ctx, refs, o, emit)
+			})
+		},
 	}
-	fo.AddFlags(cmd)
-	lo.AddFlags(cmd)
-	oo.AddFlags(cmd)
-	gopt.AddFlags(cmd)
+	af.AddFlags(cmd)
+	cmd.Flags().StringVar(&fromFile, "from-file", "", "read image references from `FILE`, one per line (# comments and blank lines ignored; - is standard input)")
 	return cmd
+}
+
+// readImageList reads references, one per line.
+func readImageList(cmd *cobra.Command, file string) ([]string, error) {
+	var r io.Reader
+	if file == "-" {
+		r = cmd.InOrStdin()
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--from-file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var refs []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		refs = append(refs, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--from-file %s: %w", file, err)
+	}
+	return refs, nil
 }
 
 // incompleteMessage keeps the one-line-per-failure form of audit errors.

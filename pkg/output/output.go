@@ -28,10 +28,16 @@ const (
 	FormatJSON     Format = "json"
 	FormatSARIF    Format = "sarif"
 	FormatMarkdown Format = "markdown"
+	// FormatJSONL writes one JSON object per line: one per image, as soon as
+	// it is done when the caller streams (see WriteJSONLImage), then one
+	// with the summary.
+	FormatJSONL Format = "jsonl"
 )
 
 // Formats lists the formats Write accepts, for help texts.
-func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatSARIF, FormatMarkdown} }
+func Formats() []Format {
+	return []Format{FormatTable, FormatJSON, FormatSARIF, FormatMarkdown, FormatJSONL}
+}
 
 // FormatNames lists the format names, comma-separated, for help texts.
 func FormatNames() string {
@@ -91,6 +97,13 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 		return WriteSARIF(w, r, o)
 	case FormatMarkdown:
 		return WriteMarkdown(w, r, o)
+	case FormatJSONL:
+		for i := range r.Images {
+			if err := WriteJSONLImage(w, r.Images[i]); err != nil {
+				return err
+			}
+		}
+		return WriteJSONLSummary(w, r)
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
@@ -104,6 +117,41 @@ func WriteJSON(w io.Writer, r *report.Report) error {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(normalized(r)); err != nil {
 		return fmt.Errorf("writing json: %w", err)
+	}
+	return nil
+}
+
+// JSONLImage is one image line of the jsonl format.
+type JSONLImage struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Image         report.Image `json:"image"`
+}
+
+// JSONLSummary is the last line of the jsonl format.
+type JSONLSummary struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Tool          report.Tool    `json:"tool"`
+	Summary       report.Summary `json:"summary"`
+	Gate          *report.Gate   `json:"gate,omitempty"`
+}
+
+// WriteJSONLImage writes one image as a line of the jsonl format.
+func WriteJSONLImage(w io.Writer, img report.Image) error {
+	one := normalized(&report.Report{Images: []report.Image{img}})
+	return writeLine(w, JSONLImage{SchemaVersion: report.SchemaVersion, Image: one.Images[0]})
+}
+
+// WriteJSONLSummary writes the closing summary line of the jsonl format.
+func WriteJSONLSummary(w io.Writer, r *report.Report) error {
+	n := normalized(r)
+	return writeLine(w, JSONLSummary{SchemaVersion: report.SchemaVersion, Tool: n.Tool, Summary: n.Summary, Gate: n.Gate})
+}
+
+func writeLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing jsonl: %w", err)
 	}
 	return nil
 }

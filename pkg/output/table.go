@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -83,6 +84,11 @@ func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	if len(r.Images) > 1 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, runTotals(r))
+	}
+	if f := r.Summary.Fleet; f != nil {
+		if err := writeFleet(w, p, r, f); err != nil {
+			return err
+		}
 	}
 	if r.Policy != nil {
 		fmt.Fprintln(w)
@@ -381,4 +387,71 @@ func WriteRuleTable(w io.Writer, rules []Rule, o Options) error {
 		return fmt.Errorf("rendering checks: %w", err)
 	}
 	return nil
+}
+
+// writeFleet renders the fleet summary of a multi-image audit.
+func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, p.paint(ansiBold, "Fleet summary:"))
+	fmt.Fprintf(w, "  %d of %s fail the gate\n", f.ImagesFailing, plural(len(r.Images), "image"))
+	if len(f.ImagesByCategory) > 0 {
+		cats := make([]string, 0, len(f.ImagesByCategory))
+		for c := range f.ImagesByCategory {
+			cats = append(cats, c)
+		}
+		slices.SortFunc(cats, func(a, b string) int {
+			if d := f.ImagesByCategory[b] - f.ImagesByCategory[a]; d != 0 {
+				return d
+			}
+			return strings.Compare(a, b)
+		})
+		parts := make([]string, 0, len(cats))
+		for _, c := range cats {
+			parts = append(parts, fmt.Sprintf("%s %d", c, f.ImagesByCategory[c]))
+		}
+		fmt.Fprintln(w, wrapIndent("  Images shipping: "+strings.Join(parts, ", "), TableWidth, "    "))
+	}
+	if len(f.WorstImages) > 0 {
+		fmt.Fprintln(w)
+		t := newTable(w)
+		t.Header([]string{"WORST IMAGES", "CRIT", "HIGH", "MED", "LOW"})
+		for _, s := range f.WorstImages {
+			t.Append([]string{clipRight(s.Reference, 60), fmt.Sprint(s.Critical), fmt.Sprint(s.High), fmt.Sprint(s.Medium), fmt.Sprint(s.Low)})
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("rendering fleet: %w", err)
+		}
+	}
+	if len(f.OffendingLayers) > 0 {
+		fmt.Fprintln(w)
+		t := newTable(w)
+		t.Header([]string{"LAYERS BRINGING FINDINGS", "IMAGES", "FINDINGS"})
+		for _, l := range f.OffendingLayers {
+			what := shortDigest(l.DiffID)
+			if l.CreatedBy != "" {
+				what += " " + clipRight(oneLine(l.CreatedBy), 50)
+			}
+			what += "\n" + strings.Join(l.Categories, ", ")
+			t.Append([]string{what, fmt.Sprint(l.Images), fmt.Sprint(l.Findings)})
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("rendering fleet: %w", err)
+		}
+	}
+	return nil
+}
+
+func clipRight(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[i+1 : i+13]
+	}
+	return d
 }

@@ -200,6 +200,8 @@ type Summary struct {
 	BySeverity map[string]int `json:"bySeverity"`
 	ByCategory map[string]int `json:"byCategory"`
 	Suppressed int            `json:"suppressed"`
+	// Fleet is set when the report covers more than one image.
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Summarize recomputes r.Summary from r.Images. Suppressed findings are

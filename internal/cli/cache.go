@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgaudit/imgaudit/pkg/layers"
+)
+
+// cacheOptions say where layer analyses are cached between runs.
+type cacheOptions struct {
+	dir     string
+	noCache bool
+	maxSize int64
+}
+
+const defaultCacheSize = 5 << 30
+
+func (o *cacheOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
+	f.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the layer-analysis cache")
+	f.Int64Var(&o.maxSize, "cache-size", defaultCacheSize, "most bytes the cache may hold; least recently used entries go first")
+}
+
+// resolveDir returns the cache directory, "" when none can be found.
+func (o *cacheOptions) resolveDir(env Env) string {
+	if o.dir != "" {
+		return o.dir
+	}
+	if d := env.Getenv("IMGAUDIT_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d := env.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "imgaudit")
+	}
+	if h := env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "imgaudit")
+	}
+	return ""
+}
+
+// open returns the cache, or nil when caching is off or has no home.
+func (o *cacheOptions) open(env Env) (*layers.DiskCache, error) {
+	if o.noCache {
+		return nil, nil
+	}
+	dir := o.resolveDir(env)
+	if dir == "" {
+		return nil, nil
+	}
+	c, err := layers.NewDiskCache(dir, o.maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+func newCacheCommand(env Env) *cobra.Command {
+	var co cacheOptions
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Show or clean the layer-analysis cache",
+		Long: `imgaudit caches the analysis of each layer, keyed by the layer's diffID,
+the analyzer version and the options that change the analysis, so a layer
+shared by many images (or scanned again) is neither downloaded nor read twice.`,
+		Args: cobra.NoArgs,
+	}
+	info := &cobra.Command{
+		Use:   "info",
+		Short: "Print the cache directory, its entries and size",
+		Example: `  imgaudit cache info
+  imgaudit cache info --cache-dir /var/cache/imgaudit`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := co.resolveDir(env)
+			if dir == "" {
+				return &exitError{code: ExitError, err: fmt.Errorf("no cache directory: set --cache-dir, IMGAUDIT_CACHE_DIR or HOME")}
+			}
+			c, err := layers.NewDiskCache(dir, 0)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			n, size, err := c.Stats()
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "directory: %s\nentries:   %d\nsize:      %s\n", dir, n, humanBytes(size))
+			return nil
+		},
+	}
+	clean := &cobra.Command{
+		Use:     "clean",
+		Short:   "Remove every cached layer analysis",
+		Example: `  imgaudit cache clean`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := co.resolveDir(env)
+			if dir == "" {
+				return &exitError{code: ExitError, err: fmt.Errorf("no cache directory: set --cache-dir, IMGAUDIT_CACHE_DIR or HOME")}
+			}
+			c, err := layers.NewDiskCache(dir, 0)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			n, err := c.Clean()
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries from %s\n", n, dir)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{info, clean} {
+		c.Flags().StringVar(&co.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
+	}
+	cmd.AddCommand(info, clean)
+	return cmd
+}
