@@ -25,7 +25,8 @@ func walkFiles(ctx context.Context, img *Image, fn func(n *layers.Node) error) e
 				return err
 			}
 		}
-		if n.Type == layers.TypeRegular {
+		if n.Type == layers.TypeRegular && f.Links(n) != nil {
+			// Several names for one file: visit it once, by its best name.
 			if seen[n.Inode] {
 				return nil
 			}

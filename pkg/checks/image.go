@@ -34,7 +34,7 @@ type Image struct {
 	env      map[string]string
 	dirsOnce sync.Once
 	dirs     []string
-	fileOnce sync.Once
+	filesMu  sync.Mutex
 	files    map[uint64]*fileInfo
 	toolOnce sync.Once
 	tools    toolIndex
@@ -131,47 +131,44 @@ type fileInfo struct {
 	busybox bool     // one of its names, or the file it was hardlinked to, is "busybox"
 }
 
-// fileIndex maps inodes to the regular files of the final filesystem.
-func (img *Image) fileIndex() map[uint64]*fileInfo {
-	img.fileOnce.Do(func() {
+// linkedFile builds (once) the entry of a file with several names.
+func (img *Image) linkedFile(n *layers.Node, links []*layers.Node) *fileInfo {
+	img.filesMu.Lock()
+	defer img.filesMu.Unlock()
+	if fi := img.files[n.Inode]; fi != nil {
+		return fi
+	}
+	if img.files == nil {
 		img.files = map[uint64]*fileInfo{}
-		_ = img.fsys().Walk(func(n *layers.Node) error {
-			if n.Type != layers.TypeRegular {
-				return nil
-			}
-			fi := img.files[n.Inode]
-			if fi == nil {
-				fi = &fileInfo{node: n}
-				img.files[n.Inode] = fi
-			}
-			fi.paths = append(fi.paths, n.Path)
-			if better(n, fi.node) {
-				fi.node = n
-			}
-			if path.Base(n.Path) == "busybox" || (n.HardlinkOf != "" && path.Base(n.HardlinkOf) == "busybox") {
-				fi.busybox = true
-			}
-			return nil
-		})
-		f := img.fs
-		for _, fi := range img.files {
-			slices.Sort(fi.paths)
-			// All hardlinks are the same file and the first in tar order is
-			// arbitrary (busybox's is often /bin/[): name a busybox binary
-			// by its own name.
-			if fi.busybox && path.Base(fi.node.Path) != "busybox" {
-				for _, p := range fi.paths {
-					if path.Base(p) == "busybox" {
-						if n, err := f.Lstat(p); err == nil {
-							fi.node = n
-						}
-						break
-					}
-				}
+	}
+	fi := &fileInfo{node: links[0]}
+	for _, l := range links {
+		fi.paths = append(fi.paths, l.Path)
+		if better(l, fi.node) {
+			fi.node = l
+		}
+		if isBusyboxName(l) {
+			fi.busybox = true
+		}
+	}
+	slices.Sort(fi.paths)
+	// All hardlinks are the same file and the first in tar order is
+	// arbitrary (busybox's is often /bin/[): name a busybox binary by its
+	// own name.
+	if fi.busybox && path.Base(fi.node.Path) != "busybox" {
+		for _, l := range links {
+			if path.Base(l.Path) == "busybox" {
+				fi.node = l
+				break
 			}
 		}
-	})
-	return img.files
+	}
+	img.files[n.Inode] = fi
+	return fi
+}
+
+func isBusyboxName(n *layers.Node) bool {
+	return path.Base(n.Path) == "busybox" || (n.HardlinkOf != "" && path.Base(n.HardlinkOf) == "busybox")
 }
 
 // better reports whether n names its file better than cur: the original
@@ -188,7 +185,10 @@ func (img *Image) file(n *layers.Node) *fileInfo {
 	if n == nil || n.Type != layers.TypeRegular {
 		return nil
 	}
-	return img.fileIndex()[n.Inode]
+	if links := img.fsys().Links(n); links != nil {
+		return img.linkedFile(n, links)
+	}
+	return &fileInfo{node: n, paths: []string{n.Path}, busybox: isBusyboxName(n)}
 }
 
 // canonical returns the node that best names the file n is a path of.

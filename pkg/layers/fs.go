@@ -87,6 +87,16 @@ type FS struct {
 	deleted   []DeletedEntry
 	anomalies []Anomaly
 	count     int
+	links     map[uint64][]*Node // inode -> its paths, for inodes with several
+}
+
+// Links returns every entry that shares n's inode (hardlinks), n included,
+// in walk order; nil when n is the only name of its file.
+func (f *FS) Links(n *Node) []*Node {
+	if n == nil || n.Inode == 0 || f.links == nil {
+		return nil
+	}
+	return f.links[n.Inode]
 }
 
 // Layers returns the image's layers, base first.
@@ -200,20 +210,26 @@ func (f *FS) ReadDir(p string) ([]*Node, error) {
 // resolve walks p from the root. Symlinks in intermediate components are
 // always followed; the final one only when followLast is set.
 func (f *FS) resolve(p string, followLast bool) (*Node, error) {
-	n, _, err := resolveFrom(f.root, f.root, p, followLast)
-	return n, err
+	return resolveFrom(f.root, f.root, p, followLast, nil)
 }
 
 // resolveFrom walks p starting at start (or at root when p is absolute),
 // never leaving root. It returns the node reached, or the deepest existing
 // directory and fs.ErrNotExist when a component is missing.
-func resolveFrom(root, start *Node, p string, followLast bool) (*Node, int, error) {
+//
+// hops counts the symlinks followed; a caller resolving several parts of one
+// path passes the same counter to each call, so that the whole path follows
+// at most MaxSymlinkHops links, as Linux's namei does. nil starts a fresh
+// count.
+func resolveFrom(root, start *Node, p string, followLast bool, hops *int) (*Node, error) {
+	if hops == nil {
+		hops = new(int)
+	}
 	cur := start
 	if strings.HasPrefix(p, "/") {
 		cur = root
 	}
 	comps := splitPath(p)
-	hops := 0
 	for len(comps) > 0 {
 		c := comps[0]
 		comps = comps[1:]
@@ -227,16 +243,16 @@ func resolveFrom(root, start *Node, p string, followLast bool) (*Node, int, erro
 			continue
 		}
 		if cur.Type != TypeDir {
-			return cur, hops, ErrNotDir
+			return cur, ErrNotDir
 		}
 		child := cur.children[c]
 		if child == nil {
-			return cur, hops, fs.ErrNotExist
+			return cur, fs.ErrNotExist
 		}
 		if child.Type == TypeSymlink && (len(comps) > 0 || followLast) {
-			hops++
-			if hops > MaxSymlinkHops {
-				return nil, hops, ErrLinkLoop
+			*hops++
+			if *hops > MaxSymlinkHops {
+				return nil, ErrLinkLoop
 			}
 			if strings.HasPrefix(child.Linkname, "/") {
 				cur = root
@@ -246,7 +262,7 @@ func resolveFrom(root, start *Node, p string, followLast bool) (*Node, int, erro
 		}
 		cur = child
 	}
-	return cur, hops, nil
+	return cur, nil
 }
 
 func splitPath(p string) []string {

@@ -50,31 +50,38 @@ func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerI
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
-	sem := make(chan struct{}, n)
-	for i, l := range ls {
+	// n workers, not one goroutine per layer: a hostile manifest may list
+	// hundreds of thousands of layers.
+	next := make(chan int)
+	for range min(n, len(ls)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			idx, cached, err := indexLayer(ctx, l, opts)
-			if err != nil {
-				once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
-				return
-			}
-			out[i] = idx
-			if opts.OnLayer != nil {
-				opts.OnLayer(i, idx, cached)
+			for i := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				idx, cached, err := indexLayer(ctx, ls[i], opts)
+				if err != nil {
+					once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
+					continue
+				}
+				out[i] = idx
+				if opts.OnLayer != nil {
+					opts.OnLayer(i, idx, cached)
+				}
 			}
 		}()
 	}
+feed:
+	for i := range ls {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
 	wg.Wait()
 	if first != nil {
 		return nil, first

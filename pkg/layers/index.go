@@ -18,7 +18,7 @@ var ErrCorrupt = errors.New("corrupt layer")
 // Limits bound what one layer may make imgaudit do. A zero field takes the
 // default from [DefaultLimits].
 type Limits struct {
-	MaxEntries      int   // entries in one layer
+	MaxEntries      int   // entries in one layer, implied parent directories included
 	MaxPathLen      int   // bytes in one entry name or link target
 	MaxLayerBytes   int64 // decompressed bytes of one layer
 	MaxCaptureBytes int64 // bytes of one captured file

@@ -25,6 +25,11 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 	// sniffSize is how many leading bytes of each regular file are looked at.
 	sniffSize = 4096
+	// maxZstdWindow bounds the memory a zstd layer makes the decoder hold:
+	// its window (or, for a single-segment frame, its content size). zstd's
+	// own levels use at most 8 MiB and --long 128 MiB; a hostile frame could
+	// ask for 512 MiB or more per layer read at once.
+	maxZstdWindow = 128 << 20
 )
 
 // Index reads the layer's blob once, as a stream, and returns its index.
@@ -66,7 +71,10 @@ func Index(ctx context.Context, layer v1.Layer, opts Options) (*LayerIndex, erro
 func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, error) {
 	lim := opts.Limits.withDefaults()
 	blobHash := sha256.New()
-	counted := &countingReader{r: io.TeeReader(r, blobHash)}
+	// The context is checked on every read of the blob, not only between
+	// tar entries: a layer of a few huge files, read slowly from a disk or
+	// a network that does not watch ctx, must stop when ctx is done.
+	counted := &countingReader{r: io.TeeReader(ctxReader{ctx, r}, blobHash)}
 	br := bufio.NewReaderSize(counted, 1<<16)
 	magic, _ := br.Peek(4)
 
@@ -81,7 +89,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 		zr.Multistream(true)
 		tarStream, closer = zr, func() { zr.Close() }
 	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxZstdWindow), zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %w", ErrCorrupt, err)
 		}
@@ -95,7 +103,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 
 	diffHash := sha256.New()
 	ur := &limitedReader{r: io.TeeReader(tarStream, diffHash), max: lim.MaxLayerBytes}
-	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}}
+	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}, capture: newMatcher(opts.Capture)}
 	err := ix.run(ctx, ur)
 	if err == nil {
 		// Drain what the tar reader left (padding, trailing zeros) so both
@@ -124,7 +132,10 @@ func hashOf(h hash.Hash) v1.Hash {
 }
 
 func wrapRead(err error) error {
-	if errors.Is(err, ErrLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		return fmt.Errorf("%w: %w", limitErr("zstd window: memory a zstd layer may ask for", maxZstdWindow), err)
+	}
+	if errors.Is(err, ErrLimit) || errors.Is(err, ErrCorrupt) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var ce corruptError
@@ -135,6 +146,19 @@ func wrapRead(err error) error {
 }
 
 type corruptError interface{ corrupt() }
+
+// ctxReader fails reads once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
 
 type countingReader struct {
 	r   io.Reader
@@ -173,11 +197,19 @@ type indexer struct {
 	idx      *LayerIndex
 	captured int64
 	buf      []byte
+	capture  *matcher
+	// dirs holds the directories of this layer, declared or implied by an
+	// entry below them; implied counts the implied ones, which cost a node
+	// each when squashed and so count against MaxEntries ("a/a/a/…/x" is one
+	// entry but thousands of directories).
+	dirs    map[string]struct{}
+	implied int
 }
 
 func (ix *indexer) run(ctx context.Context, r io.Reader) error {
 	tr := tar.NewReader(r)
 	ix.buf = make([]byte, sniffSize)
+	ix.dirs = make(map[string]struct{})
 	seen := make(map[string]struct{})
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -192,8 +224,8 @@ func (ix *indexer) run(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return wrapRead(fmt.Errorf("reading tar: %w", err))
 		}
-		if n >= ix.lim.MaxEntries {
-			return limitErr("max-entries: entries in one layer", int64(ix.lim.MaxEntries))
+		if n+ix.implied >= ix.lim.MaxEntries {
+			return limitErr("max-entries: entries in one layer, implied parent directories included", int64(ix.lim.MaxEntries))
 		}
 		if len(hdr.Name) > ix.lim.MaxPathLen || len(hdr.Linkname) > ix.lim.MaxPathLen {
 			return limitErr("max-path-length: bytes in an entry name or link target", int64(ix.lim.MaxPathLen))
@@ -293,6 +325,7 @@ func (ix *indexer) entry(tr *tar.Reader, hdr *tar.Header, seen map[string]struct
 	} else {
 		seen[p] = struct{}{}
 	}
+	ix.imply(p, e.Type == TypeDir)
 	if e.Type == TypeRegular && e.Size > 0 {
 		if err := ix.sniff(tr, &e); err != nil {
 			return err
@@ -307,14 +340,23 @@ func (ix *indexer) entry(tr *tar.Reader, hdr *tar.Header, seen map[string]struct
 	return nil
 }
 
-func (ix *indexer) wants(p string) bool {
-	for _, pat := range ix.opts.Capture {
-		if Match(pat, p) {
-			return true
-		}
+// imply records the parent directories of p (and p itself when it is a
+// directory), counting those not seen before in this layer.
+func (ix *indexer) imply(p string, isDir bool) {
+	if isDir {
+		ix.dirs[p] = struct{}{}
 	}
-	return false
+	// p is clean and absolute: each parent is a prefix of it.
+	for d := p[:max(strings.LastIndexByte(p, '/'), 0)]; d != ""; d = d[:strings.LastIndexByte(d, '/')] {
+		if _, ok := ix.dirs[d]; ok {
+			return
+		}
+		ix.dirs[d] = struct{}{}
+		ix.implied++
+	}
 }
+
+func (ix *indexer) wants(p string) bool { return ix.capture.match(p) }
 
 func (ix *indexer) store(p string, b []byte) {
 	if ix.idx.Files == nil {

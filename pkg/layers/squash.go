@@ -60,14 +60,29 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 	}
 	s.fs.layers = info
 	s.fs.count = finish(s.fs.root)
+	if len(s.linked) > 0 {
+		s.fs.links = map[uint64][]*Node{}
+		_ = s.fs.Walk(func(n *Node) error {
+			if s.linked[n.Inode] && n.Type != TypeDir {
+				s.fs.links[n.Inode] = append(s.fs.links[n.Inode], n)
+			}
+			return nil
+		})
+		for ino, ns := range s.fs.links {
+			if len(ns) < 2 {
+				delete(s.fs.links, ino)
+			}
+		}
+	}
 	return s.fs, nil
 }
 
 type squasher struct {
-	fs    *FS
-	layer int
-	files map[string][]byte
-	inode uint64
+	fs     *FS
+	layer  int
+	files  map[string][]byte
+	inode  uint64
+	linked map[uint64]bool // inodes some hardlink shares
 }
 
 func (s *squasher) anomaly(kind AnomalyKind, p, detail string) {
@@ -76,15 +91,34 @@ func (s *squasher) anomaly(kind AnomalyKind, p, detail string) {
 
 // parentDir resolves the directory that will hold p, following symlinks
 // inside the root and creating missing directories as implicit ones.
+//
+// Hostile layers make this walk costly in two ways, both bounded here: all
+// the symlinks of p share one MaxSymlinkHops budget (a fresh budget per
+// component let "s/s/s/…/x" follow thousands of links), one through-symlink
+// anomaly is recorded per entry, and an implicit directory's path is a
+// substring of p rather than a new string (a 2,000-deep entry would
+// otherwise allocate 2,000 paths of up to 4 KiB each).
 func (s *squasher) parentDir(p string, create bool) *Node {
 	cur := s.fs.root
+	hops := 0
+	noted := false
+	// literal: cur's path is p[:end], so a new child's path is a prefix of p.
+	literal, end := true, 0
 	for _, c := range splitPath(path.Dir(p)) {
+		end += 1 + len(c)
+		if literal && (end > len(p) || p[end-len(c)-1] != '/' || p[end-len(c):end] != c) {
+			literal = false // p is not clean; build paths with path.Join
+		}
 		child := cur.children[c]
 		if child != nil && child.Type == TypeSymlink {
-			target, _, err := resolveFrom(s.fs.root, cur, c, true)
+			target, err := resolveFrom(s.fs.root, cur, c, true, &hops)
 			if err == nil && target.Type == TypeDir {
-				s.anomaly(AnomalyThroughSymlink, p, child.Path+" -> "+child.Linkname)
+				if !noted {
+					s.anomaly(AnomalyThroughSymlink, p, child.Path+" -> "+child.Linkname)
+					noted = true
+				}
 				cur = target
+				literal = false
 				continue
 			}
 			if !create {
@@ -106,8 +140,12 @@ func (s *squasher) parentDir(p string, create bool) *Node {
 			if !create {
 				return nil
 			}
+			dirPath := p[:min(end, len(p))]
+			if !literal {
+				dirPath = path.Join(pathOf(cur), c)
+			}
 			child = &Node{
-				Entry:    Entry{Path: path.Join(pathOf(cur), c), Type: TypeDir, Mode: 0o755},
+				Entry:    Entry{Path: dirPath, Type: TypeDir, Mode: 0o755},
 				Layer:    s.layer,
 				Implicit: true,
 				parent:   cur,
@@ -121,7 +159,7 @@ func (s *squasher) parentDir(p string, create bool) *Node {
 }
 
 func (s *squasher) opaque(dir string) {
-	n, _, err := resolveFrom(s.fs.root, s.fs.root, dir, true)
+	n, err := resolveFrom(s.fs.root, s.fs.root, dir, true, nil)
 	if err != nil || n.Type != TypeDir {
 		return
 	}
@@ -189,7 +227,7 @@ func (s *squasher) add(e *Entry) {
 	case TypeDir:
 		n.children = map[string]*Node{}
 	case TypeHardlink:
-		target, _, err := resolveFrom(s.fs.root, s.fs.root, e.Linkname, false)
+		target, err := resolveFrom(s.fs.root, s.fs.root, e.Linkname, false, nil)
 		if err != nil || target.Type == TypeDir || target == s.fs.root {
 			s.anomaly(AnomalyHardlinkMissing, n.Path, e.Linkname)
 			break
@@ -198,6 +236,16 @@ func (s *squasher) add(e *Entry) {
 		n.Path = path.Join(pathOf(parent), name)
 		n.HardlinkOf = e.Linkname
 		n.Inode = target.Inode
+		if n.Inode == 0 {
+			// A hardlink to a symlink or a special file: give the pair an
+			// identity of its own.
+			s.inode++
+			target.Inode, n.Inode = s.inode, s.inode
+		}
+		if s.linked == nil {
+			s.linked = map[uint64]bool{}
+		}
+		s.linked[n.Inode] = true
 		n.data, n.captured = target.data, target.captured
 	case TypeRegular:
 		s.inode++

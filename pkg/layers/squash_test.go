@@ -2,6 +2,7 @@ package layers_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -328,6 +329,36 @@ func TestMatch(t *testing.T) {
 	} {
 		if got := layers.Match(tc.pat, tc.p); got != tc.want {
 			t.Errorf("Match(%q, %q) = %v, want %v", tc.pat, tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestMatcherAgreesWithMatch checks the compiled matcher against Match on
+// every pattern shape.
+func TestMatcherAgreesWithMatch(t *testing.T) {
+	pats := []string{"/etc/passwd", "/var/lib/dpkg/status.d/*", "/etc/secret/**", "**/.npmrc", "**/id_*",
+		"/var/lib/dpkg/info/*.list", "/home/*/.docker/config.json", "/x/[ab]c", "/lib/**"}
+	paths := []string{"/etc/passwd", "/etc/passwd-", "/var/lib/dpkg/status.d/base", "/var/lib/dpkg/status.d/a/b",
+		"/etc/secret/a/b", "/etc/secretx", "/root/.npmrc", "/.npmrc", "/home/u/.ssh/id_rsa", "/home/u/.ssh/known_hosts",
+		"/var/lib/dpkg/info/bash.list", "/var/lib/dpkg/info/bash.md5sums", "/home/bob/.docker/config.json",
+		"/home/bob/x/.docker/config.json", "/x/ac", "/x/cc", "/lib/x/y", "/lib", "/", "/a"}
+	for _, p := range paths {
+		want := false
+		for _, pat := range pats {
+			if layers.Match(pat, p) {
+				want = true
+			}
+		}
+		idx, err := layers.IndexStream(context.Background(), bytes.NewReader(mustTar(t, it.Text(strings.TrimPrefix(p, "/"), "x"))), layers.Options{Capture: pats})
+		if err != nil {
+			if p == "/" {
+				continue
+			}
+			t.Fatal(err)
+		}
+		_, got := idx.Files[p]
+		if got != want {
+			t.Errorf("%s: captured %v, Match says %v", p, got, want)
 		}
 	}
 }
