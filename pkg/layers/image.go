@@ -35,6 +35,12 @@ type ImageOptions struct {
 // IndexImage indexes every layer of img, several at once, each read once.
 // The first error cancels the remaining work.
 func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerIndex, error) {
+	return indexImage(ctx, img, opts, true)
+}
+
+// indexImage indexes every layer; keep says whether the indexes are
+// returned (Scan squashes them as they come and keeps none).
+func indexImage(ctx context.Context, img v1.Image, opts ImageOptions, keep bool) ([]*LayerIndex, error) {
 	ls, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("listing layers: %w", err)
@@ -66,7 +72,9 @@ func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerI
 					once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
 					continue
 				}
-				out[i] = idx
+				if keep {
+					out[i] = idx
+				}
 				if opts.OnLayer != nil {
 					opts.OnLayer(i, idx, cached)
 				}
@@ -158,9 +166,40 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, fmt.Errorf("%w: manifest has %d layers but config lists %d diffIDs", ErrCorrupt, len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
-	idx, err := IndexImage(ctx, img, opts)
-	if err != nil {
+	// Squash each layer as soon as it and every layer below it are indexed,
+	// and let its index go: the tree grows while later layers are still
+	// being read, and peak memory holds the tree plus the indexes not yet
+	// applied, rather than every index at once.
+	n := len(m.Layers)
+	sq := newSquasher()
+	ready := make([]*LayerIndex, n)
+	sizes := make([]int64, n)
+	next := 0
+	var mu sync.Mutex
+	prev := opts.OnLayer
+	opts.OnLayer = func(i int, idx *LayerIndex, cached bool) {
+		if prev != nil {
+			prev(i, idx, cached)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ready[i] = idx
+		for next < n && ready[next] != nil {
+			sq.apply(next, ready[next])
+			sizes[next] = ready[next].UncompressedSize
+			ready[next] = nil
+			next++
+		}
+	}
+	if _, err := indexImage(ctx, img, opts, false); err != nil {
 		return nil, err
 	}
-	return Squash(idx, Attribute(cfg, m.Layers))
+	if next != n {
+		return nil, fmt.Errorf("squash: %d of %d layers indexed", next, n)
+	}
+	info := Attribute(cfg, m.Layers)
+	for i := range info {
+		info[i].UncompressedSize = sizes[i]
+	}
+	return sq.finish(info), nil
 }

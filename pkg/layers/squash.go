@@ -28,36 +28,50 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 	if info != nil && len(info) != len(indexes) {
 		return nil, fmt.Errorf("squash: %d layer indexes but %d layer descriptions", len(indexes), len(info))
 	}
-	s := &squasher{fs: &FS{root: &Node{Entry: Entry{Path: "/", Type: TypeDir, Mode: 0o755}, children: map[string]*Node{}}}}
+	s := newSquasher()
+	sizes := make([]LayerInfo, len(indexes))
 	for i, idx := range indexes {
 		if idx == nil {
 			return nil, fmt.Errorf("squash: layer %d has no index", i)
 		}
-		s.layer = i
-		s.files = idx.Files
-		for _, a := range idx.Anomalies {
-			a.Layer = i
-			s.fs.anomalies = append(s.fs.anomalies, a)
-		}
-		for _, d := range idx.Opaques {
-			s.opaque(d)
-		}
-		for _, w := range idx.Whiteouts {
-			s.whiteout(w)
-		}
-		for j := range idx.Entries {
-			s.add(&idx.Entries[j])
-		}
+		s.apply(i, idx)
+		sizes[i] = LayerInfo{Index: i, Digest: idx.Digest, DiffID: idx.DiffID, Size: idx.CompressedSize, UncompressedSize: idx.UncompressedSize, HistoryIndex: -1}
 	}
 	if info == nil {
-		info = make([]LayerInfo, len(indexes))
-		for i, idx := range indexes {
-			info[i] = LayerInfo{Index: i, Digest: idx.Digest, DiffID: idx.DiffID, Size: idx.CompressedSize, HistoryIndex: -1}
-		}
+		info = sizes
 	}
-	for i, idx := range indexes {
-		info[i].UncompressedSize = idx.UncompressedSize
+	for i := range info {
+		info[i].UncompressedSize = sizes[i].UncompressedSize
 	}
+	return s.finish(info), nil
+}
+
+func newSquasher() *squasher {
+	return &squasher{fs: &FS{root: &Node{Entry: Entry{Path: "/", Type: TypeDir, Mode: 0o755}, children: map[string]*Node{}}}}
+}
+
+// apply puts layer i (the next one, in order) over the tree.
+func (s *squasher) apply(i int, idx *LayerIndex) {
+	s.layer = i
+	s.files = idx.Files
+	for _, a := range idx.Anomalies {
+		a.Layer = i
+		s.fs.anomalies = append(s.fs.anomalies, a)
+	}
+	for _, d := range idx.Opaques {
+		s.opaque(d)
+	}
+	for _, w := range idx.Whiteouts {
+		s.whiteout(w)
+	}
+	for j := range idx.Entries {
+		s.add(&idx.Entries[j])
+	}
+	s.files = nil
+}
+
+// finish seals the tree: sorted children, counts, hardlink groups.
+func (s *squasher) finish(info []LayerInfo) *FS {
 	s.fs.layers = info
 	s.fs.count = finish(s.fs.root)
 	if len(s.linked) > 0 {
@@ -74,7 +88,7 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 			}
 		}
 	}
-	return s.fs, nil
+	return s.fs
 }
 
 type squasher struct {
