@@ -66,6 +66,8 @@ func newCacheCommand(env Env) *cobra.Command {
 		Long: `imgaudit caches the analysis of each layer, keyed by the layer's diffID,
 the analyzer version and the options that change the analysis, so a layer
 shared by many images (or scanned again) is neither downloaded nor read twice.`,
+		Example: `  imgaudit cache info
+  imgaudit cache clean --cache-dir /var/cache/imgaudit`,
 		Args: cobra.NoArgs,
 	}
 	info := &cobra.Command{

@@ -5,12 +5,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -124,8 +126,55 @@ func Execute(ctx context.Context, env Env) int {
 		}
 		return ee.code
 	}
-	fmt.Fprintf(env.Stderr, "imgaudit: %s\n", err)
+	fmt.Fprintf(env.Stderr, "imgaudit: %s\n", oneLine(err))
 	return ExitError
+}
+
+// oneLine turns cobra's multi-line unknown-command error ("unknown command
+// "scna" for "imgaudit"\n\nDid you mean this?\n\tscan\n") into one line
+// that says what to do.
+func oneLine(err error) string {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "unknown command ") {
+		return msg
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	hint := "see 'imgaudit --help'"
+	if _, sugg, ok := strings.Cut(rest, "Did you mean this?"); ok {
+		if names := strings.Fields(sugg); len(names) > 0 {
+			hint = "did you mean " + strings.Join(names, " or ") + "? " + hint
+		}
+	}
+	return first + " (" + hint + ")"
+}
+
+// withUsageHints makes the argument errors of every command in the tree
+// usage errors that name the help to read ("accepts 1 arg(s), received 0
+// (see 'imgaudit registry --help')"), and makes subcommands that only group
+// others print their help, and reject a mistyped subcommand instead of
+// ignoring it. (The root's unknown commands are cobra's; see oneLine.)
+func withUsageHints(c *cobra.Command) {
+	if c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		if c.Args == nil {
+			c.Args = cobra.NoArgs
+		}
+	}
+	if validate := c.Args; validate != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := validate(cmd, args); err != nil {
+				var ee *exitError
+				if errors.As(err, &ee) {
+					return err
+				}
+				return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		withUsageHints(sub)
+	}
 }
 
 // exitCodesHelp is the exit-code contract, shown in --help and the README.
@@ -147,6 +196,10 @@ secrets and non-minimal bases. Each finding names the file, the layer and the
 Dockerfile step that added it, and how to remove it.
 
 ` + exitCodesHelp,
+		Example: `  imgaudit scan registry.example.com/app:1.2
+  imgaudit scan --fail-on medium -o sarif=imgaudit.sarif oci:./image
+  imgaudit registry --repo 'team/*' registry.example.com
+  imgaudit checks`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		Version:           env.Version.String(),
@@ -158,26 +211,54 @@ Dockerfile step that added it, and how to remove it.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCommand(env), newRegistryCommand(env), newChecksCommand(env), newCacheCommand(env), newVersionCommand(env))
+	root.AddCommand(newScanCommand(env), newRegistryCommand(env), newChecksCommand(env), newCacheCommand(env), newVersionCommand(env), newCompletionCommand())
+	withUsageHints(root)
 	return root
 }
 
+// versionJSON is `imgaudit version --format json`.
+type versionJSON struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit,omitempty"`
+	Date     string `json:"date,omitempty"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
 func newVersionCommand(env Env) *cobra.Command {
-	return &cobra.Command{
+	var format string
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print imgaudit's version, commit, build date and Go version",
-		Args:  cobra.NoArgs,
+		Example: `  imgaudit version
+  imgaudit version --format json | jq -r .version`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := env.Version
-			fmt.Fprintf(cmd.OutOrStdout(), "imgaudit %s\n", v.String())
-			if v.Commit != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "commit:   %s\n", v.Commit)
+			out := cmd.OutOrStdout()
+			switch format {
+			case "text":
+				fmt.Fprintf(out, "imgaudit %s\n", v.String())
+				if v.Commit != "" {
+					fmt.Fprintf(out, "commit:   %s\n", v.Commit)
+				}
+				if v.Date != "" {
+					fmt.Fprintf(out, "built:    %s\n", v.Date)
+				}
+				fmt.Fprintf(out, "go:       %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(versionJSON{
+					Version: v.String(), Commit: v.Commit, Date: v.Date,
+					Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+				})
+			default:
+				return &exitError{code: ExitError, err: fmt.Errorf("unknown format %q (want text or json)", format)}
 			}
-			if v.Date != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "built:    %s\n", v.Date)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "go:       %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text, json")
+	return cmd
 }

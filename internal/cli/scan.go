@@ -28,6 +28,7 @@ type auditFlags struct {
 	lo   limitOptions
 	co   cacheOptions
 	oo   outputOptions
+	so   sbomOptions
 	gopt gateOptions
 }
 
@@ -36,6 +37,7 @@ func (a *auditFlags) AddFlags(cmd *cobra.Command) {
 	a.lo.AddFlags(cmd)
 	a.co.AddFlags(cmd)
 	a.oo.AddFlags(cmd)
+	a.so.AddFlags(cmd)
 	a.gopt.AddFlags(cmd)
 }
 
@@ -47,6 +49,10 @@ type auditFunc func(ctx context.Context, o audit.Options, emit func(report.Image
 func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	usage := func(err error) error { return &exitError{code: ExitError, err: err} }
 	dests, err := a.oo.destinations()
+	if err != nil {
+		return usage(err)
+	}
+	sbomDests, err := a.so.destinations()
 	if err != nil {
 		return usage(err)
 	}
@@ -76,6 +82,8 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	opts.Concurrency = a.lo.concurrency
 	opts.ToolVersion = env.Version.String()
 	opts.Checks = enabledChecks(pol)
+	opts.SBOM = !a.so.noSBOM
+	opts.OnSBOM = a.so.writer(sbomDests)
 	var prog *progress
 	if !a.oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
 		prog = newProgress(cmd.ErrOrStderr())
@@ -186,6 +194,13 @@ follows schema version 1 (docs/schema); SARIF 2.1.0 is accepted by GitHub
 code scanning. jsonl on standard output streams one line per image as soon
 as it is done, then a summary line.
 
+Packages: each image's packages are catalogued with syft from the same
+single pass over its layers: the report gives the distribution, the package
+counts per type, and the package that installed each tool, shell or setuid
+file with the command that removes it. --sbom-output FORMAT=FILE also writes
+the full SBOM (cyclonedx-json, spdx-json, syft-json); --no-sbom skips
+cataloguing.
+
 Policy: .imgaudit.yaml in the working directory (or --policy FILE) sets
 fail-on, disables checks or categories, and ignores findings by check or
 category, path glob and image glob, each with a reason and an optional
@@ -196,6 +211,7 @@ is reported as a warning.
 		Example: `  imgaudit scan testdata/images/demo
   imgaudit scan --fail-on critical registry.example.com/app:1.2
   imgaudit scan -o json=report.json -o sarif=results.sarif registry.example.com/app:1.2
+  imgaudit scan --sbom-output cyclonedx-json=sbom.cdx.json registry.example.com/app:1.2
   imgaudit scan --format markdown --show-suppressed app.tar > comment.md
   imgaudit scan --from-file images.txt --format jsonl > audit.jsonl
   echo "$TOKEN" | imgaudit scan -u ci --password-stdin registry.example.com/app@sha256:...`,
@@ -217,6 +233,7 @@ is reported as a warning.
 					return &exitError{code: ExitError, err: fmt.Errorf("--from-file %s lists no image", fromFile)}
 				}
 			}
+			af.so.single = len(refs) == 1 && !af.fo.allPlatforms
 			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
 				return runAudit(ctx, refs, o, emit)
 			})

@@ -220,8 +220,8 @@ func Busybox() (v1.Image, error) {
 	)
 }
 
-// Distroless is a Google-distroless-style Python image: dpkg status.d, no
-// shell, no package manager, a numeric non-root user, one world-writable
+// Distroless is a Google-distroless-style Python image: dpkg status.d (with
+// the md5sums file listing a package's files), no shell, no package manager, a numeric non-root user, one world-writable
 // file left behind by a careless COPY.
 func Distroless() (v1.Image, error) {
 	cfg := v1.Config{
@@ -242,6 +242,7 @@ func Distroless() (v1.Image, error) {
 		),
 		it.Step("bazel build @distroless//python3:python3",
 			it.Text("var/lib/dpkg/status.d/python3.11-minimal", "Package: python3.11-minimal\nVersion: 3.11.2-6+deb12u3\nArchitecture: amd64\n"),
+			it.Text("var/lib/dpkg/status.d/python3.11-minimal.md5sums", "6f1ed002ab5595859014ebf0951522d9  usr/bin/python3.11\n"),
 			it.Dir("usr/bin", 0o755), bin("usr/bin/python3.11"), it.Symlink("usr/bin/python3", "python3.11"),
 		),
 		it.Step("COPY app.py config.ini /app/ # buildkit",

@@ -3,12 +3,16 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgaudit/imgaudit/pkg/checks"
+	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
 )
 
 // captures lists the files whose contents the report and the checks need.
@@ -54,4 +58,57 @@ func reportFinding(f checks.Finding) report.Finding {
 		rf.Layer = &report.LayerRef{Index: f.Layer.Index, Digest: f.Layer.Digest, DiffID: f.Layer.DiffID, CreatedBy: f.Layer.CreatedBy}
 	}
 	return rf
+}
+
+// ownedCategories are the finding categories about a file some package may
+// have installed: for them the report names the package and how to remove
+// it.
+var ownedCategories = []string{
+	string(checks.CategoryShell), string(checks.CategoryPackageManager), string(checks.CategoryNetworkTool),
+	string(checks.CategoryPermissionTool), string(checks.CategoryPrivilegeTool), string(checks.CategoryDebugTool),
+	string(checks.CategoryBuildTool), string(checks.CategorySSHServer), string(checks.CategorySetuid),
+	string(checks.CategorySetgid),
+}
+
+// catalog lists the image's packages with syft over the scanned
+// filesystem, fills ri's SBOM summary, and names the package that owns each
+// tool finding's file, with removal advice.
+func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers.FS, o Options) (*sbom.Result, error) {
+	res, err := sbom.Catalog(ctx, sbom.Image{Reference: t.Reference, Digest: t.Digest, Image: t.Image}, fsys,
+		sbom.Options{ToolName: "imgaudit", ToolVersion: o.ToolVersion})
+	if err != nil {
+		return nil, err
+	}
+	s := res.Summary
+	ri.SBOM = &report.SBOM{
+		Distro: s.DistroName, DistroID: s.Distro, DistroVersion: s.DistroVersion,
+		Packages: s.Packages, ByType: s.ByType, Skipped: s.Skipped,
+	}
+	for i := range ri.Findings {
+		f := &ri.Findings[i]
+		if f.Path == "" || f.Deleted || !slices.Contains(ownedCategories, f.Category) {
+			continue
+		}
+		p := res.Owner(f.Path, f.Aliases...)
+		if p == nil {
+			continue
+		}
+		f.Package = &report.PackageRef{Name: p.Name, Version: p.Version, Type: p.Type, Remove: p.Remove}
+		// The tool checks already name the removal command when they read
+		// the same database (dpkg, apk).
+		if p.Remove == "" || !strings.Contains(f.Remediation, "`"+p.Remove+"`") {
+			f.Remediation = packageRemediation(p) + " " + f.Remediation
+		}
+	}
+	return res, nil
+}
+
+// packageRemediation says how to remove the package that ships a file.
+func packageRemediation(p *sbom.Package) string {
+	if p.Remove != "" {
+		return fmt.Sprintf("Package %s (%s) ships this file: remove it with `%s` in the step that installed it, or leave it out of the final stage.",
+			p.Name, p.Type, p.Remove)
+	}
+	return fmt.Sprintf("Package %s (%s) ships this file and the image has no package manager to remove it: "+
+		"build the final stage without it (a multi-stage build that copies only what the application needs).", p.Name, p.Type)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
 )
 
 // ErrIncomplete is wrapped by the error [Run] returns when at least one image
@@ -39,6 +40,14 @@ type Options struct {
 	// Progress, when set, receives events as the audit goes. It is called
 	// from several goroutines.
 	Progress func(Event)
+	// SBOM catalogues each image's packages with syft (pkg/sbom) from the
+	// same single pass over its layers: the report gets the package summary
+	// and the package that owns each tool finding's file.
+	SBOM bool
+	// OnSBOM, when set with SBOM, receives each image's catalogue (its full
+	// document for sbom.Encode) once the image is assessed; an error fails
+	// the image. It is called from several goroutines.
+	OnSBOM func(img report.Image, res *sbom.Result) error
 }
 
 // Event reports progress.
@@ -53,6 +62,8 @@ type Event struct {
 }
 
 // DefaultOptions returns the options used when the caller sets nothing.
+// Package cataloguing (SBOM) is off: it costs a few seconds of CPU once per
+// process and some memory per image; the CLI turns it on.
 func DefaultOptions() Options {
 	return Options{ToolVersion: "dev"}
 }
@@ -148,6 +159,12 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 		cs = checks.All()
 	}
 	lo.Capture = append(append([]string(nil), lo.Capture...), captures(cs)...)
+	if o.SBOM {
+		lo.Capture = append(lo.Capture, sbom.Needs()...)
+		// syft's license scanner takes seconds of CPU to build, once per
+		// process: build it while the layers are read.
+		go func() { _ = sbom.Prepare() }()
+	}
 	if o.Progress != nil {
 		n := len(cfg.RootFS.DiffIDs)
 		prev := lo.OnLayer
@@ -174,6 +191,17 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	ri.Stats.DeletedFiles = len(fsys.Deleted())
 	if err := assess(ctx, &ri, cs, cfg, fsys); err != nil {
 		return fail(err)
+	}
+	if o.SBOM {
+		res, err := catalog(ctx, &ri, t, fsys, o)
+		if err != nil {
+			return fail(err)
+		}
+		if o.OnSBOM != nil {
+			if err := o.OnSBOM(ri, res); err != nil {
+				return fail(fmt.Errorf("writing SBOM: %w", err))
+			}
+		}
 	}
 	if o.Progress != nil {
 		o.Progress(Event{Reference: ri.Reference, Layer: -1, Done: true})

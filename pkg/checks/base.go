@@ -82,6 +82,7 @@ func (img *Image) osRelease() *osReleaseFile {
 func parseOSRelease(b []byte) OSRelease {
 	kv := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		if l == "" || l[0] == '#' {

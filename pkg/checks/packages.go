@@ -165,7 +165,7 @@ func (img *Image) dpkgRecord(st map[string]string, db, dbPath string, n *layers.
 func parseLines(b []byte, field func(string) string) []string {
 	out := []string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		if l == "" {
@@ -187,7 +187,7 @@ func parseStanzas(b []byte) []map[string]string {
 	var out []map[string]string
 	cur := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 	for sc.Scan() {
 		l := sc.Text()
 		if strings.TrimSpace(l) == "" {
@@ -220,7 +220,7 @@ func parseApk(b []byte, dbPath string, n *layers.Node) []*pkgRecord {
 	var cur *pkgRecord
 	dir := ""
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 	for sc.Scan() {
 		l := sc.Text()
 		if strings.TrimSpace(l) == "" {

@@ -280,6 +280,12 @@ func redactValue(v string) string {
 	return fmt.Sprintf("…(%d chars)", n)
 }
 
+// RedactText returns text (a history step's created_by, say) with every
+// credential the secret checks recognise replaced by its redacted form
+// ("gh…(40 chars)"). Anything that shows image history to a user, such as
+// a report's list of layers, goes through it.
+func RedactText(text string) string { return redactText(text) }
+
 // redactText replaces every credential findTextSecrets finds in text by its
 // redacted form.
 func redactText(text string) string {

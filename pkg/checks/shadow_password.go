@@ -40,7 +40,7 @@ func (*shadowPassword) Run(_ context.Context, img *Image) ([]Finding, error) {
 	if n, err := img.fsys().Stat(etcShadow); err == nil && n.Type == layers.TypeRegular {
 		if b, ok := img.readFile(etcShadow); ok {
 			sc := bufio.NewScanner(bytes.NewReader(b))
-			sc.Buffer(nil, 1<<20)
+			sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 			for sc.Scan() {
 				f := strings.Split(sc.Text(), ":")
 				if len(f) < 2 || f[0] == "" || strings.HasPrefix(f[0], "#") {

@@ -120,7 +120,7 @@ func (img *Image) passwd() *passwdFile {
 		}
 		img.pw.captured = true
 		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(nil, 1<<20)
+		sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 		for ln := 1; sc.Scan(); ln++ {
 			l := sc.Text()
 			if l == "" || l[0] == '#' || l[0] == '+' || l[0] == '-' {

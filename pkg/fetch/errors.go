@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -52,9 +55,9 @@ var (
 	// audit (schema 1 manifest, non-image artifact, unknown media type,
 	// compressed archive, unknown transport).
 	ErrUnsupported = errors.New("unsupported")
-	// ErrCorrupt means a local image source is malformed: unparsable JSON, a blob
-	// missing from a layout or archive, or a blob whose digest or size does
-	// not match its descriptor.
+	// ErrCorrupt means an image source is malformed: unparsable JSON, a blob
+	// missing from a layout or archive, or a blob (local, or served by a
+	// registry) whose digest or size does not match its descriptor.
 	ErrCorrupt = errors.New("corrupt image")
 )
 
@@ -78,7 +81,7 @@ type Error struct {
 func (e *Error) Error() string {
 	parts := make([]string, 0, 3)
 	if e.Ref != "" {
-		parts = append(parts, e.Ref)
+		parts = append(parts, safeRef(e.Ref))
 	}
 	if e.Kind != nil {
 		parts = append(parts, e.Kind.Error())
@@ -100,6 +103,18 @@ func (e *Error) Unwrap() []error {
 		errs = append(errs, e.Err)
 	}
 	return errs
+}
+
+// safeRef quotes a reference holding control or non-printable characters
+// (a tag or repository name from a hostile registry's listing, say), so
+// that a message stays one line and cannot drive a terminal.
+func safeRef(ref string) string {
+	for _, r := range ref {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(ref)
+		}
+	}
+	return ref
 }
 
 // newError builds an *Error with a formatted detail. The detail is made one
@@ -170,6 +185,9 @@ func kindOf(err error) (kind error, detail string) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err) {
 		return ErrTimeout, ""
+	}
+	if isVerifyError(err) {
+		return ErrCorrupt, ""
 	}
 	if errors.Is(err, context.Canceled) {
 		return context.Canceled, ""
@@ -281,6 +299,15 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// isVerifyError reports go-containerregistry's failure of a blob read from
+// a registry whose bytes do not match the digest or size it was asked by
+// (its type is internal, its message is not).
+func isVerifyError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "error verifying sha256 checksum") || strings.Contains(msg, "error verifying size") ||
+		strings.Contains(msg, "manifest digest: ") && strings.Contains(msg, "does not match requested digest")
+}
+
 func isNetTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -323,12 +350,51 @@ const redacted = "[redacted]"
 // urlQuery matches the query string of a URL inside a message.
 var urlQuery = regexp.MustCompile(`(https?://[^\s"?]+)\?[^\s"]*`)
 
-// sanitize makes msg one line and removes every secret from it, also in the
-// base64 forms an Authorization header would carry, and drops URL query
-// strings (presigned blob URLs carry signatures there).
+// authValue matches the credentials of an Authorization header (or of a
+// token answer) that a registry echoed into an error body.
+var authValue = regexp.MustCompile(`(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/=._~-]{4,}|("(?:access_)?token"\s*:\s*")[^"]+`)
+
+// knownSecrets are the credentials this process handed to registries, given
+// as options or resolved from a keychain. Every message is scrubbed of all
+// of them: Classify, which knows no options, formats errors of blob reads
+// made long after Open.
+var knownSecrets struct {
+	sync.Mutex
+	list []string
+}
+
+// rememberSecrets adds credentials to knownSecrets.
+func rememberSecrets(ss ...string) {
+	knownSecrets.Lock()
+	defer knownSecrets.Unlock()
+	for _, s := range ss {
+		if s != "" && !contains(knownSecrets.list, s) {
+			knownSecrets.list = append(knownSecrets.list, s)
+		}
+	}
+}
+
+func allSecrets(extra []string) []string {
+	knownSecrets.Lock()
+	defer knownSecrets.Unlock()
+	return append(append([]string(nil), extra...), knownSecrets.list...)
+}
+
+// sanitize makes msg one line and removes every secret from it (those given
+// and knownSecrets), also in the base64 forms an Authorization header would
+// carry, drops the values of Authorization headers and token fields a
+// registry may echo, and drops URL query strings (presigned blob URLs carry
+// signatures there).
 func sanitize(msg string, secrets []string) string {
 	msg = urlQuery.ReplaceAllString(msg, "$1?"+redacted)
-	for _, s := range secrets {
+	msg = authValue.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := authValue.FindStringSubmatch(m)
+		if sub[3] != "" {
+			return sub[3] + redacted
+		}
+		return sub[1] + sub[2] + redacted
+	})
+	for _, s := range allSecrets(secrets) {
 		if s == "" {
 			continue
 		}
@@ -340,9 +406,16 @@ func sanitize(msg string, secrets []string) string {
 	return oneLine(msg)
 }
 
-// oneLine folds all whitespace runs (newlines included) into single spaces.
+// oneLine folds all whitespace runs (newlines included) into single spaces
+// and replaces other control characters (a hostile registry's error message
+// may carry terminal escape sequences) by U+FFFD.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, strings.Join(strings.Fields(s), " "))
 }
 
 func nonEmpty(ss ...string) []string {

@@ -128,6 +128,9 @@ func WithCredentials(username, password string) Option {
 			return optionError("credentials", "empty username and password")
 		}
 		o.username, o.password, o.hasCredentials = username, password, true
+		if password != "" {
+			rememberSecrets(password, username+":"+password)
+		}
 		return nil
 	}
 }

@@ -210,6 +210,11 @@ func (s *selector) fromImage(img v1.Image, digest v1.Hash, idxDigest *v1.Hash, p
 	if !isImageConfig(m.Config.MediaType) {
 		return nil, newError(s.ref, ErrUnsupported, "not a container image (config media type %q)", m.Config.MediaType)
 	}
+	// The config is read whole into memory: a manifest must not make that
+	// unbounded (a negative size is read to the end by go-containerregistry).
+	if m.Config.Data == nil && (m.Config.Size < 0 || m.Config.Size > maxConfigSize) {
+		return nil, newError(s.ref, ErrUnsupported, "config %s is announced as %d bytes; at most %d are allowed", m.Config.Digest, m.Config.Size, maxConfigSize)
+	}
 	if platform == nil {
 		cfg, err := img.ConfigFile()
 		if err != nil {

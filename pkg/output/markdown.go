@@ -111,7 +111,11 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 		markdownFindings(b, sup)
 		b.WriteString("\n</details>\n")
 	}
-	if fixes := remediations(open, rules); len(fixes) > 0 {
+	fixes := remediations(open, rules)
+	for _, cmd := range packageRemovals(open) {
+		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
+	}
+	if len(fixes) > 0 {
 		b.WriteString("\n<details><summary>How to fix</summary>\n\n")
 		for _, f := range fixes {
 			// Remediations are written as Markdown by the check authors.

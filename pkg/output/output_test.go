@@ -57,17 +57,20 @@ func fixture() *report.Report {
 					{Index: 3, Digest: "sha256:3333333333333333333333333333333333333333333333333333333333333333", DiffID: "sha256:dddd", Size: 96, CreatedBy: "RUN /bin/sh -c rm /root/.ssh/id_ed25519"},
 				},
 				Stats: report.Stats{Files: 4012, Layers: 4, CompressedBytes: 44<<20 + 507, UncompressedBytes: 120 << 20, DeletedFiles: 1},
-				SBOM:  &report.SBOM{Distro: "debian 12", Packages: 112, ByType: map[string]int{"deb": 112}},
+				SBOM: &report.SBOM{Distro: "Debian GNU/Linux 12 (bookworm)", DistroID: "debian", DistroVersion: "12",
+					Packages: 114, ByType: map[string]int{"deb": 112, "python": 2}, Skipped: []string{"/opt/app/lib/huge.jar"}},
 				Findings: []report.Finding{
 					{ID: "IA-SHELL", Category: "shell", Severity: "medium", Title: "Shell available", Path: "/usr/bin/bash",
-						Aliases: []string{"/bin/bash", "/bin/sh", "/usr/bin/sh"}, Name: "bash,sh", Layer: l1, Remediation: "Use a base without a shell."},
+						Aliases: []string{"/bin/bash", "/bin/sh", "/usr/bin/sh"}, Name: "bash,sh", Layer: l1, Remediation: "Use a base without a shell.",
+						Package: &report.PackageRef{Name: "bash", Version: "5.2.15-2+b7", Type: "deb", Remove: "apt-get purge -y bash"}},
 					{ID: "IA-SECRET-FILE", Category: "secret", Severity: "critical", Title: "Credential file", Path: "/root/.ssh/id_ed25519",
 						Deleted: true, Layer: l2, Detail: "OpenSSH private key <id_ed25519>", Remediation: "Never COPY keys; use `RUN --mount=type=ssh`."},
 					{ID: "IA-SECRET-ENV", Category: "secret", Severity: "critical", Title: "Credential in ENV", Name: "AWS_SECRET_ACCESS_KEY",
 						Layer: cfg, Remediation: "Pass secrets at runtime."},
 					{ID: "IA-ROOT-USER", Category: "root-user", Severity: "high", Title: "Container runs as root", Remediation: "Add a numeric USER."},
 					{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: "medium", Title: "Network tool available", Path: "/usr/bin/curl", Name: "curl",
-						Layer: l1, Remediation: "Remove curl.", Suppressed: &report.Suppression{Reason: "needed by the | health probe until v2", Expires: "2099-12-31", Policy: ".imgaudit.yaml:9"}},
+						Package: &report.PackageRef{Name: "curl", Version: "7.88.1-10+deb12u8", Type: "deb", Remove: "apt-get purge -y curl"},
+						Layer:   l1, Remediation: "Remove curl.", Suppressed: &report.Suppression{Reason: "needed by the | health probe until v2", Expires: "2099-12-31", Policy: ".imgaudit.yaml:9"}},
 					{ID: "IA-WORLD-WRITABLE", Category: "world-writable", Severity: "low", Title: "World-writable file or directory",
 						Path: "/opt/app/data dir/cache [tmp]/a_b*c#d?e%f:g", Layer: l1, Remediation: "chmod o-w."},
 					{ID: "IA-HEALTHCHECK", Category: "healthcheck", Severity: "info", Title: "No HEALTHCHECK", Remediation: "Add a HEALTHCHECK."},
@@ -539,5 +542,42 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := output.ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "table, json, sarif, markdown") {
 		t.Errorf("ParseFormat(xml) = %v", err)
+	}
+}
+
+// TestPackageOwnership checks how the package that ships a finding's file
+// is shown: with its removal command, or with multi-stage advice when the
+// image has no package manager for it; and the combined removal commands.
+func TestPackageOwnership(t *testing.T) {
+	r := fixture()
+	img := &r.Images[0]
+	img.Findings = append(img.Findings,
+		report.Finding{ID: "IA-PKG-MANAGER", Category: "package-manager", Severity: "medium", Title: "Package manager available",
+			Path: "/usr/local/bin/pip3", Name: "pip3", Remediation: "Install in a build stage.",
+			Package: &report.PackageRef{Name: "pip", Version: "24.0", Type: "python"}},
+		report.Finding{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: "medium", Title: "Network tool available",
+			Path: "/usr/bin/wget", Name: "wget", Remediation: "Remove wget.",
+			Package: &report.PackageRef{Name: "wget", Version: "1.21.3-1+b2", Type: "deb", Remove: "apt-get purge -y wget"}},
+	)
+	r.Summarize()
+	table := string(render(t, output.FormatTable, r, output.Options{}))
+	md := string(render(t, output.FormatMarkdown, r, output.Options{}))
+	for _, want := range []string{
+		"package pip 24.0 (python): no package manager, use a",
+		"package wget 1.21.3-1+b2 (deb): apt-get purge -y wget",
+		"`apt-get purge -y bash wget`",
+		"114 packages (112 deb, 2 python) on Debian GNU/Linux 12 (bookworm)",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	for _, want := range []string{
+		"package pip 24.0 (python): no package manager, use a multi-stage build",
+		"`apt-get purge -y bash wget`",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
 	}
 }

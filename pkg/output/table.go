@@ -170,7 +170,11 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 			return err
 		}
 	}
-	if fixes := remediations(open, rules); len(fixes) > 0 {
+	fixes := remediations(open, rules)
+	for _, cmd := range packageRemovals(open) {
+		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
+	}
+	if len(fixes) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, p.paint(ansiBold, "How to fix:"))
 		width := 0
@@ -229,6 +233,9 @@ func findingLines(f report.Finding) []string {
 	}
 	if len(f.Aliases) > 0 {
 		lines = append(lines, "also "+strings.Join(f.Aliases, ", "))
+	}
+	if pk := f.Package; pk != nil {
+		lines = append(lines, packageLine(pk))
 	}
 	if f.Deleted {
 		lines = append(lines, "deleted by a later layer, still shipped in this one")
@@ -319,12 +326,80 @@ func note(s string) string {
 	return " — " + s
 }
 
+// sbomLine summarizes the packages: "12 packages (10 deb, 2 python) on
+// Debian GNU/Linux 12 (bookworm)".
 func sbomLine(s *report.SBOM) string {
 	line := plural(s.Packages, "package")
+	if len(s.ByType) > 0 {
+		types := make([]string, 0, len(s.ByType))
+		for t := range s.ByType {
+			types = append(types, t)
+		}
+		slices.SortFunc(types, func(a, b string) int {
+			if d := s.ByType[b] - s.ByType[a]; d != 0 {
+				return d
+			}
+			return strings.Compare(a, b)
+		})
+		parts := make([]string, len(types))
+		for i, t := range types {
+			parts[i] = fmt.Sprintf("%d %s", s.ByType[t], t)
+		}
+		line += " (" + strings.Join(parts, ", ") + ")"
+	}
 	if s.Distro != "" {
-		line += " (" + s.Distro + ")"
+		line += " on " + s.Distro
+	}
+	if n := len(s.Skipped); n > 0 {
+		line += fmt.Sprintf("; not read, so not catalogued (above the capture limit or not captured): %s", strings.Join(clipList(s.Skipped, 3), ", "))
 	}
 	return line
+}
+
+// clipList keeps the first n items, and says how many more there are.
+func clipList(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(slices.Clone(items[:n]), fmt.Sprintf("and %d more", len(items)-n))
+}
+
+// packageLine names the package that ships a finding's file and how to
+// remove it.
+func packageLine(p *report.PackageRef) string {
+	s := "package " + p.Name
+	if p.Version != "" {
+		s += " " + p.Version
+	}
+	s += " (" + p.Type + ")"
+	if p.Remove != "" {
+		return s + ": " + p.Remove
+	}
+	return s + ": no package manager, use a multi-stage build"
+}
+
+// packageRemovals gathers the removal commands of the packages that ship
+// the findings' files into one command per package manager, sorted:
+// "apt-get purge -y curl wget".
+func packageRemovals(fs []report.Finding) []string {
+	byCmd := map[string][]string{}
+	for _, f := range fs {
+		p := f.Package
+		if p == nil || p.Remove == "" || !strings.HasSuffix(p.Remove, " "+p.Name) {
+			continue
+		}
+		cmd := strings.TrimSuffix(p.Remove, " "+p.Name)
+		if !slices.Contains(byCmd[cmd], p.Name) {
+			byCmd[cmd] = append(byCmd[cmd], p.Name)
+		}
+	}
+	var out []string
+	for cmd, names := range byCmd {
+		slices.Sort(names)
+		out = append(out, cmd+" "+strings.Join(names, " "))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func policyLine(p *report.PolicyRef) string {

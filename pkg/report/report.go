@@ -169,9 +169,14 @@ type Finding struct {
 	// always redacted).
 	Detail string `json:"detail,omitempty"`
 	// Deleted marks a file shipped only in a lower layer's blob.
-	Deleted     bool      `json:"deleted,omitempty"`
-	Layer       *LayerRef `json:"layer,omitempty"`
-	Remediation string    `json:"remediation"`
+	Deleted bool      `json:"deleted,omitempty"`
+	Layer   *LayerRef `json:"layer,omitempty"`
+	// Package is the package whose database lists the file (or one of its
+	// aliases), set for tool, shell, package-manager, SSH-server, setuid and
+	// setgid findings when the image's SBOM was catalogued and a package
+	// owns the file.
+	Package     *PackageRef `json:"package,omitempty"`
+	Remediation string      `json:"remediation"`
 	// Suppressed is set when a policy ignore matched; Reason says why.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
 }
@@ -185,11 +190,38 @@ type Suppression struct {
 	Policy string `json:"policy,omitempty"`
 }
 
+// PackageRef names a package that ships a file.
+type PackageRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// Type is the package type as syft names it: deb, apk, rpm, python,
+	// go-module, npm, java-archive, binary, ...
+	Type string `json:"type"`
+	// Remove is the command that uninstalls the package in a build step
+	// ("apt-get purge -y curl", "apk del curl", "microdnf remove -y curl"),
+	// empty when the image has no package manager that can: then a
+	// multi-stage build is the way to leave the file out.
+	Remove string `json:"remove,omitempty"`
+}
+
 // SBOM is the package summary of an image.
 type SBOM struct {
-	Distro   string         `json:"distro,omitempty"`
+	// Distro is the distribution's name and version for a person, as
+	// os-release gives it ("Debian GNU/Linux 12 (bookworm)").
+	Distro string `json:"distro,omitempty"`
+	// DistroID and DistroVersion identify the distribution for programs:
+	// os-release's ID and VERSION_ID ("debian", "12").
+	DistroID      string `json:"distroID,omitempty"`
+	DistroVersion string `json:"distroVersion,omitempty"`
+	// Packages counts the packages; ByType per package type (deb, apk,
+	// rpm, python, go-module, npm, java-archive, ...).
 	Packages int            `json:"packages"`
 	ByType   map[string]int `json:"byType"`
+	// Skipped lists the files the cataloguers asked to read whose contents
+	// the scan did not capture (larger than the capture limit, or of a kind
+	// imgaudit does not capture, such as kernel modules or AI models): the
+	// packages they hold are not counted.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // Summary aggregates a report over its images.

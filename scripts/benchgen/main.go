@@ -3,9 +3,13 @@
 // -layers layers (the first one holding half the bytes, as a distro or
 // application layer does) and -files files, gzip-compressed like real images.
 // Layers are generated in parallel and streamed to disk; memory stays small.
+// -packages N adds a last layer with package databases (N Debian packages,
+// N/4 Python and N/4 Node.js ones), for the SBOM benchmark.
 package main
 
 import (
+	"archive/tar"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -27,12 +32,13 @@ func main() {
 	size := flag.Int64("size", 1024, "uncompressed MiB in all")
 	nLayers := flag.Int("layers", 6, "number of layers")
 	files := flag.Int("files", 20000, "number of files in all")
+	packages := flag.Int("packages", 0, "add a last layer with a Debian package database of this many packages\n(md5sums, .list files), a quarter as many Python and Node.js packages")
 	flag.Parse()
 	if *out == "" || *nLayers < 1 {
 		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N]")
 		os.Exit(2)
 	}
-	if err := run(*out, *size<<20, *nLayers, *files); err != nil {
+	if err := run(*out, *size<<20, *nLayers, *files, *packages); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
 		os.Exit(1)
 	}
@@ -44,7 +50,7 @@ type desc struct {
 	Size      int64  `json:"size"`
 }
 
-func run(out string, total int64, n, files int) error {
+func run(out string, total int64, n, files, packages int) error {
 	blobs := filepath.Join(out, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return err
@@ -81,6 +87,14 @@ func run(out string, total int64, n, files int) error {
 			return err
 		}
 	}
+	if packages > 0 {
+		d, diffID, err := writeTarLayer(blobs, func(w io.Writer) error { return packageTar(w, packages) })
+		if err != nil {
+			return err
+		}
+		layers, diffIDs = append(layers, d), append(diffIDs, diffID)
+		n++
+	}
 	hist := make([]map[string]string, n)
 	for i := range hist {
 		hist[i] = map[string]string{"created": "2024-01-01T00:00:00Z", "created_by": fmt.Sprintf("RUN generate layer %d", i)}
@@ -110,6 +124,59 @@ func run(out string, total int64, n, files int) error {
 }
 
 func writeLayer(blobs string, s it.SynthSpec) (desc, string, error) {
+	return writeTarLayer(blobs, func(w io.Writer) error { return it.SynthTar(w, s) })
+}
+
+// packageTar writes a layer holding n Debian packages (status database,
+// md5sums and .list files, one file each), n/4 Python distributions and n/4
+// Node.js packages, for SBOM benchmarks.
+func packageTar(w io.Writer, n int) error {
+	tw := tar.NewWriter(w)
+	file := func(name, body string) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body)), ModTime: it.Epoch}); err != nil {
+			return err
+		}
+		_, err := io.WriteString(tw, body)
+		return err
+	}
+	var status strings.Builder
+	if err := file("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("bench-pkg%04d", i)
+		fmt.Fprintf(&status, "Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: 1.%d.0-1\nDescription: benchmark package %d\n\n", name, i, i)
+		body := fmt.Sprintf("data of %s\n", name)
+		sum := md5.Sum([]byte(body))
+		if err := file("usr/share/"+name+"/data", body); err != nil {
+			return err
+		}
+		if err := file("var/lib/dpkg/info/"+name+".md5sums", fmt.Sprintf("%x  usr/share/%s/data\n", sum, name)); err != nil {
+			return err
+		}
+		if err := file("var/lib/dpkg/info/"+name+".list", fmt.Sprintf("/.\n/usr\n/usr/share\n/usr/share/%s\n/usr/share/%s/data\n", name, name)); err != nil {
+			return err
+		}
+	}
+	if err := file("var/lib/dpkg/status", status.String()); err != nil {
+		return err
+	}
+	for i := 0; i < n/4; i++ {
+		if err := file(fmt.Sprintf("usr/lib/python3/dist-packages/benchmod%04d-1.%d.dist-info/METADATA", i, i),
+			fmt.Sprintf("Metadata-Version: 2.1\nName: benchmod%04d\nVersion: 1.%d\n", i, i)); err != nil {
+			return err
+		}
+		if err := file(fmt.Sprintf("app/node_modules/bench-mod%04d/package.json", i),
+			fmt.Sprintf(`{"name": "bench-mod%04d", "version": "1.%d.0"}`, i, i)); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// writeTarLayer writes the gzip-compressed tar stream that gen produces as
+// a blob, and returns its descriptor and diffID.
+func writeTarLayer(blobs string, gen func(io.Writer) error) (desc, string, error) {
 	tmp, err := os.CreateTemp(blobs, "layer-*")
 	if err != nil {
 		return desc{}, "", err
@@ -118,7 +185,7 @@ func writeLayer(blobs string, s it.SynthSpec) (desc, string, error) {
 	blobHash, diffHash := sha256.New(), sha256.New()
 	cw := &counter{w: io.MultiWriter(tmp, blobHash)}
 	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
-	if err := it.SynthTar(io.MultiWriter(zw, diffHash), s); err != nil {
+	if err := gen(io.MultiWriter(zw, diffHash)); err != nil {
 		return desc{}, "", err
 	}
 	if err := zw.Close(); err != nil {

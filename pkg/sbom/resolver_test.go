@@ -1,0 +1,132 @@
+package sbom
+
+import (
+	"context"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+)
+
+// usrmerge is a Debian-style tree: /bin links to usr/bin.
+func usrmerge(t *testing.T) *resolver {
+	t.Helper()
+	tarball, err := it.Tar(
+		it.Dir("usr/bin", 0o755), it.Symlink("bin", "usr/bin"),
+		it.File("usr/bin/python3.11", 0o755, []byte("\x7fELF python")), it.Symlink("usr/bin/python3", "python3.11"),
+		it.Text("var/lib/dpkg/status", "Package: x\n"), it.Text("var/lib/dpkg/info/x.md5sums", "00  usr/bin/x\n"),
+		it.Text("var/lib/dpkg/info/x.list", "/usr/bin/x\n"), it.Symlink("var/lib/dpkg/info/dangling.list", "/nowhere"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{Capture: []string{"/var/lib/dpkg/**", "/usr/bin/python3.11"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := layers.Squash([]*layers.LayerIndex{idx}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newResolver(fsys)
+}
+
+func accessPaths(t *testing.T, r *resolver, patterns ...string) []string {
+	t.Helper()
+	ls, err := r.FilesByGlob(patterns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.RealPath+"@"+l.AccessPath)
+	}
+	return out
+}
+
+func TestResolverGlob(t *testing.T) {
+	r := usrmerge(t)
+	for _, tt := range []struct {
+		patterns []string
+		want     []string
+	}{
+		// A symlink to a file resolves to it; each file comes once, at the
+		// first path that matched.
+		{[]string{"**/python3*"}, []string{"/usr/bin/python3.11@/usr/bin/python3"}},
+		{[]string{"**/python3"}, []string{"/usr/bin/python3.11@/usr/bin/python3"}},
+		// Through the /bin link, the file matches at /bin.
+		{[]string{"/bin/python3.11"}, []string{"/usr/bin/python3.11@/bin/python3.11"}},
+		{[]string{"**/bin/python3.1?"}, []string{"/usr/bin/python3.11@/usr/bin/python3.11"}},
+		{[]string{"/bin/*"}, []string{"/usr/bin/python3.11@/bin/python3"}},
+		// Braces, a literal prefix, a dangling link left out, directories never returned.
+		{[]string{"/var/lib/dpkg/info/x.{md5sums,list}"}, []string{"/var/lib/dpkg/info/x.list@/var/lib/dpkg/info/x.list", "/var/lib/dpkg/info/x.md5sums@/var/lib/dpkg/info/x.md5sums"}},
+		{[]string{"/var/lib/dpkg/info/*.list"}, []string{"/var/lib/dpkg/info/x.list@/var/lib/dpkg/info/x.list"}},
+		{[]string{"**/lib/dpkg/status"}, []string{"/var/lib/dpkg/status@/var/lib/dpkg/status"}},
+		{[]string{"/usr/*"}, nil},
+	} {
+		if diff := cmp.Diff(tt.want, accessPaths(t, r, tt.patterns...)); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tt.patterns, diff)
+		}
+	}
+}
+
+func TestResolverPathsAndContents(t *testing.T) {
+	r := usrmerge(t)
+	ls, _ := r.FilesByPath("/bin/python3", "/usr/bin/python3.11", "/usr/bin", "/missing")
+	if len(ls) != 1 || ls[0].RealPath != "/usr/bin/python3.11" || ls[0].AccessPath != "/bin/python3" {
+		t.Fatalf("FilesByPath = %v", ls)
+	}
+	rc, err := r.FileContentsByLocation(ls[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	if string(b) != "\x7fELF python" {
+		t.Errorf("contents %q", b)
+	}
+	if !r.HasPath("/bin/python3") || r.HasPath("/missing") {
+		t.Error("HasPath")
+	}
+	m, err := r.FileMetadataByLocation(ls[0])
+	if err != nil || m.Mode().Perm() != 0o755 || m.Size() != 11 {
+		t.Errorf("metadata %+v, %v", m, err)
+	}
+	if mt, _ := r.FilesByMIMEType("application/x-executable", "application/x-sharedlib", "application/x-elf", "application/octet-stream"); len(mt) != 1 {
+		t.Errorf("FilesByMIMEType = %v", mt)
+	}
+	var all []string
+	for l := range r.AllLocations(context.Background()) {
+		all = append(all, l.RealPath)
+	}
+	if !slices.Contains(all, "/bin") || !slices.Contains(all, "/usr/bin/python3") {
+		t.Errorf("AllLocations = %v", all)
+	}
+	if len(r.missedFiles()) != 0 {
+		t.Errorf("missed %v", r.missedFiles())
+	}
+}
+
+func TestExpandBraces(t *testing.T) {
+	got := expandBraces("**/{var/lib,usr/share}/rpm/{Packages,rpmdb.sqlite}")
+	want := []string{"**/var/lib/rpm/Packages", "**/var/lib/rpm/rpmdb.sqlite", "**/usr/share/rpm/Packages", "**/usr/share/rpm/rpmdb.sqlite"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func bytesReader(b []byte) io.Reader { return &byteReader{b: b} }
+
+type byteReader struct{ b []byte }
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}

@@ -1,0 +1,354 @@
+package sbom_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/anchore/syft/syft"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
+)
+
+// example opens an example image of testdata/images.
+func example(t *testing.T, name string) (string, v1.Image) {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "images", name)
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, img
+}
+
+// catalog scans img once with sbom.Needs captured, as pkg/audit does, and
+// catalogues it.
+func catalog(t *testing.T, ref string, img v1.Image, lim layers.Limits) *sbom.Result {
+	t.Helper()
+	ctx := context.Background()
+	fsys, err := layers.Scan(ctx, img, layers.ImageOptions{Options: layers.Options{Capture: sbom.Needs(), Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sbom.Catalog(ctx, sbom.Image{Reference: ref, Image: img}, fsys, sbom.Options{ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// syftPackages runs syft on its own, with its own OCI layout source
+// (stereoscope), on the layout in dir.
+func syftPackages(t *testing.T, dir string) []sbom.Package {
+	t.Helper()
+	ctx := context.Background()
+	src, err := syft.GetSource(ctx, dir, syft.DefaultGetSourceConfig().WithSources("oci-dir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	doc, err := syft.CreateSBOM(ctx, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return (&sbom.Result{Document: doc}).Packages()
+}
+
+// TestSameAsSyft compares the packages imgaudit lists, from one pass over
+// the layers, with those syft lists from its own image source, on the same
+// image: names, versions and types must be equal.
+func TestSameAsSyft(t *testing.T) {
+	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot"} {
+		t.Run(name, func(t *testing.T) {
+			var dir string
+			var img v1.Image
+			if name == "polyglot" {
+				img = polyglot(t)
+				dir = writeLayout(t, img)
+			} else {
+				dir, img = example(t, name)
+			}
+			want := syftPackages(t, dir)
+			res := catalog(t, dir, img, layers.Limits{})
+			if diff := cmp.Diff(want, res.Packages()); diff != "" {
+				t.Errorf("packages (-syft +imgaudit):\n%s", diff)
+			}
+			if name != "hardened" && len(want) == 0 {
+				t.Errorf("syft found no package in %s: the comparison proves nothing", name)
+			}
+			t.Logf("%d packages: %v", len(want), want)
+			if len(res.Summary.Skipped) > 0 {
+				t.Errorf("skipped %v", res.Summary.Skipped)
+			}
+		})
+	}
+}
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		image string
+		want  sbom.Summary
+	}{
+		{"demo", sbom.Summary{Distro: "debian", DistroVersion: "12", DistroName: "Debian GNU/Linux 12 (bookworm)",
+			Packages: 10, ByType: map[string]int{"deb": 10}}},
+		{"distroless", sbom.Summary{Distro: "debian", DistroVersion: "12", DistroName: "Distroless",
+			Packages: 3, ByType: map[string]int{"deb": 3}}},
+		{"busybox", sbom.Summary{Distro: "alpine", DistroVersion: "3.20.3", DistroName: "Alpine Linux v3.20",
+			Packages: 3, ByType: map[string]int{"apk": 3}}},
+		{"hardened", sbom.Summary{ByType: map[string]int{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image, func(t *testing.T) {
+			dir, img := example(t, tt.image)
+			got := catalog(t, dir, img, layers.Limits{}).Summary
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestOwner finds the package that installed a file from each kind of
+// database: dpkg's info/*.list (through the /bin -> usr/bin link), distroless
+// status.d md5sums, apk's R: lines; and says how to remove it.
+func TestOwner(t *testing.T) {
+	tests := []struct {
+		image   string
+		path    string
+		aliases []string
+		want    *sbom.Package
+	}{
+		{"demo", "/usr/bin/curl", nil, &sbom.Package{Name: "curl", Version: "7.88.1-10+deb12u8", Type: "deb", Remove: "apt-get purge -y curl"}},
+		// dash.list names /bin/dash; /bin links to usr/bin.
+		{"demo", "/usr/bin/dash", []string{"/bin/dash", "/bin/sh", "/usr/bin/sh"}, &sbom.Package{Name: "dash", Version: "0.5.12-2", Type: "deb", Remove: "apt-get purge -y dash"}},
+		{"demo", "/usr/bin/su", []string{"/bin/su"}, &sbom.Package{Name: "login", Version: "1:4.13+dfsg1-1+b1", Type: "deb", Remove: "apt-get purge -y login"}},
+		{"demo", "/app/server", nil, nil},
+		// Distroless: the package is known, no package manager can remove it.
+		{"distroless", "/usr/bin/python3.11", []string{"/usr/bin/python3"}, &sbom.Package{Name: "python3.11-minimal", Version: "3.11.2-6+deb12u3", Type: "deb"}},
+		{"busybox", "/bin/busybox", []string{"/bin/sh", "/usr/bin/wget"}, &sbom.Package{Name: "busybox", Version: "1.36.1-r29", Type: "apk", Remove: "apk del busybox"}},
+		{"busybox", "/sbin/apk", nil, &sbom.Package{Name: "apk-tools", Version: "2.14.4-r1", Type: "apk", Remove: "apk del apk-tools"}},
+		// Only an alias is listed.
+		{"busybox", "/nowhere", []string{"/lib/ld-musl-x86_64.so.1"}, &sbom.Package{Name: "musl", Version: "1.2.5-r0", Type: "apk", Remove: "apk del musl"}},
+	}
+	results := map[string]*sbom.Result{}
+	for _, tt := range tests {
+		t.Run(tt.image+tt.path, func(t *testing.T) {
+			res := results[tt.image]
+			if res == nil {
+				dir, img := example(t, tt.image)
+				res = catalog(t, dir, img, layers.Limits{})
+				results[tt.image] = res
+			}
+			if diff := cmp.Diff(tt.want, res.Owner(tt.path, tt.aliases...)); diff != "" {
+				t.Errorf("owner (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestEncode writes the full document in every format with syft's
+// encoders; each must parse and name the image.
+func TestEncode(t *testing.T) {
+	dir, img := example(t, "demo")
+	res := catalog(t, "registry.example.com/team/demo:1.2", img, layers.Limits{})
+	_ = dir
+	for _, format := range sbom.Formats() {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := sbom.Encode(&buf, res, format); err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatalf("%s does not parse: %v", format, err)
+			}
+			var name string
+			var packages int
+			switch format {
+			case sbom.FormatCycloneDXJSON:
+				name = doc["metadata"].(map[string]any)["component"].(map[string]any)["name"].(string)
+				for _, c := range doc["components"].([]any) {
+					if c.(map[string]any)["type"] == "library" {
+						packages++
+					}
+				}
+			case sbom.FormatSPDXJSON:
+				name = doc["name"].(string)
+				for _, p := range doc["packages"].([]any) {
+					if strings.HasPrefix(p.(map[string]any)["SPDXID"].(string), "SPDXRef-Package-deb-") {
+						packages++
+					}
+				}
+			case sbom.FormatSyftJSON:
+				name = doc["source"].(map[string]any)["name"].(string)
+				packages = len(doc["artifacts"].([]any))
+			}
+			if !strings.Contains(name, "registry.example.com/team/demo") {
+				t.Errorf("%s names %q, not the image", format, name)
+			}
+			if packages != 10 {
+				t.Errorf("%s lists %d packages, want 10", format, packages)
+			}
+		})
+	}
+	if err := sbom.Encode(&bytes.Buffer{}, res, "xml"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
+
+// TestSkipped: a file syft wants that is larger than the capture limit is
+// not catalogued, and the summary says so.
+func TestSkipped(t *testing.T) {
+	big := `{"name": "left-pad", "version": "1.3.0", "description": "` + strings.Repeat("x", 4096) + `"}`
+	img, err := it.Image(v1.Config{},
+		it.Step("COPY . /app",
+			it.Text("app/node_modules/left-pad/package.json", big),
+			it.Text("app/node_modules/is-odd/package.json", `{"name": "is-odd", "version": "3.0.1"}`),
+		))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := catalog(t, "skipped", img, layers.Limits{MaxCaptureBytes: 1024})
+	if diff := cmp.Diff([]string{"/app/node_modules/left-pad/package.json"}, res.Summary.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]sbom.Package{{Name: "is-odd", Version: "3.0.1", Type: "npm"}}, res.Packages()); diff != "" {
+		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+}
+
+func TestNeeds(t *testing.T) {
+	needs := sbom.Needs()
+	for _, p := range needs {
+		if _, err := filepath.Match(strings.TrimPrefix(p, "**/"), "x"); err != nil {
+			t.Errorf("pattern %q: %v", p, err)
+		}
+		for _, everything := range []string{"/usr/bin/anything", "/var/cache/x/y.bin", "/usr/lib/x86_64-linux-gnu/libc.so.6"} {
+			if layers.Match(p, everything) {
+				t.Errorf("pattern %q captures %s: too broad", p, everything)
+			}
+		}
+	}
+	for _, want := range []string{
+		"/var/lib/dpkg/status", "/var/lib/dpkg/status.d/libc6", "/var/lib/dpkg/info/curl.md5sums", "/var/lib/dpkg/info/curl.list",
+		"/lib/apk/db/installed", "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages.db",
+		"/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA", "/app/node_modules/x/package.json",
+		"/opt/app/lib/spring-core-6.1.0.jar", "/usr/local/bin/kubectl", "/ko-app/server",
+		"/usr/local/bin/python3.12", "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", "/usr/local/go/bin/go",
+	} {
+		found := false
+		for _, p := range needs {
+			found = found || layers.Match(p, want)
+		}
+		if !found {
+			t.Errorf("%s is not captured", want)
+		}
+	}
+}
+
+// polyglot is an image with a package of each language ecosystem syft reads
+// from files imgaudit captures: Python, Node.js, Java and, when a Go
+// toolchain is at hand, a Go binary's modules.
+func polyglot(t *testing.T) v1.Image {
+	t.Helper()
+	var jar bytes.Buffer
+	zw := zip.NewWriter(&jar)
+	for name, body := range map[string]string{
+		"META-INF/MANIFEST.MF": "Manifest-Version: 1.0\r\nImplementation-Title: commons-text\r\nImplementation-Version: 1.10.0\r\n\r\n",
+		"META-INF/maven/org.apache.commons/commons-text/pom.properties": "groupId=org.apache.commons\nartifactId=commons-text\nversion=1.10.0\n",
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	items := []it.Item{
+		it.Text("usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n"),
+		it.Text("usr/lib/python3/dist-packages/requests-2.31.0.dist-info/RECORD", "requests/__init__.py,,\n"),
+		it.Text("usr/lib/python3/dist-packages/requests/__init__.py", ""),
+		it.Text("app/node_modules/express/package.json", `{"name": "express", "version": "4.18.2", "license": "MIT"}`),
+		it.File("opt/app/lib/commons-text-1.10.0.jar", 0o644, jar.Bytes()),
+	}
+	if goBin := buildGo(t); goBin != nil {
+		items = append(items, it.File("usr/local/bin/hello", 0o755, goBin))
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// buildGo builds a small Go program that depends on one module from this
+// module's cache, nil when no Go toolchain is found.
+func buildGo(t *testing.T) []byte {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Log("no go toolchain: the polyglot image has no Go binary")
+		return nil
+	}
+	dir := t.TempDir()
+	src := "package main\n\nimport \"github.com/google/go-cmp/cmp\"\n\nfunc main() { println(cmp.Equal(1, 1)) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "hello")
+	wd, _ := os.Getwd()
+	// Built inside this module so go-cmp resolves from go.mod, offline.
+	cmd := exec.Command(goTool, "build", "-trimpath", "-o", out, filepath.Join(dir, "main.go"))
+	cmd.Dir = wd
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("building a Go binary failed, the polyglot image has none: %v\n%s", err, b)
+		return nil
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeLayout writes img as an OCI layout in a temporary directory, for
+// syft's own source.
+func writeLayout(t *testing.T, img v1.Image) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
