@@ -39,14 +39,14 @@ img="$WORK/image"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# measure NAME CMD... -> appends "wall_s rss_kb tmp_bytes" to $WORK/result-NAME;
+# measure NAME CMD... -> appends "wall_s rss_kb tmp_bytes cpu_s" to $WORK/result-NAME;
 # the command runs with TMPDIR an empty directory whose size is sampled.
 measure() {
 	local name=$1
 	shift
 	local tmp="$WORK/tmp-$name"
 	rm -rf "$tmp" && mkdir -p "$tmp"
-	TMPDIR="$tmp" /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" &
+	TMPDIR="$tmp" /usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" &
 	local pid=$! peak=0 cur
 	while kill -0 "$pid" 2>/dev/null; do
 		cur=$(du -sb "$tmp" 2>/dev/null | cut -f1)
@@ -54,9 +54,11 @@ measure() {
 		sleep 0.05
 	done
 	wait "$pid" || true
-	echo "$(cat "$WORK/time") $peak" >>"$WORK/result-$name"
+	read -r wall rss user sys <"$WORK/time"
+	echo "$wall $rss $peak $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" >>"$WORK/result-$name"
 }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$RUNS"); do
 	measure imgaudit "$WORK/imgaudit" scan -q --no-cache --fail-on none -f json -o /dev/null \
 		--sbom-output "syft-json=$WORK/imgaudit.syft.json" "oci:$img"
@@ -64,8 +66,8 @@ for _ in $(seq "$RUNS"); do
 done
 
 col() { cut -d' ' -f"$2" "$WORK/result-$1" | median; }
-ia_t=$(col imgaudit 1) ia_m=$(col imgaudit 2) ia_d=$(col imgaudit 3)
-sy_t=$(col syft 1) sy_m=$(col syft 2) sy_d=$(col syft 3)
+ia_t=$(col imgaudit 1) ia_m=$(col imgaudit 2) ia_d=$(col imgaudit 3) ia_c=$(col imgaudit 4)
+sy_t=$(col syft 1) sy_m=$(col syft 2) sy_d=$(col syft 3) sy_c=$(col syft 4)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a/b }'; }
 
 packages() { jq -r '.artifacts[] | [.type, .name, .version] | @tsv' "$1" | sort -u; }
@@ -73,10 +75,11 @@ packages "$WORK/imgaudit.syft.json" >"$WORK/imgaudit.pkgs"
 packages "$WORK/syft.syft.json" >"$WORK/syft.pkgs"
 
 echo "image: $SIZE MiB uncompressed, $FILES files, $LAYERS+1 layers, $PACKAGES packages; median of $RUNS runs"
-printf '%-34s %8s %12s %14s\n' "" "wall s" "peak RSS MB" "peak temp MB"
-printf '%-34s %8s %12s %14s\n' "imgaudit scan (checks + SBOM)" "$ia_t" "$((ia_m / 1024))" "$((ia_d / 1048576))"
-printf '%-34s %8s %12s %14s\n' "syft scan" "$sy_t" "$((sy_m / 1024))" "$((sy_d / 1048576))"
-printf '%-34s %8s %12s %14s\n' "ratio imgaudit/syft (target)" "$(ratio "$ia_t" "$sy_t") (0.4)" "$(ratio "$ia_m" "$sy_m") (0.3)" "$(ratio "$ia_d" "$sy_d") (0.25)"
+echo "load average before: $load (wall times need an idle machine; CPU seconds are less sensitive to load)"
+printf '%-30s %12s %12s %12s %14s\n' "" "wall s" "CPU s" "peak RSS MB" "peak temp MB"
+printf '%-30s %12s %12s %12s %14s\n' "imgaudit scan (checks + SBOM)" "$ia_t" "$ia_c" "$((ia_m / 1024))" "$((ia_d / 1048576))"
+printf '%-30s %12s %12s %12s %14s\n' "syft scan" "$sy_t" "$sy_c" "$((sy_m / 1024))" "$((sy_d / 1048576))"
+printf '%-30s %12s %12s %12s %14s\n' "ratio imgaudit/syft (target)" "$(ratio "$ia_t" "$sy_t") (0.4)" "$(ratio "$ia_c" "$sy_c")" "$(ratio "$ia_m" "$sy_m") (0.3)" "$(ratio "$ia_d" "$sy_d") (0.25)"
 if diff -q "$WORK/imgaudit.pkgs" "$WORK/syft.pkgs" >/dev/null; then
 	echo "packages: the same $(wc -l <"$WORK/syft.pkgs") (type, name, version) in both"
 else

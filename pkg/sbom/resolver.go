@@ -23,8 +23,13 @@ import (
 )
 
 // maxAliasDepth bounds how many symlinked directories an alias path may go
-// through ("/bin" -> "usr/bin" is one).
-const maxAliasDepth = 4
+// through ("/bin" -> "usr/bin" is one), and maxAliases how many alias paths
+// of one file are tried: a hostile image with thousands of links to one
+// directory must not make every glob quadratic.
+const (
+	maxAliasDepth = 4
+	maxAliases    = 32
+)
 
 // resolver is syft's file.Resolver over the squashed filesystem of one
 // scan: every entry's metadata comes from the index, contents only from the
@@ -228,8 +233,11 @@ func (r *resolver) aliases(p string, depth int) []string {
 		return nil
 	}
 	var out []string
-	for d := path.Dir(p); ; d = path.Dir(d) {
+	for d := path.Dir(p); len(out) < maxAliases; d = path.Dir(d) {
 		for _, l := range r.linksTo[d] {
+			if len(out) >= maxAliases {
+				break
+			}
 			a := l + strings.TrimPrefix(p, d)
 			if d == "/" {
 				a = l + p

@@ -2,9 +2,11 @@ package sbom
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -129,4 +131,33 @@ func (r *byteReader) Read(p []byte) (int, error) {
 	n := copy(p, r.b)
 	r.b = r.b[n:]
 	return n, nil
+}
+
+// TestResolverManyLinks: thousands of links to one directory cost each glob
+// a bounded number of alias paths per file.
+func TestResolverManyLinks(t *testing.T) {
+	items := []it.Item{it.Dir("usr/bin", 0o755)}
+	for i := 0; i < 3000; i++ {
+		items = append(items, it.Text(fmt.Sprintf("usr/bin/f%04d", i), "x"), it.Symlink(fmt.Sprintf("l%04d", i), "usr/bin"))
+	}
+	tarball, err := it.Tar(items...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := layers.Squash([]*layers.LayerIndex{idx}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newResolver(fsys)
+	start := time.Now()
+	if got := accessPaths(t, r, "**/*.jar", "**/zz/f*"); len(got) != 0 {
+		t.Errorf("matched %v", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("two globs took %s", d)
+	}
 }
