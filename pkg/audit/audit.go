@@ -181,7 +181,7 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	}
 	for _, l := range fsys.Layers() {
 		ri.Layers = append(ri.Layers, report.Layer{
-			Index: l.Index, Digest: l.Digest.String(), DiffID: l.DiffID.String(), Size: l.Size, CreatedBy: l.CreatedBy,
+			Index: l.Index, Digest: l.Digest.String(), DiffID: l.DiffID.String(), Size: l.Size, CreatedBy: checks.RedactText(l.CreatedBy),
 		})
 		ri.Stats.CompressedBytes += l.Size
 		ri.Stats.UncompressedBytes += l.UncompressedSize

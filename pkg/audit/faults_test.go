@@ -533,17 +533,8 @@ func TestSecretsStaySecretInReports(t *testing.T) {
 	}
 }
 
-// auditRedactsLayerHistory: report.Layer.CreatedBy is copied raw from the
-// image history by pkg/audit (audit.go: `CreatedBy: l.CreatedBy`), so a
-// build argument or header in a RUN line reaches every report format.
-// The fix is one line for the owner of pkg/audit:
-// `CreatedBy: checks.RedactText(l.CreatedBy)`. Set this to true with it.
-const auditRedactsLayerHistory = false
 
 func TestSecretsStaySecretInReportLayers(t *testing.T) {
-	if !auditRedactsLayerHistory {
-		t.Skip("KNOWN LEAK (issue 6): pkg/audit copies history created_by into report.Layers unredacted; see auditRedactsLayerHistory")
-	}
 	r, err := audit.Run(context.Background(), []string{secretImage(t)}, fastOptions())
 	if err != nil {
 		t.Fatal(err)

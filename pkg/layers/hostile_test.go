@@ -234,6 +234,7 @@ func TestMillionEntries(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	t.Logf("live heap after squash: %d MiB (%d bytes per entry)", m.HeapAlloc>>20, m.HeapAlloc/(n+1000))
+	runtime.KeepAlive(f)
 
 	// One entry past the default limit: 5,000,001 entries.
 	if os.Getenv("IMGAUDIT_BIG") == "2" {
