@@ -533,7 +533,6 @@ func TestSecretsStaySecretInReports(t *testing.T) {
 	}
 }
 
-
 func TestSecretsStaySecretInReportLayers(t *testing.T) {
 	r, err := audit.Run(context.Background(), []string{secretImage(t)}, fastOptions())
 	if err != nil {
