@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,10 +23,15 @@ import (
 // BenchmarkRegistryFleet audits a real registry holding N images that share
 // one 192 MiB (uncompressed) base layer, each with its own small layer: cold
 // (empty layer cache) and warm (every layer cached). Cost should grow with
-// the number of unique layers, not images.
+// the number of unique layers, not images. IMGAUDIT_FLEET_BASE_MIB sets the
+// base layer's size.
 func BenchmarkRegistryFleet(b *testing.B) {
 	reg := registrytest.Start(b, registrytest.Options{})
-	blob, err := it.SynthLayer(it.SynthSpec{Seed: 7, Files: 4000, Bytes: 192 << 20, Prefix: "usr/lib/base"})
+	baseMiB := int64(192)
+	if v, err := strconv.ParseInt(os.Getenv("IMGAUDIT_FLEET_BASE_MIB"), 10, 64); err == nil && v > 0 {
+		baseMiB = v
+	}
+	blob, err := it.SynthLayer(it.SynthSpec{Seed: 7, Files: 4000, Bytes: baseMiB << 20, Prefix: "usr/lib/base"})
 	if err != nil {
 		b.Fatal(err)
 	}
