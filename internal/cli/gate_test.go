@@ -466,3 +466,34 @@ func TestColorAndProgressOnlyOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputToSpecialFile writes a report to /dev/null and through a
+// symlink: the device and the link must survive (an atomic rename would
+// replace them).
+func TestOutputToSpecialFile(t *testing.T) {
+	before, err := os.Stat("/dev/null")
+	if err != nil {
+		t.Skip("no /dev/null")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.json")
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Dir: dir}
+	r := execute(t, env, "scan", "--no-cache", "--no-sbom", "-f", "json", "-o", "/dev/null", "-o", "json="+link, filepath.Join("..", "..", "testdata", "images", "hardened"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	after, err := os.Stat("/dev/null")
+	if err != nil || after.Mode() != before.Mode() || after.Mode().IsRegular() {
+		t.Fatalf("/dev/null was replaced: %v %v", after.Mode(), err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("symlink replaced: %v", err)
+	}
+	if b, err := os.ReadFile(target); err != nil || len(b) == 0 {
+		t.Fatalf("report not written through the link: %v", err)
+	}
+}

@@ -139,6 +139,38 @@ func writeReports(cmd *cobra.Command, env Env, dests []destination, r *report.Re
 }
 
 func writeFileAtomic(path string, data []byte) error {
+	// A device, FIFO or other special file (/dev/null, /dev/stdout, a pipe)
+	// is written in place: renaming over it would replace it.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		_, werr := f.Write(data)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing %s: %w", path, werr)
+		}
+		return nil
+	}
+	// A symlink is followed (even to a file not yet there): the file it
+	// names is replaced, not the link.
+	for hops := 0; hops < 40; hops++ {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			break
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
