@@ -73,6 +73,19 @@ func dpkgList(paths ...string) string {
 	return s
 }
 
+// demoBasePackages are the packages of the demo image's base layer (name,
+// version, description); its second layer adds curl and wget.
+var demoBasePackages = [][3]string{
+	[3]string{"base-files", "12.4+deb12u5", "Debian base system miscellaneous files"},
+	[3]string{"bash", "5.2.15-2+b7", "GNU Bourne Again SHell"},
+	[3]string{"dash", "0.5.12-2", "POSIX-compliant shell"},
+	[3]string{"coreutils", "9.1-1", "GNU core utilities"},
+	[3]string{"login", "1:4.13+dfsg1-1+b1", "system login tools"},
+	[3]string{"passwd", "1:4.13+dfsg1-1+b1", "change and administer password and group data"},
+	[3]string{"dpkg", "1.21.22", "Debian package management system"},
+	[3]string{"apt", "2.6.1", "commandline package manager"},
+}
+
 // Demo is a Debian-style application image with everything imgaudit exists
 // to find: it runs as root, ships a shell, curl, wget, apt and dpkg, chmod and
 // chown, a setuid su, a secret in ENV, and a private key that a later layer
@@ -98,16 +111,7 @@ func Demo() (v1.Image, error) {
 			it.File("usr/bin/su", 0o4755, it.ELF(ldso, 200)), it.File("usr/bin/passwd", 0o4755, it.ELF(ldso, 200)),
 			bin("usr/bin/dpkg"), bin("usr/bin/dpkg-query"), bin("usr/bin/apt"), bin("usr/bin/apt-get"), bin("usr/bin/apt-cache"),
 			it.Dir("tmp", 0o1777), it.Dir("var/lib/dpkg/info", 0o755),
-			it.Text("var/lib/dpkg/status", dpkgStatus(
-				[3]string{"base-files", "12.4+deb12u5", "Debian base system miscellaneous files"},
-				[3]string{"bash", "5.2.15-2+b7", "GNU Bourne Again SHell"},
-				[3]string{"dash", "0.5.12-2", "POSIX-compliant shell"},
-				[3]string{"coreutils", "9.1-1", "GNU core utilities"},
-				[3]string{"login", "1:4.13+dfsg1-1+b1", "system login tools"},
-				[3]string{"passwd", "1:4.13+dfsg1-1+b1", "change and administer password and group data"},
-				[3]string{"dpkg", "1.21.22", "Debian package management system"},
-				[3]string{"apt", "2.6.1", "commandline package manager"},
-			)),
+			it.Text("var/lib/dpkg/status", dpkgStatus(demoBasePackages...)),
 			it.Text("var/lib/dpkg/info/bash.list", dpkgList("/bin", "/bin/bash", "/bin/rbash")),
 			it.Text("var/lib/dpkg/info/dash.list", dpkgList("/bin", "/bin/dash", "/bin/sh")),
 			it.Text("var/lib/dpkg/info/coreutils.list", dpkgList("/bin", "/bin/chmod", "/bin/chown", "/bin/chgrp")),
@@ -119,18 +123,10 @@ func Demo() (v1.Image, error) {
 		it.Meta(`/bin/sh -c #(nop)  CMD ["bash"]`),
 		it.Step("RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends curl wget # buildkit",
 			bin("usr/bin/curl"), bin("usr/bin/wget"),
-			it.Text("var/lib/dpkg/status", dpkgStatus(
-				[3]string{"base-files", "12.4+deb12u5", "Debian base system miscellaneous files"},
-				[3]string{"bash", "5.2.15-2+b7", "GNU Bourne Again SHell"},
-				[3]string{"dash", "0.5.12-2", "POSIX-compliant shell"},
-				[3]string{"coreutils", "9.1-1", "GNU core utilities"},
-				[3]string{"login", "1:4.13+dfsg1-1+b1", "system login tools"},
-				[3]string{"passwd", "1:4.13+dfsg1-1+b1", "change and administer password and group data"},
-				[3]string{"dpkg", "1.21.22", "Debian package management system"},
-				[3]string{"apt", "2.6.1", "commandline package manager"},
+			it.Text("var/lib/dpkg/status", dpkgStatus(append(demoBasePackages,
 				[3]string{"curl", "7.88.1-10+deb12u8", "command line tool for transferring data with URL syntax"},
 				[3]string{"wget", "1.21.3-1+b2", "retrieves files from the web"},
-			)),
+			)...)),
 			it.Text("var/lib/dpkg/info/curl.list", dpkgList("/usr/bin", "/usr/bin/curl")),
 			it.Text("var/lib/dpkg/info/wget.list", dpkgList("/usr/bin", "/usr/bin/wget")),
 		),
