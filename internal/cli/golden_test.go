@@ -147,47 +147,5 @@ func TestGoldenCLIDocs(t *testing.T) {
 	if err := doc.GenMarkdownTree(root, dir); err != nil {
 		t.Fatal(err)
 	}
-	generated, err := filepath.Glob(filepath.Join(dir, "*.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		old, _ := filepath.Glob(filepath.Join(cliDocsDir, "*.md"))
-		for _, f := range old {
-			os.Remove(f)
-		}
-		if err := os.MkdirAll(cliDocsDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	names := map[string]bool{}
-	for _, g := range generated {
-		name := filepath.Base(g)
-		names[name] = true
-		got, err := os.ReadFile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(cliDocsDir, name)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%v: docs/cli is stale; refresh with: go test ./internal/cli -run Golden -update", err)
-			continue
-		}
-		if d := cmp.Diff(string(want), string(got)); d != "" {
-			t.Errorf("%s is stale (-want +got); refresh with: go test ./internal/cli -run Golden -update\n%s", path, d)
-		}
-	}
-	committed, _ := filepath.Glob(filepath.Join(cliDocsDir, "*.md"))
-	for _, c := range committed {
-		if !names[filepath.Base(c)] {
-			t.Errorf("%s documents a command that no longer exists; refresh with: go test ./internal/cli -run Golden -update", c)
-		}
-	}
+	syncGenerated(t, dir, cliDocsDir, "*.md")
 }
