@@ -1,6 +1,6 @@
 package cli
 
-// These tests drive the scan command with reports built in code (runAudit
+// These tests drive the scan command with reports built in code (Env.RunAudit
 // replaced), so the gate, the policy and the outputs are tested on findings
 // of every kind whatever the check catalogue finds in the example images.
 
@@ -58,11 +58,13 @@ func fakeReport() *report.Report {
 
 // withAudit makes scan return a copy of r (and err), sending a progress
 // event per image the way audit.Run does.
+// fakeAudit, when set by withAudit, is the RunAudit of every execute.
+var fakeAudit func(context.Context, []string, audit.Options, func(report.Image)) (*report.Report, error)
+
 func withAudit(t *testing.T, r *report.Report, err error) {
 	t.Helper()
-	old := runAudit
-	t.Cleanup(func() { runAudit = old })
-	runAudit = func(_ context.Context, refs []string, o audit.Options, _ func(report.Image)) (*report.Report, error) {
+	t.Cleanup(func() { fakeAudit = nil })
+	fakeAudit = func(_ context.Context, refs []string, o audit.Options, _ func(report.Image)) (*report.Report, error) {
 		if o.Progress != nil {
 			for _, img := range r.Images {
 				o.Progress(audit.Event{Reference: img.Reference, Layer: 0, Layers: 2, Bytes: 3 << 20})
@@ -94,6 +96,9 @@ func execute(t *testing.T, env Env, args ...string) run {
 	}
 	if env.Now == nil {
 		env.Now = func() time.Time { return testNow }
+	}
+	if env.RunAudit == nil {
+		env.RunAudit = fakeAudit
 	}
 	if env.Dir == "" {
 		env.Dir = t.TempDir() // no policy file unless the test writes one

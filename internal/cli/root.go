@@ -17,6 +17,9 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+
+	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
 // Exit codes. They are part of imgaudit's contract with CI pipelines.
@@ -43,6 +46,9 @@ type Env struct {
 	// IsTerminal says whether w is a terminal (colour on stdout, progress
 	// on stderr); nil means a real check of *os.File values.
 	IsTerminal func(w io.Writer) bool
+	// RunAudit is the library call scan makes; nil means audit.RunStream.
+	// Tests set it to drive the gate with reports built in code.
+	RunAudit func(ctx context.Context, refs []string, o audit.Options, emit func(report.Image)) (*report.Report, error)
 }
 
 // withDefaults fills in what the caller left unset.
@@ -55,6 +61,9 @@ func (env Env) withDefaults() Env {
 	}
 	if env.IsTerminal == nil {
 		env.IsTerminal = isTerminal
+	}
+	if env.RunAudit == nil {
+		env.RunAudit = audit.RunStream
 	}
 	if env.Stdin == nil {
 		env.Stdin = os.Stdin

@@ -18,9 +18,6 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
-// runAudit is the library call scan makes; tests replace it to drive the
-// gate with reports built in code.
-var runAudit = audit.RunStream
 
 // auditFlags are the flags every auditing command shares.
 type auditFlags struct {
@@ -235,7 +232,7 @@ is reported as a warning.
 			}
 			af.so.single = len(refs) == 1 && !af.fo.allPlatforms
 			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
-				return runAudit(ctx, refs, o, emit)
+				return env.RunAudit(ctx, refs, o, emit)
 			})
 		},
 	}
