@@ -17,7 +17,7 @@ import (
 
 // captures lists the files whose contents the report and the checks need.
 func captures(cs []checks.Check) []string {
-	return append(checks.ImageNeeds(), checks.Captures(cs)...)
+	return checks.Captures(cs) // includes checks.ImageNeeds()
 }
 
 // assess fills the user, base and findings of ri from the squashed image.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,7 @@ const AnalyzerVersion = 1
 func CacheKey(diffID v1.Hash, opts Options) string {
 	caps := append([]string(nil), opts.Capture...)
 	sort.Strings(caps)
+	caps = slices.Compact(caps) // the same set of patterns, the same key
 	lim := opts.Limits.withDefaults()
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d\n%s\n%+v\n", AnalyzerVersion, strings.Join(caps, "\n"), lim)
