@@ -18,7 +18,6 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
-
 // auditFlags are the flags every auditing command shares.
 type auditFlags struct {
 	fo   fetchOptions
