@@ -295,7 +295,7 @@ func (img *Image) runtimeOf(prog string, depth int) (runtimeKind, string) {
 	case layers.ContentScript:
 		interp := n.Content.Interpreter
 		if path.Base(interp) == "env" {
-			interp = n.Content.ScriptArg
+			interp = n.Content.ScriptArg()
 		}
 		if rt := runtimeByName(path.Base(interp)); rt != rtUnknown {
 			return rt, n.Path

@@ -280,7 +280,7 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	planted["IA-WORLD-WRITABLE"] = 1
 	dir("/usr/lib/python3", 0o755)
 	dir("/usr/lib/python3/tests", 0o755)
-	file("/usr/lib/python3/tests/key.pem", 0o644, layers.Content{PrivateKey: "RSA PRIVATE KEY"}) // a fixture: skipped
+	file("/usr/lib/python3/tests/key.pem", 0o644, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "RSA PRIVATE KEY"}}) // a fixture: skipped
 
 	for i := 0; i < n; i++ {
 		d := fmt.Sprintf("/usr/lib/pkg%d", i/100)
@@ -330,7 +330,7 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	add(layers.Entry{Path: "/usr/bin/x86_64-linux-gnu-gcc-12", Type: layers.TypeHardlink, Linkname: "/usr/bin/gcc-12"})
 	file("/usr/sbin/sshd", 0o755, exe)
 	dir("/root/.ssh", 0o700)
-	file("/root/.ssh/id_rsa", 0o600, layers.Content{PrivateKey: "RSA PRIVATE KEY"}) // deleted by layer 2
+	file("/root/.ssh/id_rsa", 0o600, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "RSA PRIVATE KEY"}}) // deleted by layer 2
 	capture("/var/lib/dpkg/status", 0o644, status(base, libs, installed))
 	lists(installed)
 	file("/bin/extra-helper", 0o755, exe) // through the /bin symlink: IA-LAYER-ANOMALY
@@ -342,10 +342,10 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	idx = l2
 	l2.Whiteouts = []string{"/root/.ssh/id_rsa", "/usr/bin/nc"}
 	file("/opt/app/server", 0o755, exe)
-	file("/opt/app/server.key", 0o600, layers.Content{PrivateKey: "EC PRIVATE KEY"})
+	file("/opt/app/server.key", 0o600, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "EC PRIVATE KEY"}})
 	capture("/opt/app/.npmrc", 0o644, "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789\n")
 	file("/opt/app/.env", 0o644, layers.Content{})
-	file("/opt/app/settings.py", 0o644, layers.Content{PrivateKey: "RSA PRIVATE KEY"}) // source code: a parser constant
+	file("/opt/app/settings.py", 0o644, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "RSA PRIVATE KEY"}}) // source code: a parser constant
 	// server.key, .npmrc, .env, and the id_rsa layer 1 still ships.
 	planted["IA-SECRET-FILE"] = 4
 	dir("/opt/app/data", 0o777)

@@ -168,14 +168,14 @@ func (img *Image) linkedFile(n *layers.Node, links []*layers.Node) *fileInfo {
 }
 
 func isBusyboxName(n *layers.Node) bool {
-	return path.Base(n.Path) == "busybox" || (n.HardlinkOf != "" && path.Base(n.HardlinkOf) == "busybox")
+	return path.Base(n.Path) == "busybox" || (n.HardlinkOf() != "" && path.Base(n.HardlinkOf()) == "busybox")
 }
 
 // better reports whether n names its file better than cur: the original
 // entry beats a hardlink, then the smaller path wins.
 func better(n, cur *layers.Node) bool {
-	if (n.HardlinkOf == "") != (cur.HardlinkOf == "") {
-		return n.HardlinkOf == ""
+	if (n.HardlinkOf() == "") != (cur.HardlinkOf() == "") {
+		return n.HardlinkOf() == ""
 	}
 	return n.Path < cur.Path
 }

@@ -163,8 +163,8 @@ func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind
 		return "", ""
 	}
 	base := path.Base(p)
-	if e.Content.PrivateKey != "" && !sourceExts[path.Ext(base)] {
-		return "private-key", "holds a " + e.Content.PrivateKey + " block"
+	if k := e.Content.PrivateKey(); k != "" && !sourceExts[path.Ext(base)] {
+		return "private-key", "holds a " + k + " block"
 	}
 	if sshKeyNames[base] {
 		return "ssh-private-key", "SSH private key file"

@@ -41,7 +41,8 @@ const (
 )
 
 // Content holds the facts sniffed from the first bytes of a regular file
-// during the streaming pass. It is small on purpose: one per entry.
+// during the streaming pass. It is small on purpose: there is one per entry,
+// and an image can hold millions; the rare facts hang off Extra.
 type Content struct {
 	Kind ContentKind
 	// Interpreter is the shebang interpreter ("/bin/sh", "/usr/bin/env")
@@ -49,12 +50,35 @@ type Content struct {
 	// "/lib64/ld-linux-x86-64.so.2") for dynamically linked ELF files.
 	// It is empty for statically linked ELF files.
 	Interpreter string
+	// Extra holds what few files have; nil when they have none of it.
+	Extra *ContentExtra
+}
+
+// ContentExtra holds the facts few files have.
+type ContentExtra struct {
 	// ScriptArg is the first argument of a shebang line ("python3" in
 	// "#!/usr/bin/env python3").
 	ScriptArg string
-	// PrivateKey is set when the file's head holds a PEM or OpenSSH private key
-	// block; the value is the block type, e.g. "RSA PRIVATE KEY".
+	// PrivateKey is set when the file's head holds a PEM or OpenSSH private
+	// key block; the value is the block type, e.g. "RSA PRIVATE KEY".
 	PrivateKey string
+}
+
+// ScriptArg is the first argument of a shebang line, "" when none.
+func (c Content) ScriptArg() string {
+	if c.Extra == nil {
+		return ""
+	}
+	return c.Extra.ScriptArg
+}
+
+// PrivateKey is the type of the private key block the file's head holds, ""
+// when none.
+func (c Content) PrivateKey() string {
+	if c.Extra == nil {
+		return ""
+	}
+	return c.Extra.PrivateKey
 }
 
 // Entry is one filesystem entry of a layer.

@@ -36,33 +36,74 @@ type LayerInfo struct {
 	HistoryIndex int
 }
 
-// Node is one entry of the final filesystem.
+// Node is one entry of the final filesystem. An image can hold millions, so
+// what only some nodes need (a directory's children, a hardlink's origin, a
+// captured file's contents) hangs off pointers.
 type Node struct {
 	Entry
 	// Layer is the index of the layer that put this entry (or, for a
 	// directory, its final metadata) there.
 	Layer int
-	// Implicit marks a directory that no layer declared: it exists because a
-	// layer holds an entry below it.
-	Implicit bool
-	// HardlinkOf is the path of the file this entry was hardlinked to, as
-	// written in the layer, "" for other entries.
-	HardlinkOf string
 	// Inode identifies the underlying file: hardlinks share it.
 	Inode uint64
 
-	parent   *Node
+	parent *Node
+	dir    *dirNode // directories only
+	ext    *nodeExt // hardlinks and captured files only
+	// Implicit marks a directory that no layer declared: it exists because a
+	// layer holds an entry below it.
+	Implicit bool
+}
+
+type dirNode struct {
 	children map[string]*Node
-	sorted   []*Node
-	data     []byte
-	captured bool
+	sorted   []*Node // set when the tree is sealed
+}
+
+type nodeExt struct {
+	hardlinkOf string
+	data       []byte
+	captured   bool
+}
+
+func newDir(e Entry) *Node {
+	return &Node{Entry: e, dir: &dirNode{children: map[string]*Node{}}}
+}
+
+// child returns the entry name of directory n, nil when there is none.
+func (n *Node) child(name string) *Node {
+	if n.dir == nil {
+		return nil
+	}
+	return n.dir.children[name]
 }
 
 // Children returns the entries of a directory, sorted by name.
-func (n *Node) Children() []*Node { return n.sorted }
+func (n *Node) Children() []*Node {
+	if n.dir == nil {
+		return nil
+	}
+	return n.dir.sorted
+}
+
+// HardlinkOf is the path of the file this entry was hardlinked to, as
+// written in the layer, "" for other entries.
+func (n *Node) HardlinkOf() string {
+	if n.ext == nil {
+		return ""
+	}
+	return n.ext.hardlinkOf
+}
 
 // Captured reports whether the file's full contents were captured.
-func (n *Node) Captured() bool { return n.captured }
+func (n *Node) Captured() bool { return n.ext != nil && n.ext.captured }
+
+func (n *Node) contents() []byte {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.data
+}
 
 // DeletedEntry is a file that a layer ships but a later layer deleted or
 // replaced: it is not in the final filesystem, yet anyone with the image can
@@ -129,7 +170,7 @@ func (f *FS) Walk(fn func(n *Node) error) error {
 }
 
 func walkNode(n *Node, fn func(n *Node) error) error {
-	for _, c := range n.sorted {
+	for _, c := range n.Children() {
 		err := fn(c)
 		if errors.Is(err, fs.SkipDir) {
 			continue
@@ -188,10 +229,10 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 	if n.Type != TypeRegular {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrInvalid}
 	}
-	if !n.captured {
+	if !n.Captured() {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: ErrNotCaptured}
 	}
-	return n.data, nil
+	return n.contents(), nil
 }
 
 // ReadDir returns the entries of the directory at p (symlinks followed),
@@ -204,7 +245,7 @@ func (f *FS) ReadDir(p string) ([]*Node, error) {
 	if n.Type != TypeDir {
 		return nil, &fs.PathError{Op: "readdir", Path: p, Err: ErrNotDir}
 	}
-	return n.sorted, nil
+	return n.Children(), nil
 }
 
 // resolve walks p from the root. Symlinks in intermediate components are
@@ -245,7 +286,7 @@ func resolveFrom(root, start *Node, p string, followLast bool, hops *int) (*Node
 		if cur.Type != TypeDir {
 			return cur, ErrNotDir
 		}
-		child := cur.children[c]
+		child := cur.child(c)
 		if child == nil {
 			return cur, fs.ErrNotExist
 		}

@@ -204,13 +204,13 @@ type indexer struct {
 	// entry but thousands of directories).
 	dirs    map[string]struct{}
 	implied int
+	interps map[string]string
 }
 
 func (ix *indexer) run(ctx context.Context, r io.Reader) error {
-	tr := tar.NewReader(r)
+	tr := newTarReader(r)
 	ix.buf = make([]byte, sniffSize)
 	ix.dirs = make(map[string]struct{})
-	seen := make(map[string]struct{})
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -230,7 +230,7 @@ func (ix *indexer) run(ctx context.Context, r io.Reader) error {
 		if len(hdr.Name) > ix.lim.MaxPathLen || len(hdr.Linkname) > ix.lim.MaxPathLen {
 			return limitErr("max-path-length: bytes in an entry name or link target", int64(ix.lim.MaxPathLen))
 		}
-		if err := ix.entry(tr, hdr, seen); err != nil {
+		if err := ix.entry(tr, hdr); err != nil {
 			return err
 		}
 	}
@@ -255,7 +255,7 @@ func (ix *indexer) anomaly(kind AnomalyKind, p, detail string) {
 	ix.idx.Anomalies = append(ix.idx.Anomalies, Anomaly{Kind: kind, Path: p, Detail: detail, Layer: -1})
 }
 
-func (ix *indexer) entry(tr *tar.Reader, hdr *tar.Header, seen map[string]struct{}) error {
+func (ix *indexer) entry(tr io.Reader, hdr *tar.Header) error {
 	if hdr.Name == "" {
 		ix.anomaly(AnomalyEmptyName, "/", "")
 		return nil
@@ -320,11 +320,6 @@ func (ix *indexer) entry(tr *tar.Reader, hdr *tar.Header, seen map[string]struct
 		ix.anomaly(AnomalyUnsupportedType, p, fmt.Sprintf("type flag %q", hdr.Typeflag))
 		return nil
 	}
-	if _, dup := seen[p]; dup {
-		ix.anomaly(AnomalyDuplicate, p, hdr.Name)
-	} else {
-		seen[p] = struct{}{}
-	}
 	ix.imply(p, e.Type == TypeDir)
 	if e.Type == TypeRegular && e.Size > 0 {
 		if err := ix.sniff(tr, &e); err != nil {
@@ -367,7 +362,7 @@ func (ix *indexer) store(p string, b []byte) {
 
 // sniff reads the head of a regular file (and all of it when it is a declared
 // capture) and records what it found.
-func (ix *indexer) sniff(tr *tar.Reader, e *Entry) error {
+func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 	if ix.wants(e.Path) {
 		max := ix.lim.MaxCaptureBytes
 		if rest := ix.lim.MaxCaptureTotal - ix.captured; rest < max {
@@ -382,7 +377,7 @@ func (ix *indexer) sniff(tr *tar.Reader, e *Entry) error {
 			}
 			ix.captured += e.Size
 			ix.store(e.Path, b)
-			e.Content = sniffContent(b)
+			e.Content = ix.sniffed(b)
 			return nil
 		}
 	}
@@ -390,8 +385,26 @@ func (ix *indexer) sniff(tr *tar.Reader, e *Entry) error {
 	if err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
-	e.Content = sniffContent(ix.buf[:n])
+	e.Content = ix.sniffed(ix.buf[:n])
 	return nil
+}
+
+// sniffed classifies a file from its head, sharing one string per distinct
+// interpreter: a layer with 100,000 binaries names three or four.
+func (ix *indexer) sniffed(head []byte) Content {
+	c := sniffContent(head)
+	if c.Interpreter == "" {
+		return c
+	}
+	if s, ok := ix.interps[c.Interpreter]; ok {
+		c.Interpreter = s
+	} else if len(ix.interps) < 1024 {
+		if ix.interps == nil {
+			ix.interps = map[string]string{}
+		}
+		ix.interps[c.Interpreter] = c.Interpreter
+	}
+	return c
 }
 
 // tarMode converts a tar header mode (Unix bits) to fs.FileMode permission

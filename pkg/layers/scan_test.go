@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,12 +69,12 @@ func TestIndexStreamFormats(t *testing.T) {
 				"/bin":         {},
 				"/bin/app":     {Kind: layers.ContentELF},
 				"/bin/dyn":     {Kind: layers.ContentELF, Interpreter: "/lib64/ld-linux-x86-64.so.2"},
-				"/bin/tool":    {Kind: layers.ContentScript, Interpreter: "/usr/bin/env", ScriptArg: "python3"},
-				"/etc/key.pem": {PrivateKey: "OPENSSH PRIVATE KEY"},
+				"/bin/tool":    {Kind: layers.ContentScript, Interpreter: "/usr/bin/env", Extra: &layers.ContentExtra{ScriptArg: "python3"}},
+				"/etc/key.pem": {Extra: &layers.ContentExtra{PrivateKey: "OPENSSH PRIVATE KEY"}},
 				"/etc/empty":   {Kind: layers.ContentEmpty},
 			}
 			for p, w := range want {
-				if got[p] != w {
+				if !reflect.DeepEqual(got[p], w) {
 					t.Errorf("%s content = %+v, want %+v", p, got[p], w)
 				}
 			}

@@ -38,10 +38,19 @@ func sniffContent(head []byte) Content {
 		c.Interpreter = elfInterp(head)
 	case bytes.HasPrefix(head, []byte("#!")):
 		c.Kind = ContentScript
-		c.Interpreter, c.ScriptArg = shebang(head)
+		var arg string
+		c.Interpreter, arg = shebang(head)
+		if arg != "" {
+			c.Extra = &ContentExtra{ScriptArg: arg}
+		}
 	}
 	if c.Kind != ContentELF {
-		c.PrivateKey = privateKeyType(head)
+		if k := privateKeyType(head); k != "" {
+			if c.Extra == nil {
+				c.Extra = &ContentExtra{}
+			}
+			c.Extra.PrivateKey = k
+		}
 	}
 	return c
 }

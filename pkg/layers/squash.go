@@ -47,7 +47,7 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 }
 
 func newSquasher() *squasher {
-	return &squasher{fs: &FS{root: &Node{Entry: Entry{Path: "/", Type: TypeDir, Mode: 0o755}, children: map[string]*Node{}}}}
+	return &squasher{fs: &FS{root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755})}}
 }
 
 // apply puts layer i (the next one, in order) over the tree.
@@ -123,7 +123,7 @@ func (s *squasher) parentDir(p string, create bool) *Node {
 		if literal && (end > len(p) || p[end-len(c)-1] != '/' || p[end-len(c):end] != c) {
 			literal = false // p is not clean; build paths with path.Join
 		}
-		child := cur.children[c]
+		child := cur.child(c)
 		if child != nil && child.Type == TypeSymlink {
 			target, err := resolveFrom(s.fs.root, cur, c, true, &hops)
 			if err == nil && target.Type == TypeDir {
@@ -158,14 +158,9 @@ func (s *squasher) parentDir(p string, create bool) *Node {
 			if !literal {
 				dirPath = path.Join(pathOf(cur), c)
 			}
-			child = &Node{
-				Entry:    Entry{Path: dirPath, Type: TypeDir, Mode: 0o755},
-				Layer:    s.layer,
-				Implicit: true,
-				parent:   cur,
-				children: map[string]*Node{},
-			}
-			cur.children[c] = child
+			child = newDir(Entry{Path: dirPath, Type: TypeDir, Mode: 0o755})
+			child.Layer, child.Implicit, child.parent = s.layer, true, cur
+			cur.dir.children[c] = child
 		}
 		cur = child
 	}
@@ -177,7 +172,7 @@ func (s *squasher) opaque(dir string) {
 	if err != nil || n.Type != TypeDir {
 		return
 	}
-	for name := range n.children {
+	for name := range n.dir.children {
 		s.remove(n, name, false)
 	}
 }
@@ -188,7 +183,7 @@ func (s *squasher) whiteout(p string) {
 		return
 	}
 	name := path.Base(p)
-	if parent.children[name] != nil {
+	if parent.child(name) != nil {
 		s.remove(parent, name, false)
 	}
 }
@@ -196,22 +191,22 @@ func (s *squasher) whiteout(p string) {
 // remove detaches parent's child name and records every non-directory in it
 // as deleted by the current layer.
 func (s *squasher) remove(parent *Node, name string, replaced bool) {
-	n := parent.children[name]
+	n := parent.child(name)
 	if n == nil {
 		return
 	}
-	delete(parent.children, name)
+	delete(parent.dir.children, name)
 	var rec func(n *Node)
 	rec = func(n *Node) {
 		if n.Type == TypeDir {
-			for _, c := range n.children {
+			for _, c := range n.dir.children {
 				rec(c)
 			}
 			return
 		}
 		s.fs.deleted = append(s.fs.deleted, DeletedEntry{
 			Entry: n.Entry, Layer: n.Layer, RemovedBy: s.layer, Replaced: replaced,
-			data: n.data, captured: n.captured,
+			data: n.contents(), captured: n.Captured(),
 		})
 	}
 	rec(n)
@@ -228,9 +223,15 @@ func (s *squasher) add(e *Entry) {
 	parent := s.parentDir(e.Path, true)
 	name := path.Base(e.Path)
 	n := &Node{Entry: *e, Layer: s.layer, parent: parent}
-	n.Path = path.Join(pathOf(parent), name)
+	n.Path = joinPath(pathOf(parent), name, e.Path)
 
-	if old := parent.children[name]; old != nil {
+	if old := parent.child(name); old != nil {
+		if old.Layer == s.layer && !old.Implicit {
+			// Found here rather than while indexing: the tree already
+			// holds every path, a per-layer set would cost a map entry
+			// per file.
+			s.anomaly(AnomalyDuplicate, n.Path, e.Path)
+		}
 		if old.Type == TypeDir && e.Type == TypeDir {
 			old.Mode, old.UID, old.GID, old.Layer, old.Implicit = e.Mode, e.UID, e.GID, s.layer, false
 			return
@@ -239,7 +240,7 @@ func (s *squasher) add(e *Entry) {
 	}
 	switch e.Type {
 	case TypeDir:
-		n.children = map[string]*Node{}
+		n.dir = &dirNode{children: map[string]*Node{}}
 	case TypeHardlink:
 		target, err := resolveFrom(s.fs.root, s.fs.root, e.Linkname, false, nil)
 		if err != nil || target.Type == TypeDir || target == s.fs.root {
@@ -247,8 +248,8 @@ func (s *squasher) add(e *Entry) {
 			break
 		}
 		n.Entry = target.Entry
-		n.Path = path.Join(pathOf(parent), name)
-		n.HardlinkOf = e.Linkname
+		n.Path = joinPath(pathOf(parent), name, e.Path)
+		n.ext = &nodeExt{hardlinkOf: e.Linkname}
 		n.Inode = target.Inode
 		if n.Inode == 0 {
 			// A hardlink to a symlink or a special file: give the pair an
@@ -260,26 +261,29 @@ func (s *squasher) add(e *Entry) {
 			s.linked = map[uint64]bool{}
 		}
 		s.linked[n.Inode] = true
-		n.data, n.captured = target.data, target.captured
+		if target.Captured() {
+			n.ext.data, n.ext.captured = target.ext.data, true
+		}
 	case TypeRegular:
 		s.inode++
 		n.Inode = s.inode
 		if b, ok := s.files[e.Path]; ok {
-			n.data, n.captured = b, true
+			n.ext = &nodeExt{data: b, captured: true}
 		}
 	}
-	parent.children[name] = n
+	parent.dir.children[name] = n
 }
 
 // finish sorts every directory's children and counts the entries.
 func finish(n *Node) int {
 	count := 0
-	n.sorted = make([]*Node, 0, len(n.children))
-	for _, c := range n.children {
-		n.sorted = append(n.sorted, c)
+	sorted := make([]*Node, 0, len(n.dir.children))
+	for _, c := range n.dir.children {
+		sorted = append(sorted, c)
 	}
-	sort.Slice(n.sorted, func(i, j int) bool { return n.sorted[i].Path < n.sorted[j].Path })
-	for _, c := range n.sorted {
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	n.dir.sorted = sorted
+	for _, c := range sorted {
 		count++
 		if c.Type == TypeDir {
 			count += finish(c)
@@ -319,3 +323,17 @@ func Attribute(cfg *v1.ConfigFile, layers []v1.Descriptor) []LayerInfo {
 
 var _ = errors.Is
 var _ = fs.ErrNotExist
+
+// joinPath joins dir and name, returning orig, the same path as the layer
+// wrote it, when it is that path (the parent was not reached through a
+// symlink): a million entries need not cost a million more strings.
+func joinPath(dir, name, orig string) string {
+	if dir == "/" {
+		if len(orig) == 1+len(name) && orig[0] == '/' && orig[1:] == name {
+			return orig
+		}
+	} else if len(orig) == len(dir)+1+len(name) && orig[len(dir)] == '/' && orig[:len(dir)] == dir && orig[len(dir)+1:] == name {
+		return orig
+	}
+	return path.Join(dir, name)
+}

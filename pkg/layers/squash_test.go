@@ -232,7 +232,7 @@ func TestHardlinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n.Inode != bb.Inode || n.Type != layers.TypeRegular || n.HardlinkOf != "/bin/busybox" || !n.IsExecutable() || n.Content.Kind != layers.ContentELF {
+		if n.Inode != bb.Inode || n.Type != layers.TypeRegular || n.HardlinkOf() != "/bin/busybox" || !n.IsExecutable() || n.Content.Kind != layers.ContentELF {
 			t.Errorf("%s = %+v, want a hardlink sharing busybox's inode %d", p, n, bb.Inode)
 		}
 	}
