@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
 )
 
 // Exit codes. They are part of imgaudit's contract with CI pipelines.
@@ -232,6 +233,8 @@ type versionJSON struct {
 	Date     string `json:"date,omitempty"`
 	Go       string `json:"go"`
 	Platform string `json:"platform"`
+	// SBOM says whether this build catalogues packages (syft is linked).
+	SBOM bool `json:"sbom"`
 }
 
 func newVersionCommand(env Env) *cobra.Command {
@@ -255,12 +258,16 @@ func newVersionCommand(env Env) *cobra.Command {
 					fmt.Fprintf(out, "built:    %s\n", v.Date)
 				}
 				fmt.Fprintf(out, "go:       %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				if !sbom.Available {
+					fmt.Fprintln(out, "sbom:     not built in (build tag nosbom)")
+				}
 			case "json":
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(versionJSON{
 					Version: v.String(), Commit: v.Commit, Date: v.Date,
 					Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+					SBOM: sbom.Available,
 				})
 			default:
 				return &exitError{code: ExitError, err: fmt.Errorf("unknown format %q (want text or json)", format)}

@@ -30,7 +30,9 @@ type sbomOptions struct {
 
 func (o *sbomOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.BoolVar(&o.noSBOM, "no-sbom", false, "skip package cataloguing: no package summary, no package owning each finding, faster")
+	// A build without syft (tag nosbom) catalogues nothing: --no-sbom is
+	// its default and --sbom-output says why it cannot be served.
+	f.BoolVar(&o.noSBOM, "no-sbom", !sbom.Available, "skip package cataloguing: no package summary, no package owning each finding, faster")
 	f.StringArrayVar(&o.outputs, "sbom-output", nil,
 		"also write the image's full SBOM as `FORMAT=FILE`, repeatable; FORMAT is "+strings.Join(sbom.Formats(), ", ")+
 			";\nwith several images, each image's FILE gets its reference inserted before the extension")
@@ -44,6 +46,9 @@ type sbomDestination struct {
 
 // destinations parses the --sbom-output flags.
 func (o *sbomOptions) destinations() ([]sbomDestination, error) {
+	if !sbom.Available && len(o.outputs) > 0 {
+		return nil, fmt.Errorf("--sbom-output: %w", sbom.ErrUnavailable)
+	}
 	if o.noSBOM && len(o.outputs) > 0 {
 		return nil, errors.New("--sbom-output and --no-sbom cannot be used together")
 	}

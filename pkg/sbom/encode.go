@@ -1,3 +1,5 @@
+//go:build !nosbom
+
 package sbom
 
 import (
@@ -10,16 +12,6 @@ import (
 	"github.com/anchore/syft/syft/format/syftjson"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 )
-
-// Formats of full documents, as named on the command line.
-const (
-	FormatCycloneDXJSON = "cyclonedx-json"
-	FormatSPDXJSON      = "spdx-json"
-	FormatSyftJSON      = "syft-json"
-)
-
-// Formats lists the full-document formats Encode writes.
-func Formats() []string { return []string{FormatCycloneDXJSON, FormatSPDXJSON, FormatSyftJSON} }
 
 // encoder returns syft's encoder for a format, in its default version.
 func encoder(format string) (syftsbom.FormatEncoder, error) {

@@ -1,3 +1,5 @@
+//go:build !nosbom
+
 package sbom
 
 import (
