@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -33,24 +34,26 @@ func main() {
 	nLayers := flag.Int("layers", 6, "number of layers")
 	files := flag.Int("files", 20000, "number of files in all")
 	packages := flag.Int("packages", 0, "add a last layer with a Debian package database of this many packages\n(md5sums, .list files), a quarter as many Python and Node.js packages")
+	images := flag.Int("images", 1, "write this many images sharing the generated layers, each with a small layer of its\nown on top, named app000, app001, ... (org.opencontainers.image.ref.name): a fleet")
 	flag.Parse()
-	if *out == "" || *nLayers < 1 {
-		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N]")
+	if *out == "" || *nLayers < 1 || *images < 1 {
+		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N] [-packages N] [-images N]")
 		os.Exit(2)
 	}
-	if err := run(*out, *size<<20, *nLayers, *files, *packages); err != nil {
+	if err := run(*out, *size<<20, *nLayers, *files, *packages, *images); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
 		os.Exit(1)
 	}
 }
 
 type desc struct {
-	MediaType string `json:"mediaType"`
-	Digest    string `json:"digest"`
-	Size      int64  `json:"size"`
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func run(out string, total int64, n, files, packages int) error {
+func run(out string, total int64, n, files, packages, images int) error {
 	blobs := filepath.Join(out, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return err
@@ -95,7 +98,35 @@ func run(out string, total int64, n, files, packages int) error {
 		layers, diffIDs = append(layers, d), append(diffIDs, diffID)
 		n++
 	}
-	hist := make([]map[string]string, n)
+	var manifests []desc
+	for img := 0; img < images; img++ {
+		ls, ids := layers, diffIDs
+		if images > 1 {
+			d, diffID, err := writeLayer(blobs, it.SynthSpec{Seed: uint64(1000 + img), Files: 20, Bytes: 256 << 10, Prefix: fmt.Sprintf("app%03d", img)})
+			if err != nil {
+				return err
+			}
+			ls, ids = append(slices.Clone(layers), d), append(slices.Clone(diffIDs), diffID)
+		}
+		md, err := writeImage(blobs, ls, ids)
+		if err != nil {
+			return err
+		}
+		if images > 1 {
+			md.Annotations = map[string]string{"org.opencontainers.image.ref.name": fmt.Sprintf("app%03d", img)}
+		}
+		manifests = append(manifests, md)
+	}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+}
+
+// writeImage writes the config and manifest of an image made of layers.
+func writeImage(blobs string, layers []desc, diffIDs []string) (desc, error) {
+	hist := make([]map[string]string, len(layers))
 	for i := range hist {
 		hist[i] = map[string]string{"created": "2024-01-01T00:00:00Z", "created_by": fmt.Sprintf("RUN generate layer %d", i)}
 	}
@@ -107,20 +138,12 @@ func run(out string, total int64, n, files, packages int) error {
 	}
 	cd, err := writeJSON(blobs, cfg, "application/vnd.oci.image.config.v1+json")
 	if err != nil {
-		return err
+		return desc{}, err
 	}
-	md, err := writeJSON(blobs, map[string]any{
+	return writeJSON(blobs, map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"config": cd, "layers": layers,
 	}, "application/vnd.oci.image.manifest.v1+json")
-	if err != nil {
-		return err
-	}
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []desc{md}})
-	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(out, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 }
 
 func writeLayer(blobs string, s it.SynthSpec) (desc, string, error) {
