@@ -154,6 +154,8 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 		ri.Platform = (&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}).String()
 	}
 	lo := o.Layers
+	// Every layer pkg/fetch serves checks its own digest as it streams.
+	lo.SourceVerifiesDigest = true
 	cs := o.Checks
 	if cs == nil {
 		cs = checks.All()

@@ -56,7 +56,7 @@ func Index(ctx context.Context, layer v1.Layer, opts Options) (*LayerIndex, erro
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", digest, err)
 	}
-	if idx.Digest != digest && idx.DiffID != digest {
+	if !opts.SourceVerifiesDigest && idx.Digest != digest && idx.DiffID != digest {
 		return nil, fmt.Errorf("layer %s: %w: blob digest is %s", digest, ErrCorrupt, idx.Digest)
 	}
 	if idx.DiffID != diffID {
@@ -67,14 +67,20 @@ func Index(ctx context.Context, layer v1.Layer, opts Options) (*LayerIndex, erro
 }
 
 // IndexStream indexes a layer blob read from r (gzip, zstd or plain tar).
-// The returned index carries the digests it computed over what it read.
+// The returned index carries the digests it computed over what it read (the
+// blob digest only without opts.SourceVerifiesDigest).
 func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, error) {
 	lim := opts.Limits.withDefaults()
-	blobHash := sha256.New()
 	// The context is checked on every read of the blob, not only between
 	// tar entries: a layer of a few huge files, read slowly from a disk or
 	// a network that does not watch ctx, must stop when ctx is done.
-	counted := &countingReader{r: io.TeeReader(ctxReader{ctx, r}, blobHash)}
+	var blobHash hash.Hash
+	var src io.Reader = ctxReader{ctx, r}
+	if !opts.SourceVerifiesDigest {
+		blobHash = sha256.New()
+		src = io.TeeReader(src, blobHash)
+	}
+	counted := &countingReader{r: src}
 	br := bufio.NewReaderSize(counted, 1<<16)
 	magic, _ := br.Peek(4)
 
@@ -120,7 +126,9 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 		}
 		return nil, wrapRead(err)
 	}
-	ix.idx.Digest = hashOf(blobHash)
+	if blobHash != nil {
+		ix.idx.Digest = hashOf(blobHash)
+	}
 	ix.idx.DiffID = hashOf(diffHash)
 	ix.idx.CompressedSize = counted.n
 	ix.idx.UncompressedSize = ur.n
