@@ -111,8 +111,9 @@ func isFixture(p string) bool {
 	if strings.HasPrefix(p, "/usr/share/doc/") {
 		return true
 	}
-	dirs := strings.Split(path.Dir(p), "/")
-	for _, d := range dirs {
+	for rest := path.Dir(p); rest != ""; {
+		var d string
+		d, rest, _ = strings.Cut(rest, "/")
 		if fixtureDirs[d] {
 			return true
 		}
@@ -159,9 +160,18 @@ var (
 // contents read returns (with false when they were not captured). It
 // returns a short kind and a human explanation, or "" when it does not.
 func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {
-	if e.Size == 0 || isFixture(p) {
+	if e.Size == 0 {
 		return "", ""
 	}
+	// Most files are no candidate at all: decide on the name and contents
+	// first, and look for a fixture directory only for candidates.
+	if kind, why = credentialKind(p, e, read); kind != "" && isFixture(p) {
+		return "", ""
+	}
+	return kind, why
+}
+
+func credentialKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {
 	base := path.Base(p)
 	if k := e.Content.PrivateKey(); k != "" && !sourceExts[path.Ext(base)] {
 		return "private-key", "holds a " + k + " block"
