@@ -13,7 +13,8 @@
 #   fleet   FLEET images (default 20) in a real registry (docker-registry on
 #           127.0.0.1, pushed with skopeo) sharing a 512 MiB, 3-layer base, each
 #           with a small layer of its own: `imgaudit registry`, cold then warm
-#   syft    if a syft binary is on PATH or SYFT=path: `syft scan` on the large image
+#   syft    `syft scan` on the large image, and imgaudit with its SBOM: syft is SYFT=path,
+#           or on PATH, or built from the syft version in go.mod
 # For each: pigz -dc over the layer blobs all at once (the parallel floor; 1.00;
 # for the fleet, each distinct blob once), gzip -dc one after another, and
 # imgaudit (median of RUNS runs) with its ratio to the floor. The large case
@@ -33,7 +34,8 @@ go build -o "$WORK/imgaudit" ./cmd/imgaudit
 go build -tags nosbom -o "$WORK/imgaudit-lean" ./cmd/imgaudit
 go build -o "$WORK/benchgen" ./scripts/benchgen
 nosbom=""
-if "$WORK/imgaudit" scan --help 2>/dev/null | grep -q -- --no-sbom; then nosbom="--no-sbom"; fi
+# (not `| grep -q`: with pipefail, grep's early exit can fail the pipe)
+if [[ $("$WORK/imgaudit" scan --help 2>&1) == *--no-sbom* ]]; then nosbom="--no-sbom"; fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # timeit CMD... -> "seconds maxrss_kb"
@@ -78,6 +80,11 @@ for c in $CASES; do
 		run "large" "imgaudit scan, warm cache" "$WORK/imgaudit" scan -q $nosbom --cache-dir "$WORK/cache" -f json -o /dev/null "$img"
 		if [[ " $CASES " == *" syft "* ]]; then
 			SYFT=${SYFT:-$(command -v syft || true)}
+			if [ -z "$SYFT" ]; then
+				# The peer from the syft version imgaudit links.
+				version=$(go list -m -f '{{.Version}}' github.com/anchore/syft)
+				GOBIN="$WORK" GOFLAGS=-buildvcs=false go install "github.com/anchore/syft/cmd/syft@$version" && SYFT="$WORK/syft"
+			fi
 			if [ -n "$SYFT" ]; then
 				run "large" "syft scan (peer)" "$SYFT" scan -q "oci-dir:$img" -o json
 				run "large" "imgaudit scan with SBOM" "$WORK/imgaudit" scan -q --no-cache -f json -o /dev/null "$img"

@@ -203,8 +203,24 @@ func (img *Image) canonical(n *layers.Node) *layers.Node {
 // to an executable regular file.
 type toolRef struct {
 	name string       // the entry's name: the command a user types
-	path string       // the PATH directory as configured, joined with name
+	dir  *pathDir     // the directory, with every PATH entry that names it
 	file *layers.Node // canonical node of the executable
+}
+
+// pathDir is one directory of the search path with the PATH entries that
+// reach it: "/bin" and "/usr/bin" in a merged-/usr image.
+type pathDir struct {
+	paths []string // cleaned, in PATH order
+}
+
+// paths returns the command's path through each PATH entry of its
+// directory.
+func (t toolRef) paths() []string {
+	out := make([]string, len(t.dir.paths))
+	for i, d := range t.dir.paths {
+		out[i] = path.Join(d, t.name)
+	}
+	return out
 }
 
 // toolIndex is every tool entry of the PATH directories, indexed.
@@ -218,7 +234,10 @@ type toolIndex struct {
 // toolRefs indexes the PATH directories: every entry that is, or resolves
 // through symlinks and hardlinks to, a regular file with an execute bit.
 // Directories, dangling links, link loops and non-executable files are not
-// tools.
+// tools. A directory that several PATH entries reach (through symlinks) is
+// read once: the image's config chooses PATH, and a hostile one listing the
+// same directory under thousands of names must cost thousands of lookups,
+// not thousands of directory reads.
 func (img *Image) toolRefs() *toolIndex {
 	img.toolOnce.Do(func() {
 		ix := &img.tools
@@ -226,24 +245,35 @@ func (img *Image) toolRefs() *toolIndex {
 		ix.byName = map[string][]toolRef{}
 		ix.busybox = map[*layers.Node]bool{}
 		f := img.fsys()
-		for _, dir := range img.PathDirs() {
-			entries, err := f.ReadDir(dir)
-			if err != nil {
+		dirs := map[*layers.Node]*pathDir{}
+		var order []*layers.Node
+		for _, d := range img.PathDirs() {
+			n, err := f.Stat(d)
+			if err != nil || n.Type != layers.TypeDir {
 				continue
 			}
-			for _, e := range entries {
-				name := path.Base(e.Path)
-				p := path.Join(dir, name)
+			if pd := dirs[n]; pd != nil {
+				pd.paths = append(pd.paths, d)
+				continue
+			}
+			dirs[n] = &pathDir{paths: []string{d}}
+			order = append(order, n)
+		}
+		for _, dn := range order {
+			pd := dirs[dn]
+			for _, e := range dn.Children() {
 				n := e
 				if e.Type == layers.TypeSymlink {
-					if n, err = f.Stat(p); err != nil {
+					var err error
+					if n, err = f.Stat(e.Path); err != nil {
 						continue
 					}
 				}
 				if n.Type != layers.TypeRegular || !n.IsExecutable() {
 					continue
 				}
-				t := toolRef{name: name, path: p, file: img.canonical(n)}
+				name := path.Base(e.Path)
+				t := toolRef{name: name, dir: pd, file: img.canonical(n)}
 				ix.refs = append(ix.refs, t)
 				ix.byFile[t.file] = append(ix.byFile[t.file], t)
 				ix.byName[name] = append(ix.byName[name], t)
@@ -275,7 +305,7 @@ func (img *Image) aliases(n *layers.Node, keep func(name string) bool) []string 
 	}
 	for _, t := range img.toolRefs().byFile[canon] {
 		if keep == nil || keep(t.name) {
-			out = append(out, t.path)
+			out = append(out, t.paths()...)
 		}
 	}
 	return cleanAliases(out, canon.Path)

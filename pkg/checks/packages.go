@@ -275,7 +275,7 @@ func (img *Image) ownerOf(n *layers.Node) *pkgRecord {
 		paths = append(paths, fi.paths...)
 	}
 	for _, t := range img.toolRefs().byFile[n] {
-		paths = append(paths, t.path)
+		paths = append(paths, t.paths()...)
 	}
 	slices.Sort(paths)
 	for _, p := range slices.Compact(paths) {

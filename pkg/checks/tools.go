@@ -140,7 +140,7 @@ func toolGroups(img *Image, tools *toolSet, busybox bool) []toolGroup {
 		}
 		if named {
 			g.names = append(g.names, t.name)
-			g.aliases = append(g.aliases, t.path)
+			g.aliases = append(g.aliases, t.paths()...)
 		}
 	}
 	out := make([]toolGroup, len(order))
