@@ -48,7 +48,9 @@ type resolver struct {
 
 	once    sync.Once
 	all     []*layers.Node            // every entry, walk order
+	bases   []string                  // the name of each entry of all
 	byBase  map[string][]*layers.Node // basename -> entries
+	byExt   map[string][]int32        // basename's extension (path.Ext) -> indexes into all
 	linksTo map[string][]string       // real directory path -> symlinks resolving to it, sorted
 
 	mu     sync.Mutex
@@ -70,10 +72,15 @@ func newResolver(fsys *layers.FS) *resolver {
 func (r *resolver) index() {
 	r.once.Do(func() {
 		r.byBase = map[string][]*layers.Node{}
+		r.byExt = map[string][]int32{}
 		r.linksTo = map[string][]string{}
 		_ = r.fsys.Walk(func(n *layers.Node) error {
-			r.all = append(r.all, n)
 			base := path.Base(n.Path)
+			if ext := path.Ext(base); ext != "" {
+				r.byExt[ext] = append(r.byExt[ext], int32(len(r.all)))
+			}
+			r.all = append(r.all, n)
+			r.bases = append(r.bases, base)
 			r.byBase[base] = append(r.byBase[base], n)
 			if n.Type == layers.TypeSymlink {
 				if t, err := r.fsys.Stat(n.Path); err == nil && t.Type == layers.TypeDir && t.Path != n.Path {
@@ -198,9 +205,41 @@ func (r *resolver) glob(pat string) []globMatch {
 		return out
 	}
 	r.index()
+	// Narrow the candidates by the pattern's last element, which every
+	// path that matches (the real one or one through a symlinked
+	// directory) ends with; the lists keep walk order, so the path a file
+	// is reported by does not depend on the narrowing.
 	candidates := r.all
 	if base := path.Base(pat); !hasMeta(base) {
 		candidates = r.byBase[base]
+	} else {
+		// The name starts and ends with the literal text around the glob
+		// syntax ("libpython" and "" in "libpython*.so*", "" and ".jar"
+		// in "*.jar"); a suffix with a dot also fixes the extension.
+		var pre, suf string
+		if i := strings.IndexAny(base, `*?[{\`); i >= 0 {
+			pre = base[:i]
+		}
+		if i := strings.LastIndexAny(base, `*?[]{}\`); i >= 0 {
+			suf = base[i+1:]
+		}
+		keep := func(i int) {
+			if b := r.bases[i]; len(b) >= len(pre)+len(suf) && strings.HasPrefix(b, pre) && strings.HasSuffix(b, suf) {
+				candidates = append(candidates, r.all[i])
+			}
+		}
+		switch {
+		case strings.Contains(suf, "."):
+			candidates = nil
+			for _, i := range r.byExt[path.Ext(suf)] {
+				keep(int(i))
+			}
+		case pre != "" || suf != "":
+			candidates = nil
+			for i := range r.all {
+				keep(i)
+			}
+		}
 	}
 	for _, n := range candidates {
 		if p, ok := r.matchAny(pat, n); ok {
@@ -363,7 +402,10 @@ func (r *resolver) FilesByMIMEType(types ...string) ([]file.Location, error) {
 // catalogers, which ask for executables by type, see only the captured
 // ones (see Needs), instead of failing to read every other binary.
 func (r *resolver) mimeType(n *layers.Node) string {
-	if !isFile(n) || n.Size == 0 {
+	// Only captured contents can be sniffed: the others answer at once,
+	// without a lock or an entry in the cache (a million-file image asks
+	// about every file).
+	if !isFile(n) || n.Size == 0 || !n.Captured() {
 		return ""
 	}
 	r.mu.Lock()
@@ -372,10 +414,8 @@ func (r *resolver) mimeType(n *layers.Node) string {
 	if ok {
 		return m
 	}
-	if n.Captured() {
-		if b, err := r.fsys.ReadFile(n.Path); err == nil {
-			m = strings.Split(mimetype.Detect(b).String(), ";")[0]
-		}
+	if b, err := r.fsys.ReadFile(n.Path); err == nil {
+		m = strings.Split(mimetype.Detect(b).String(), ";")[0]
 	}
 	r.mu.Lock()
 	r.mimes[n] = m

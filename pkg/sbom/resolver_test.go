@@ -163,3 +163,51 @@ func TestResolverManyLinks(t *testing.T) {
 		t.Errorf("two globs took %s", d)
 	}
 }
+
+// TestGlobNarrowingMatchesFullScan: narrowing the candidates by the
+// pattern's last element (exact name, "*suffix", "prefix*") returns what
+// matching every entry returns, access paths included.
+func TestGlobNarrowingMatchesFullScan(t *testing.T) {
+	tarball, err := it.Tar(
+		it.Dir("usr/bin", 0o755), it.Symlink("bin", "usr/bin"), it.Dir("usr/lib/jvm", 0o755), it.Symlink("lib", "usr/lib"),
+		it.File("usr/bin/python3.11", 0o755, []byte("\x7fELF")), it.Symlink("usr/bin/python3", "python3.11"),
+		it.Symlink("a-pythonz", "/usr/bin/python3.11"), it.Text("usr/lib/jvm/x.jar", "PK"), it.Text("usr/lib/jvm/.jar", "PK"),
+		it.Text("app/App.deps.json", "{}"), it.Text("app/deps.json", "{}"), it.Text("app/x.jarx", "PK"),
+		it.Text("etc/os-release", "ID=x\n"), it.Text("usr/lib/os-release", "ID=x\n"), it.Text("app/release", "1"),
+		it.Text("usr/lib/libpython3.11.so.1.0", "\x7fELF"), it.Symlink("usr/lib/libpython3.so", "libpython3.11.so.1.0"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := layers.Squash([]*layers.LayerIndex{idx}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newResolver(fsys)
+	for _, pat := range []string{"**/*.jar", "**/*.deps.json", "**/python*", "**/*release", "**/os-release", "**/*", "**/lib/**/*.jar", "**/py*3",
+		"**/libpython*.so*", "**/py?hon*", "**/[ab]-python*", "/usr/**/*.so*", "**/*.so.1.0"} {
+		got := r.glob(pat)
+		var want []globMatch
+		for _, n := range r.all {
+			if p, ok := r.matchAny(pat, n); ok {
+				want = append(want, globMatch{n, p})
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d matches, full scan %d", pat, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i].node != want[i].node || got[i].access != want[i].access {
+				t.Errorf("%s: match %d is %s@%s, full scan %s@%s", pat, i, got[i].node.Path, got[i].access, want[i].node.Path, want[i].access)
+			}
+		}
+		if len(want) == 0 {
+			t.Errorf("%s matches nothing: the test image does not exercise it", pat)
+		}
+	}
+}
