@@ -28,7 +28,13 @@ func usrmerge(t *testing.T) *resolver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{Capture: []string{"/var/lib/dpkg/**", "/usr/bin/python3.11"}})
+	return resolverOf(t, tarball, layers.Options{Capture: []string{"/var/lib/dpkg/**", "/usr/bin/python3.11"}})
+}
+
+// resolverOf indexes one layer and returns the resolver of its filesystem.
+func resolverOf(t *testing.T, tarball []byte, opts layers.Options) *resolver {
+	t.Helper()
+	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,15 +152,7 @@ func TestResolverManyLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := layers.Squash([]*layers.LayerIndex{idx}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newResolver(fsys)
+	r := resolverOf(t, tarball, layers.Options{})
 	start := time.Now()
 	if got := accessPaths(t, r, "**/*.jar", "**/zz/f*"); len(got) != 0 {
 		t.Errorf("matched %v", got)
@@ -179,15 +177,7 @@ func TestGlobNarrowingMatchesFullScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := layers.IndexStream(context.Background(), bytesReader(tarball), layers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := layers.Squash([]*layers.LayerIndex{idx}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newResolver(fsys)
+	r := resolverOf(t, tarball, layers.Options{})
 	for _, pat := range []string{"**/*.jar", "**/*.deps.json", "**/python*", "**/*release", "**/os-release", "**/*", "**/lib/**/*.jar", "**/py*3",
 		"**/libpython*.so*", "**/py?hon*", "**/[ab]-python*", "/usr/**/*.so*", "**/*.so.1.0"} {
 		got := r.glob(pat)
