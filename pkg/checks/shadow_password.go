@@ -29,7 +29,7 @@ func (*shadowPassword) Meta() Meta {
 			"containers need no login passwords.",
 		Notes: "Reads /etc/shadow, and /etc/passwd password fields other than \"x\" (a hash there is world-readable). " +
 			"Locked (\"!\", \"!!\", \"!hash\") and disabled (\"*\") fields are fine.",
-		Needs: []string{etcShadow, etcPasswd},
+		Needs: []string{etcShadow, "**/shadow", etcPasswd, "**/passwd"},
 	}
 }
 

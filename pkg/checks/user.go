@@ -14,8 +14,10 @@ const (
 	etcShadow = "/etc/shadow"
 )
 
-// userNeeds are the files ResolveUser reads.
-var userNeeds = []string{etcPasswd}
+// userNeeds are the files ResolveUser reads: /etc/passwd, and every file
+// named passwd, so that an /etc/passwd that is a symlink (Nix images link it
+// into /nix/store) is read at its target.
+var userNeeds = []string{etcPasswd, "**/passwd"}
 
 // User is who the container runs as, as far as the image tells.
 type User struct {

@@ -24,9 +24,12 @@ func TestUserUnknown(t *testing.T) {
 		{name: "unexpanded variable", user: "$UID", steps: []it.LayerStep{withPasswd(passwd)}, want: []string{"- $UID L?"}},
 		{name: "passwd deleted by a later layer", user: "app", steps: []it.LayerStep{withPasswd(passwd), it.Step("RUN rm /etc/passwd", it.Whiteout("etc/passwd"))}, want: []string{"- app L?"}},
 		{name: "passwd is a symlink loop", user: "app", steps: []it.LayerStep{it.Step("FROM", it.Dir("etc", 0o755), it.Symlink("etc/passwd", "passwd.d"), it.Symlink("etc/passwd.d", "passwd"))}, want: []string{"- app L?"}},
-		// Captures are by entry path: a passwd reached through a symlink
-		// from elsewhere is not read, and the check fails closed.
-		{name: "passwd through a symlink to an uncaptured path", user: "app", steps: []it.LayerStep{it.Step("FROM", it.Dir("etc", 0o755), it.Dir("usr/share/base", 0o755), it.Text("usr/share/base/passwd", passwd), it.Symlink("etc/passwd", "/usr/share/base/passwd"))}, want: []string{"- app L?"}, detail: "could not be read"},
+		// Captures are by entry path, and every file named passwd is
+		// captured: an /etc/passwd linked into /nix/store is read; one
+		// linked to a file of another name is not, and the check fails
+		// closed.
+		{name: "passwd through a symlink into the Nix store", user: "app", steps: []it.LayerStep{it.Step("FROM", it.Dir("etc", 0o755), it.Dir("nix/store/abc-fake-nss/etc", 0o755), it.Text("nix/store/abc-fake-nss/etc/passwd", passwd), it.Symlink("etc/passwd", "/nix/store/abc-fake-nss/etc/passwd"))}},
+		{name: "passwd through a symlink to an uncaptured path", user: "app", steps: []it.LayerStep{it.Step("FROM", it.Dir("etc", 0o755), it.Dir("usr/share/base", 0o755), it.Text("usr/share/base/users", passwd), it.Symlink("etc/passwd", "/usr/share/base/users"))}, want: []string{"- app L?"}, detail: "could not be read"},
 		{name: "name in passwd", user: "app", steps: []it.LayerStep{withPasswd(passwd)}},
 		{name: "numeric", user: "12345"},
 		{name: "root without passwd is root, not unknown", user: "root"},
