@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"io/fs"
 	"path"
 
 	"github.com/imgaudit/imgaudit/pkg/layers"
@@ -10,15 +11,60 @@ import (
 // walkFiles calls fn once per file of the final filesystem, hardlinks
 // grouped: fn sees the canonical node of each regular file (once, whatever
 // the number of its hardlinks) and every other node as is. The root
-// directory is included. The context is checked every few thousand entries.
+// directory is included. The tree is walked once per image (see entryList);
+// the context is checked every few thousand entries.
 func walkFiles(ctx context.Context, img *Image, fn func(n *layers.Node) error) error {
-	f := img.fsys()
-	if err := fn(f.Root()); err != nil {
+	all, _, err := img.entryList(ctx)
+	if err != nil {
 		return err
 	}
+	return visit(ctx, all, fn)
+}
+
+// walkSpecial is walkFiles restricted to the entries with a setuid, setgid
+// or world-write bit, in the same order: the checks of those bits read a
+// short list instead of every entry.
+func walkSpecial(ctx context.Context, img *Image, fn func(n *layers.Node) error) error {
+	_, special, err := img.entryList(ctx)
+	if err != nil {
+		return err
+	}
+	return visit(ctx, special, fn)
+}
+
+func visit(ctx context.Context, nodes []*layers.Node, fn func(n *layers.Node) error) error {
+	for i, n := range nodes {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := fn(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entryList walks the tree once and keeps what walkFiles visits, and the
+// entries with special bits. A walk stopped by ctx is not kept.
+func (img *Image) entryList(ctx context.Context) (all, special []*layers.Node, err error) {
+	img.listMu.Lock()
+	defer img.listMu.Unlock()
+	if img.listed {
+		return img.all, img.special, nil
+	}
+	f := img.fsys()
+	keep := func(n *layers.Node) {
+		all = append(all, n)
+		if n.Mode&(fs.ModeSetuid|fs.ModeSetgid|0o002) != 0 {
+			special = append(special, n)
+		}
+	}
+	keep(f.Root())
 	seen := map[uint64]bool{}
 	count := 0
-	return f.Walk(func(n *layers.Node) error {
+	err = f.Walk(func(n *layers.Node) error {
 		count++
 		if count%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -33,8 +79,14 @@ func walkFiles(ctx context.Context, img *Image, fn func(n *layers.Node) error) e
 			seen[n.Inode] = true
 			n = img.canonical(n)
 		}
-		return fn(n)
+		keep(n)
+		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	img.all, img.special, img.listed = all, special, true
+	return all, special, nil
 }
 
 // fileFinding describes the file n (a canonical node) with its aliases.

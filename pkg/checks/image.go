@@ -36,6 +36,10 @@ type Image struct {
 	dirs     []string
 	filesMu  sync.Mutex
 	files    map[uint64]*fileInfo
+	listMu   sync.Mutex
+	listed   bool
+	all      []*layers.Node // see entryList
+	special  []*layers.Node
 	toolOnce sync.Once
 	tools    toolIndex
 	refOnce  sync.Once

@@ -38,7 +38,7 @@ func (*setuid) Run(ctx context.Context, img *Image) ([]Finding, error) {
 // modeFindings reports the regular files with the special bit.
 func modeFindings(ctx context.Context, img *Image, bit fs.FileMode) ([]Finding, error) {
 	var out []Finding
-	err := walkFiles(ctx, img, func(n *layers.Node) error {
+	err := walkSpecial(ctx, img, func(n *layers.Node) error {
 		if n.Type != layers.TypeRegular || n.Mode&bit == 0 {
 			return nil
 		}

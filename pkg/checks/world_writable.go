@@ -32,7 +32,7 @@ func (*worldWritable) Meta() Meta {
 
 func (*worldWritable) Run(ctx context.Context, img *Image) ([]Finding, error) {
 	var out []Finding
-	err := walkFiles(ctx, img, func(n *layers.Node) error {
+	err := walkSpecial(ctx, img, func(n *layers.Node) error {
 		if n.Mode&0o002 == 0 {
 			return nil
 		}
