@@ -64,6 +64,7 @@ type nodeExt struct {
 	hardlinkOf string
 	data       []byte
 	captured   bool
+	partial    *Partial
 }
 
 func newDir(e Entry) *Node {
@@ -93,6 +94,15 @@ func (n *Node) HardlinkOf() string {
 		return ""
 	}
 	return n.ext.hardlinkOf
+}
+
+// Partial returns what the scan kept of a declared file too large to
+// capture whole, nil when it kept nothing or captured the whole file.
+func (n *Node) Partial() *Partial {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.partial
 }
 
 // Captured reports whether the file's full contents were captured.

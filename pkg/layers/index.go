@@ -82,7 +82,10 @@ type LayerIndex struct {
 	// Opaques are absolute directories whose lower-layer contents this layer hides.
 	Opaques []string
 	// Files holds the contents of captured files, by absolute path.
-	Files     map[string][]byte
+	Files map[string][]byte
+	// Partials holds what was kept of declared files too large to
+	// capture (see Partial), by absolute path.
+	Partials  map[string]*Partial
 	Anomalies []Anomaly
 }
 

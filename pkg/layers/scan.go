@@ -378,6 +378,7 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 		}
 		if e.Size > max {
 			ix.anomaly(AnomalyCaptureTruncated, e.Path, fmt.Sprintf("%d bytes, cap %d", e.Size, max))
+			return ix.sniffPartial(tr, e)
 		} else {
 			b := make([]byte, e.Size)
 			if _, err := io.ReadFull(tr, b); err != nil {
@@ -394,6 +395,37 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
 	e.Content = ix.sniffed(ix.buf[:n])
+	return nil
+}
+
+// sniffPartial reads the head of a declared file too large to capture and,
+// for an ELF file, keeps what a reader of its Go build information needs
+// (see Partial).
+func (ix *indexer) sniffPartial(tr io.Reader, e *Entry) error {
+	head := make([]byte, min(int64(partialWindow), e.Size))
+	n, err := io.ReadFull(tr, head)
+	if err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	head = head[:n]
+	e.Content = ix.sniffed(head[:min(n, sniffSize)])
+	if e.Content.Kind != ContentELF {
+		return nil
+	}
+	p, err := partialELF(tr, head, e.Size, ix.lim.MaxCaptureTotal-ix.captured)
+	if err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	if p == nil {
+		return nil
+	}
+	for _, r := range p.Ranges {
+		ix.captured += int64(len(r.Data))
+	}
+	if ix.idx.Partials == nil {
+		ix.idx.Partials = map[string]*Partial{}
+	}
+	ix.idx.Partials[e.Path] = p
 	return nil
 }
 

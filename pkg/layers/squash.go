@@ -53,7 +53,7 @@ func newSquasher() *squasher {
 // apply puts layer i (the next one, in order) over the tree.
 func (s *squasher) apply(i int, idx *LayerIndex) {
 	s.layer = i
-	s.files = idx.Files
+	s.files, s.partials = idx.Files, idx.Partials
 	for _, a := range idx.Anomalies {
 		a.Layer = i
 		s.fs.anomalies = append(s.fs.anomalies, a)
@@ -67,7 +67,7 @@ func (s *squasher) apply(i int, idx *LayerIndex) {
 	for j := range idx.Entries {
 		s.add(&idx.Entries[j])
 	}
-	s.files = nil
+	s.files, s.partials = nil, nil
 }
 
 // finish seals the tree: sorted children, counts, hardlink groups.
@@ -92,11 +92,12 @@ func (s *squasher) finish(info []LayerInfo) *FS {
 }
 
 type squasher struct {
-	fs     *FS
-	layer  int
-	files  map[string][]byte
-	inode  uint64
-	linked map[uint64]bool // inodes some hardlink shares
+	fs       *FS
+	layer    int
+	files    map[string][]byte
+	partials map[string]*Partial
+	inode    uint64
+	linked   map[uint64]bool // inodes some hardlink shares
 }
 
 func (s *squasher) anomaly(kind AnomalyKind, p, detail string) {
@@ -261,14 +262,16 @@ func (s *squasher) add(e *Entry) {
 			s.linked = map[uint64]bool{}
 		}
 		s.linked[n.Inode] = true
-		if target.Captured() {
-			n.ext.data, n.ext.captured = target.ext.data, true
+		if target.ext != nil {
+			n.ext.data, n.ext.captured, n.ext.partial = target.ext.data, target.ext.captured, target.ext.partial
 		}
 	case TypeRegular:
 		s.inode++
 		n.Inode = s.inode
 		if b, ok := s.files[e.Path]; ok {
 			n.ext = &nodeExt{data: b, captured: true}
+		} else if p := s.partials[e.Path]; p != nil {
+			n.ext = &nodeExt{partial: p}
 		}
 	}
 	parent.dir.children[name] = n

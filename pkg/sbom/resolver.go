@@ -5,6 +5,7 @@ package sbom
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -405,7 +406,7 @@ func (r *resolver) mimeType(n *layers.Node) string {
 	// Only captured contents can be sniffed: the others answer at once,
 	// without a lock or an entry in the cache (a million-file image asks
 	// about every file).
-	if !isFile(n) || n.Size == 0 || !n.Captured() {
+	if !isFile(n) || n.Size == 0 || (!n.Captured() && n.Partial() == nil) {
 		return ""
 	}
 	r.mu.Lock()
@@ -416,6 +417,8 @@ func (r *resolver) mimeType(n *layers.Node) string {
 	}
 	if b, err := r.fsys.ReadFile(n.Path); err == nil {
 		m = strings.Split(mimetype.Detect(b).String(), ";")[0]
+	} else if p := n.Partial(); p != nil {
+		m = strings.Split(mimetype.Detect(p.Head()).String(), ";")[0]
 	}
 	r.mu.Lock()
 	r.mimes[n] = m
@@ -445,12 +448,27 @@ func (r *resolver) FileContentsByLocation(l file.Location) (io.ReadCloser, error
 	}
 	b, err := r.fsys.ReadFile(n.Path)
 	if err != nil {
-		r.mu.Lock()
-		r.missed[n.Path] = n.Size
-		r.mu.Unlock()
+		// A Go executable too large to capture: the scan kept its headers
+		// and build information, which is all syft's Go cataloguer reads
+		// (through io.ReaderAt, never the whole file); the bytes not kept
+		// read as zeros. Other catalogers learn nothing from such a file,
+		// so it still counts as skipped unless it is a Go executable.
+		if p := n.Partial(); p != nil && (err == nil || errors.Is(err, layers.ErrNotCaptured)) {
+			if !p.GoBuildInfo() {
+				r.miss(n)
+			}
+			return p.Open(), nil
+		}
+		r.miss(n)
 		return nil, fmt.Errorf("opening %s: %w", l.RealPath, err)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (r *resolver) miss(n *layers.Node) {
+	r.mu.Lock()
+	r.missed[n.Path] = n.Size
+	r.mu.Unlock()
 }
 
 // FileMetadataByLocation describes the entry at the location's real path.

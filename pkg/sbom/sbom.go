@@ -15,7 +15,9 @@
 // SPDX or syft JSON with syft's own encoders.
 //
 // What is left out, by design: file digests (they would need every file's
-// bytes), files above the capture caps (layers.Limits), and executables
+// bytes), files above the capture caps (layers.Limits) except what the scan
+// keeps of Go executables (layers.Partial: headers and build information,
+// enough for syft's Go cataloguer), and executables
 // outside the paths [Needs] lists, whose embedded Go or Rust module lists
 // are therefore not read. [Summary.Skipped] names the files syft asked for
 // that the scan did not capture, so a report never overstates what it saw.

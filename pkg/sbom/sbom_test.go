@@ -354,3 +354,39 @@ func writeLayout(t *testing.T, img v1.Image) string {
 	}
 	return dir
 }
+
+// TestGoBinaryAboveCap: a Go executable larger than the capture cap still
+// has its modules listed, from the headers and build information the scan
+// kept (layers.Partial), the same as when it is captured whole; it is not
+// reported as skipped.
+func TestGoBinaryAboveCap(t *testing.T) {
+	goBin := buildGo(t)
+	if goBin == nil {
+		t.Skip("no Go toolchain")
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY hello /usr/local/bin/", it.File("usr/local/bin/hello", 0o755, goBin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goPkgs := func(r *sbom.Result) []sbom.Package {
+		var out []sbom.Package
+		for _, p := range r.Packages() {
+			if p.Type == "go-module" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	whole := catalog(t, "whole", img, layers.Limits{})
+	want := goPkgs(whole)
+	if len(want) < 2 { // the main module or stdlib, and go-cmp
+		t.Fatalf("captured whole, the Go binary lists %v", whole.Packages())
+	}
+	capped := catalog(t, "capped", img, layers.Limits{MaxCaptureBytes: int64(len(goBin) / 4)})
+	if diff := cmp.Diff(want, goPkgs(capped)); diff != "" {
+		t.Errorf("go modules above the cap (-whole +capped):\n%s", diff)
+	}
+	if len(capped.Summary.Skipped) != 0 {
+		t.Errorf("skipped %v", capped.Summary.Skipped)
+	}
+}

@@ -1,0 +1,203 @@
+package layers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sort"
+)
+
+// Partial is what a scan keeps of a declared file too large to capture
+// whole (see [Limits.MaxCaptureBytes]) when a reader of that kind of file
+// needs only some of it: for an ELF executable, its first 64 KiB (ELF and
+// program headers) and the 64 KiB from the Go build information blob
+// ("\xff Go buildinf:", where Go records its version and every module it
+// linked), found while the file streams past. A Go service binary of 100 MB
+// costs 128 KiB, and its modules can still be listed.
+type Partial struct {
+	// Size is the file's size.
+	Size int64
+	// Ranges hold the kept bytes, sorted by offset, not overlapping.
+	Ranges []Range
+}
+
+// Range is kept bytes of a file at an offset.
+type Range struct {
+	Off  int64
+	Data []byte
+}
+
+// GoBuildInfo reports whether the kept bytes include Go build information.
+func (p *Partial) GoBuildInfo() bool {
+	for _, r := range p.Ranges {
+		if bytes.HasPrefix(r.Data, goBuildInfoMagic) {
+			return true
+		}
+	}
+	return false
+}
+
+// Head returns the kept bytes at offset 0.
+func (p *Partial) Head() []byte {
+	if len(p.Ranges) > 0 && p.Ranges[0].Off == 0 {
+		return p.Ranges[0].Data
+	}
+	return nil
+}
+
+// Open returns a reader of the whole file in which the bytes not kept read
+// as zeros. It is an io.ReaderAt and an io.Seeker, so a parser can jump to
+// the kept ranges without reading the file's size into memory.
+func (p *Partial) Open() *PartialReader { return &PartialReader{p: p} }
+
+// PartialReader reads a Partial (see [Partial.Open]).
+type PartialReader struct {
+	p   *Partial
+	off int64
+}
+
+// ReadAt reads as if the whole file were there, zeros where it is not.
+func (r *PartialReader) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("partial file: negative offset")
+	}
+	if off >= r.p.Size {
+		return 0, io.EOF
+	}
+	n := len(b)
+	if rest := r.p.Size - off; int64(n) > rest {
+		n = int(rest)
+	}
+	out := b[:n]
+	clear(out)
+	end := off + int64(n)
+	// The first range that ends after off.
+	i := sort.Search(len(r.p.Ranges), func(i int) bool {
+		rg := r.p.Ranges[i]
+		return rg.Off+int64(len(rg.Data)) > off
+	})
+	for ; i < len(r.p.Ranges) && r.p.Ranges[i].Off < end; i++ {
+		rg := r.p.Ranges[i]
+		lo, hi := max(off, rg.Off), min(end, rg.Off+int64(len(rg.Data)))
+		copy(out[lo-off:hi-off], rg.Data[lo-rg.Off:hi-rg.Off])
+	}
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (r *PartialReader) Read(b []byte) (int, error) {
+	n, err := r.ReadAt(b, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (r *PartialReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.p.Size
+	default:
+		return 0, errors.New("partial file: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("partial file: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// Close does nothing.
+func (r *PartialReader) Close() error { return nil }
+
+var goBuildInfoMagic = []byte("\xff Go buildinf:")
+
+const partialWindow = 64 << 10
+
+// partialELF keeps the head of an ELF file already read (head) and, reading
+// on from r (positioned after head), the 64 KiB from the first Go build
+// information blob, whose header is aligned on 16 bytes. It stops reading
+// there; the caller skips the rest. It returns nil when head is not ELF.
+// budget bounds the bytes kept.
+func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, error) {
+	if !bytes.HasPrefix(head, elfMagic) || int64(len(head)) > budget {
+		return nil, nil
+	}
+	p := &Partial{Size: size, Ranges: []Range{{Off: 0, Data: bytes.Clone(head)}}}
+	budget -= int64(len(head))
+	if at := findMagic(head, 0); at >= 0 {
+		return p, keepFrom(p, r, head, int64(at), budget)
+	}
+	// Stream the rest in chunks; a blob header may straddle two of them,
+	// so each chunk is searched with the last bytes of the one before.
+	const keep = 15
+	buf := make([]byte, keep+256<<10)
+	carry := copy(buf, head[max(0, len(head)-keep):])
+	pos := int64(len(head)) - int64(carry) // file offset of buf[0]
+	for {
+		n, err := io.ReadFull(r, buf[carry:])
+		chunk := buf[:carry+n]
+		if at := findMagic(chunk, pos); at >= 0 {
+			return p, keepFrom(p, io.MultiReader(bytes.NewReader(chunk[at:]), r), nil, pos+int64(at), budget)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return p, nil // no Go build information: an ELF file of another language
+		}
+		if err != nil {
+			return nil, err
+		}
+		carry = copy(buf, chunk[len(chunk)-keep:])
+		pos += int64(len(chunk) - carry)
+	}
+}
+
+// findMagic returns the index in b of the first Go build information magic
+// at a 16-byte-aligned file offset (b starts at file offset pos), or -1.
+func findMagic(b []byte, pos int64) int {
+	for from := 0; ; {
+		i := bytes.Index(b[from:], goBuildInfoMagic)
+		if i < 0 {
+			return -1
+		}
+		at := from + i
+		if (pos+int64(at))%16 == 0 {
+			return at
+		}
+		from = at + 1
+	}
+}
+
+// keepFrom adds to p the window at file offset off: from head when it
+// holds it, else read from r, which is positioned at off.
+func keepFrom(p *Partial, r io.Reader, head []byte, off int64, budget int64) error {
+	size := min(int64(partialWindow), p.Size-off, budget)
+	if size <= 0 {
+		return nil
+	}
+	if off+size <= int64(len(head)) {
+		return nil // already in the head range
+	}
+	if off < int64(len(head)) {
+		// Overlaps the head: keep what follows it.
+		r = io.MultiReader(bytes.NewReader(head[off:]), r)
+	}
+	b := make([]byte, size)
+	n, err := io.ReadFull(r, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return err
+	}
+	b = b[:n]
+	if off < int64(len(head)) {
+		// Merge into the head range to keep ranges disjoint.
+		p.Ranges[0].Data = append(p.Ranges[0].Data[:off], b...)
+		return nil
+	}
+	p.Ranges = append(p.Ranges, Range{Off: off, Data: b})
+	return nil
+}
