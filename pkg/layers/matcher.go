@@ -28,14 +28,24 @@ type glob struct {
 }
 
 func newGlob(pat string) glob {
-	g := glob{pat: pat}
-	if i := strings.IndexAny(pat, globMeta); i >= 0 {
-		g.pre = pat[:i]
+	pre, suf := GlobAffixes(pat)
+	return glob{pat: pat, pre: pre, suf: suf}
+}
+
+// GlobAffixes returns the literal text before the first and after the last
+// glob syntax of pat (path.Match or doublestar syntax: "*", "?", "[...]",
+// "{...}", escapes): every string pat matches starts with prefix and ends
+// with suffix, so two cheap tests rule out most candidates before a match.
+func GlobAffixes(pat string) (prefix, suffix string) {
+	if i := strings.IndexAny(pat, `*?[{\`); i >= 0 {
+		prefix = pat[:i]
+	} else {
+		return pat, ""
 	}
-	if i := strings.LastIndexAny(pat, globMeta+"]"); i >= 0 {
-		g.suf = pat[i+1:]
+	if i := strings.LastIndexAny(pat, `*?[]{}\`); i >= 0 {
+		suffix = pat[i+1:]
 	}
-	return g
+	return prefix, suffix
 }
 
 // may reports whether s starts and ends as every match of g does.

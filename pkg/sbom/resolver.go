@@ -217,13 +217,7 @@ func (r *resolver) glob(pat string) []globMatch {
 		// The name starts and ends with the literal text around the glob
 		// syntax ("libpython" and "" in "libpython*.so*", "" and ".jar"
 		// in "*.jar"); a suffix with a dot also fixes the extension.
-		var pre, suf string
-		if i := strings.IndexAny(base, `*?[{\`); i >= 0 {
-			pre = base[:i]
-		}
-		if i := strings.LastIndexAny(base, `*?[]{}\`); i >= 0 {
-			suf = base[i+1:]
-		}
+		pre, suf := layers.GlobAffixes(base)
 		keep := func(i int) {
 			if b := r.bases[i]; len(b) >= len(pre)+len(suf) && strings.HasPrefix(b, pre) && strings.HasSuffix(b, suf) {
 				candidates = append(candidates, r.all[i])
