@@ -5,6 +5,7 @@ package sbom
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
@@ -448,7 +449,10 @@ func (r *resolver) FileContentsByLocation(l file.Location) (io.ReadCloser, error
 		// read as zeros. Other catalogers learn nothing from such a file,
 		// so it still counts as skipped unless it is a Go executable.
 		if p := n.Partial(); p != nil && (err == nil || errors.Is(err, layers.ErrNotCaptured)) {
-			if !p.GoBuildInfo() {
+			// Skipped unless the Go build information reads back from
+			// what was kept (it may lie outside where debug/buildinfo
+			// looks, with unusual linker layouts).
+			if _, err := buildinfo.Read(p.Open()); err != nil || !p.GoBuildInfo() {
 				r.miss(n)
 			}
 			return p.Open(), nil

@@ -358,13 +358,14 @@ func writeLayout(t *testing.T, img v1.Image) string {
 // TestGoBinaryAboveCap: a Go executable larger than the capture cap still
 // has its modules listed, from the headers and build information the scan
 // kept (layers.Partial), the same as when it is captured whole; it is not
-// reported as skipped.
+// reported as skipped, while an ELF file of another language is.
 func TestGoBinaryAboveCap(t *testing.T) {
 	goBin := buildGo(t)
 	if goBin == nil {
 		t.Skip("no Go toolchain")
 	}
-	img, err := it.Image(v1.Config{}, it.Step("COPY hello /usr/local/bin/", it.File("usr/local/bin/hello", 0o755, goBin)))
+	cApp := append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, len(goBin))...) // an ELF file of another language
+	img, err := it.Image(v1.Config{}, it.Step("COPY hello /usr/local/bin/", it.File("usr/local/bin/hello", 0o755, goBin), it.File("usr/local/bin/c-app", 0o755, cApp)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +387,8 @@ func TestGoBinaryAboveCap(t *testing.T) {
 	if diff := cmp.Diff(want, goPkgs(capped)); diff != "" {
 		t.Errorf("go modules above the cap (-whole +capped):\n%s", diff)
 	}
-	if len(capped.Summary.Skipped) != 0 {
-		t.Errorf("skipped %v", capped.Summary.Skipped)
+	// The Go binary was read; the other ELF file above the cap was not.
+	if diff := cmp.Diff([]string{"/usr/local/bin/c-app"}, capped.Summary.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 }
