@@ -379,16 +379,15 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 		if e.Size > max {
 			ix.anomaly(AnomalyCaptureTruncated, e.Path, fmt.Sprintf("%d bytes, cap %d", e.Size, max))
 			return ix.sniffPartial(tr, e)
-		} else {
-			b := make([]byte, e.Size)
-			if _, err := io.ReadFull(tr, b); err != nil {
-				return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
-			}
-			ix.captured += e.Size
-			ix.store(e.Path, b)
-			e.Content = ix.sniffed(b)
-			return nil
 		}
+		b := make([]byte, e.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+		}
+		ix.captured += e.Size
+		ix.store(e.Path, b)
+		e.Content = ix.sniffed(b)
+		return nil
 	}
 	n, err := io.ReadFull(tr, ix.buf[:min(int64(len(ix.buf)), e.Size)])
 	if err != nil {
