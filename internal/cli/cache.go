@@ -65,7 +65,10 @@ func newCacheCommand(env Env) *cobra.Command {
 		Short: "Show or clean the layer-analysis cache",
 		Long: `imgaudit caches the analysis of each layer, keyed by the layer's diffID,
 the analyzer version and the options that change the analysis, so a layer
-shared by many images (or scanned again) is neither downloaded nor read twice.`,
+shared by many images (or scanned again) is neither downloaded nor read twice.
+Each image's package catalogue (SBOM) is cached next to its layers, keyed by
+the image digest, the layers' keys and the syft and imgaudit versions, so a
+re-scan runs no cataloguer either.`,
 		Example: `  imgaudit cache info
   imgaudit cache clean --cache-dir /var/cache/imgaudit`,
 		Args: cobra.NoArgs,

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,9 +75,8 @@ var ownedCategories = []string{
 // catalog lists the image's packages with syft over the scanned
 // filesystem, fills ri's SBOM summary, and names the package that owns each
 // tool finding's file, with removal advice.
-func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers.FS, o Options) (*sbom.Result, error) {
-	res, err := sbom.Catalog(ctx, sbom.Image{Reference: t.Reference, Digest: t.Digest, Image: t.Image}, fsys,
-		sbom.Options{ToolName: "imgaudit", ToolVersion: o.ToolVersion})
+func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers.FS, lo layers.Options, o Options) (*sbom.Result, error) {
+	res, err := cachedCatalog(ctx, t, fsys, lo, o)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +99,41 @@ func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers
 		// the same database (dpkg, apk).
 		if p.Remove == "" || !strings.Contains(f.Remediation, "`"+p.Remove+"`") {
 			f.Remediation = packageRemediation(p) + " " + f.Remediation
+		}
+	}
+	return res, nil
+}
+
+// cachedCatalog catalogues the image, or restores the catalogue from the
+// layer cache when it can hold one (layers.BlobCache): a warm re-scan then
+// reads no layer and runs no cataloguer. The key covers syft's version, the
+// catalogue format, the tool version, the image (reference and digest) and
+// every layer's cache key (diffID, analyzer version, captures, limits). A
+// cache entry that cannot be read is a miss.
+func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo layers.Options, o Options) (*sbom.Result, error) {
+	bc, _ := o.Layers.Cache.(layers.BlobCache)
+	var key string
+	if bc != nil && t.Digest.Hex != "" {
+		h := sha256.New()
+		fmt.Fprintf(h, "sbom v%d\nsyft %s\nimgaudit %s\n%s\n%s\n", sbom.CacheVersion, sbom.SyftVersion(), o.ToolVersion, t.Reference, t.Digest)
+		for _, l := range fsys.Layers() {
+			fmt.Fprintln(h, layers.CacheKey(l.DiffID, lo))
+		}
+		key = "sbom-" + hex.EncodeToString(h.Sum(nil))[:32]
+		if b, err := bc.GetBlob(ctx, key); err == nil && b != nil {
+			if res, err := sbom.Restore(b, fsys); err == nil {
+				return res, nil
+			}
+		}
+	}
+	res, err := sbom.Catalog(ctx, sbom.Image{Reference: t.Reference, Digest: t.Digest, Image: t.Image}, fsys,
+		sbom.Options{ToolName: "imgaudit", ToolVersion: o.ToolVersion})
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		if b, err := res.Snapshot(); err == nil {
+			_ = bc.PutBlob(ctx, key, b) // a cache that cannot be written costs the next run time, not this one
 		}
 	}
 	return res, nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -164,8 +165,19 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	if o.SBOM {
 		lo.Capture = append(lo.Capture, sbom.Needs()...)
 		// syft's license scanner takes seconds of CPU to build, once per
-		// process: build it while the layers are read.
-		go func() { _ = sbom.Prepare() }()
+		// process: build it while the layers are read, from the first
+		// layer that is not in the cache (when every layer is, the
+		// catalogue usually is too, and nothing needs the scanner).
+		var prepare sync.Once
+		prev := lo.OnLayer
+		lo.OnLayer = func(i int, idx *layers.LayerIndex, cached bool) {
+			if !cached {
+				prepare.Do(func() { go func() { _ = sbom.Prepare() }() })
+			}
+			if prev != nil {
+				prev(i, idx, cached)
+			}
+		}
 	}
 	if o.Progress != nil {
 		n := len(cfg.RootFS.DiffIDs)
@@ -195,7 +207,7 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 		return fail(err)
 	}
 	if o.SBOM {
-		res, err := catalog(ctx, &ri, t, fsys, o)
+		res, err := catalog(ctx, &ri, t, fsys, lo.Options, o)
 		if err != nil {
 			return fail(err)
 		}

@@ -3,7 +3,9 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
 	"github.com/imgaudit/imgaudit/pkg/sbom"
 )
@@ -140,5 +143,85 @@ func TestSBOMOff(t *testing.T) {
 		if f.Package != nil {
 			t.Errorf("%s %s names a package without an SBOM", f.ID, f.Path)
 		}
+	}
+}
+
+// catalogueCounter counts the catalogues a cache serves.
+type catalogueCounter struct {
+	*layers.DiskCache
+	hits atomic.Int64
+}
+
+func (c *catalogueCounter) GetBlob(ctx context.Context, key string) ([]byte, error) {
+	b, err := c.DiskCache.GetBlob(ctx, key)
+	if b != nil {
+		c.hits.Add(1)
+	}
+	return b, err
+}
+
+// TestSBOMCached: a re-scan with the layer cache restores the catalogue
+// instead of cataloguing again and reports exactly the same image (summary,
+// packages owning findings, and full documents with the same packages); a
+// cache entry that cannot be read is a miss.
+func TestSBOMCached(t *testing.T) {
+	dc, err := layers.NewDiskCache(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := &catalogueCounter{DiskCache: dc}
+	o := audit.DefaultOptions()
+	o.SBOM = true
+	o.Layers.Cache = cache
+	var pkgs []string
+	o.OnSBOM = func(_ report.Image, res *sbom.Result) error {
+		for _, f := range sbom.Formats() {
+			if err := sbom.Encode(io.Discard, res, f); err != nil {
+				return err
+			}
+		}
+		pkgs = append(pkgs, fmt.Sprint(res.Packages()))
+		return nil
+	}
+	run := func() report.Image {
+		var opens atomic.Int64
+		img, err := audit.Target(context.Background(), exampleTarget(t, "demo", &opens), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	cold := run()
+	if cache.hits.Load() != 0 {
+		t.Fatal("a catalogue was served from an empty cache")
+	}
+	warm := run()
+	if cache.hits.Load() != 1 {
+		t.Fatalf("the re-scan restored %d catalogues, want 1", cache.hits.Load())
+	}
+	if diff := cmp.Diff(cold, warm); diff != "" {
+		t.Errorf("restored report differs (-cold +warm):\n%s", diff)
+	}
+	if len(pkgs) != 2 || pkgs[0] != pkgs[1] || !strings.Contains(pkgs[0], "curl") {
+		t.Errorf("packages cold and warm: %q", pkgs)
+	}
+
+	// Spoil the catalogue entry: the next scan catalogues again.
+	spoiled := 0
+	des, _ := os.ReadDir(dc.Dir())
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), "sbom-") {
+			key := strings.TrimSuffix(de.Name(), ".idx")
+			if err := dc.PutBlob(context.Background(), key, []byte("not a catalogue")); err != nil {
+				t.Fatal(err)
+			}
+			spoiled++
+		}
+	}
+	if spoiled != 1 {
+		t.Fatalf("%d catalogue entries in the cache, want 1", spoiled)
+	}
+	if diff := cmp.Diff(cold, run()); diff != "" {
+		t.Errorf("report after a spoiled cache entry differs (-cold +got):\n%s", diff)
 	}
 }

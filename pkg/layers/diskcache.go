@@ -45,11 +45,45 @@ func (c *DiskCache) path(key string) string {
 type cacheEntry struct {
 	Key   string
 	Index *LayerIndex
+	Blob  []byte // for GetBlob and PutBlob
 }
 
 // Get returns the index stored under key, or (nil, nil) when there is none.
 // An unreadable entry is removed and reported as a miss.
 func (c *DiskCache) Get(_ context.Context, key string) (*LayerIndex, error) {
+	e, err := c.read(key)
+	if err != nil || e == nil || e.Index == nil {
+		return nil, err
+	}
+	return e.Index, nil
+}
+
+// Put stores idx under key, atomically (a concurrent reader sees the old
+// entry or the new one), then evicts least recently used entries beyond the
+// size bound.
+func (c *DiskCache) Put(_ context.Context, key string, idx *LayerIndex) error {
+	return c.write(cacheEntry{Key: key, Index: idx})
+}
+
+// GetBlob returns the bytes stored under key by PutBlob, or (nil, nil) when
+// there are none. It makes DiskCache a [BlobCache].
+func (c *DiskCache) GetBlob(_ context.Context, key string) ([]byte, error) {
+	e, err := c.read(key)
+	if err != nil || e == nil || e.Blob == nil {
+		return nil, err
+	}
+	return e.Blob, nil
+}
+
+// PutBlob stores b under key, like Put.
+func (c *DiskCache) PutBlob(_ context.Context, key string, b []byte) error {
+	if b == nil {
+		b = []byte{}
+	}
+	return c.write(cacheEntry{Key: key, Blob: b})
+}
+
+func (c *DiskCache) read(key string) (*cacheEntry, error) {
 	p := c.path(key)
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -60,24 +94,23 @@ func (c *DiskCache) Get(_ context.Context, key string) (*LayerIndex, error) {
 	}
 	defer f.Close()
 	var e cacheEntry
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<16)).Decode(&e); err != nil || e.Key != key || e.Index == nil {
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<16)).Decode(&e); err != nil || e.Key != key {
 		os.Remove(p)
 		return nil, nil
 	}
 	now := time.Now()
 	_ = os.Chtimes(p, now, now) // recency for eviction; best effort
-	return e.Index, nil
+	return &e, nil
 }
 
-// Put stores idx under key.
-func (c *DiskCache) Put(_ context.Context, key string, idx *LayerIndex) error {
+func (c *DiskCache) write(e cacheEntry) error {
 	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("creating cache entry: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<16)
-	if err := gob.NewEncoder(w).Encode(cacheEntry{Key: key, Index: idx}); err != nil {
+	if err := gob.NewEncoder(w).Encode(e); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
@@ -88,7 +121,7 @@ func (c *DiskCache) Put(_ context.Context, key string, idx *LayerIndex) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), c.path(key)); err != nil {
+	if err := os.Rename(tmp.Name(), c.path(e.Key)); err != nil {
 		return fmt.Errorf("storing cache entry: %w", err)
 	}
 	if c.maxBytes > 0 {

@@ -16,6 +16,14 @@ type Cache interface {
 	Put(ctx context.Context, key string, idx *LayerIndex) error
 }
 
+// BlobCache is a Cache that also keeps opaque bytes by key: analyses of a
+// whole image (its SBOM) next to those of its layers, evicted with them.
+// GetBlob returns (nil, nil) on a miss.
+type BlobCache interface {
+	GetBlob(ctx context.Context, key string) ([]byte, error)
+	PutBlob(ctx context.Context, key string, b []byte) error
+}
+
 // ImageOptions configure [IndexImage] and [Scan].
 type ImageOptions struct {
 	Options

@@ -3,12 +3,15 @@
 package sbom
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ import (
 	"github.com/anchore/syft/syft/cataloging"
 	"github.com/anchore/syft/syft/cataloging/filecataloging"
 	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/format/syftjson"
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
@@ -178,4 +182,64 @@ func ownedFiles(p pkg.Package) []string {
 		return fo.OwnedFiles()
 	}
 	return nil
+}
+
+// CacheVersion changes whenever Catalog would catalogue the same
+// filesystem differently (resolver, needs, configuration), so cached results
+// from older versions are not reused.
+const CacheVersion = 1
+
+// Snapshot encodes r for a cache: its summary and its document as syft JSON,
+// which Restore reads back.
+func (r *Result) Snapshot() ([]byte, error) {
+	var doc bytes.Buffer
+	if err := Encode(&doc, r, FormatSyftJSON); err != nil {
+		return nil, err
+	}
+	return json.Marshal(snapshot{Summary: r.Summary, Document: doc.Bytes()})
+}
+
+type snapshot struct {
+	Summary  Summary         `json:"summary"`
+	Document json.RawMessage `json:"document"`
+}
+
+// Restore rebuilds a Result from Snapshot's bytes; fsys is the filesystem
+// it was catalogued from (file ownership is recomputed from it).
+func Restore(b []byte, fsys *layers.FS) (*Result, error) {
+	var s snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("restoring a catalogue: %w", err)
+	}
+	doc, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(s.Document))
+	if err != nil {
+		return nil, fmt.Errorf("restoring a catalogue: %w", err)
+	}
+	if doc == nil {
+		return nil, errors.New("restoring a catalogue: empty document")
+	}
+	if s.Summary.ByType == nil {
+		s.Summary.ByType = map[string]int{}
+	}
+	return &Result{Summary: s.Summary, Document: doc, owners: newOwners(fsys, doc)}, nil
+}
+
+// SyftVersion is the version of syft this binary catalogues with.
+func SyftVersion() string {
+	syftVersion.once.Do(func() {
+		syftVersion.v = "unknown"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, d := range bi.Deps {
+				if d.Path == "github.com/anchore/syft" {
+					syftVersion.v = d.Version
+				}
+			}
+		}
+	})
+	return syftVersion.v
+}
+
+var syftVersion struct {
+	once sync.Once
+	v    string
 }

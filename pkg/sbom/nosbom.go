@@ -51,3 +51,16 @@ func CheckFormat(format string) error {
 
 // Encode returns ErrUnavailable.
 func Encode(io.Writer, *Result, string) error { return ErrUnavailable }
+
+// CacheVersion is the version of cached catalogues; none are made in this
+// build.
+const CacheVersion = 0
+
+// Snapshot returns ErrUnavailable in this build.
+func (r *Result) Snapshot() ([]byte, error) { return nil, ErrUnavailable }
+
+// Restore returns ErrUnavailable in this build.
+func Restore([]byte, *layers.FS) (*Result, error) { return nil, ErrUnavailable }
+
+// SyftVersion is "none" in this build.
+func SyftVersion() string { return "none" }
