@@ -20,6 +20,9 @@ func FuzzIndex(f *testing.F) {
 		{it.Text("../../etc/passwd", "root:x:0:0::/:/bin/sh"), it.Symlink("up", "../../.."), it.Symlink("a", "b"), it.Symlink("b", "a")},
 		{it.Raw(tar.Header{Name: "/abs", Typeflag: tar.TypeLink, Linkname: "../../x"}, nil), it.Text("etc/.wh..wh..opq", "")},
 		{it.Text("k", "-----BEGIN RSA PRIVATE KEY-----\n"), it.File("s", 0o4755, it.Script("/usr/bin/env -S python3", ""))},
+		// A Go executable above the small pass's capture cap: its build
+		// information blob is kept (layers.Partial).
+		{it.File("app", 0o755, append(append(it.ELF("", 48), "\xff Go buildinf:\x08\x02"...), make([]byte, 64)...))},
 	}
 	for _, s := range seeds {
 		b, err := it.Tar(s...)
@@ -42,7 +45,24 @@ func FuzzIndex(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// The same bytes with every file declared and a 16-byte cap: ELF files
+	// go through the partial capture.
+	small := opts
+	small.Capture = []string{"/**"}
+	small.Limits.MaxCaptureBytes = 16
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if idx, err := layers.IndexStream(ctx, bytes.NewReader(data), small); err == nil {
+			for p, part := range idx.Partials {
+				for _, r := range part.Ranges {
+					if r.Off < 0 || r.Off+int64(len(r.Data)) > part.Size {
+						t.Fatalf("%s: range %d+%d outside %d bytes", p, r.Off, len(r.Data), part.Size)
+					}
+				}
+				buf := make([]byte, 32)
+				part.Open().ReadAt(buf, 0)
+				part.Open().ReadAt(buf, max(0, part.Size-8))
+			}
+		}
 		idx, err := layers.IndexStream(ctx, bytes.NewReader(data), opts)
 		if err != nil {
 			return

@@ -452,7 +452,7 @@ func (r *resolver) FileContentsByLocation(l file.Location) (io.ReadCloser, error
 			// Skipped unless the Go build information reads back from
 			// what was kept (it may lie outside where debug/buildinfo
 			// looks, with unusual linker layouts).
-			if _, err := buildinfo.Read(p.Open()); err != nil || !p.GoBuildInfo() {
+			if !p.GoBuildInfo() || !readsBuildInfo(p) {
 				r.miss(n)
 			}
 			return p.Open(), nil
@@ -533,3 +533,15 @@ func (r *resolver) AllLocations(ctx context.Context) <-chan file.Location {
 
 // cleanAbs cleans p as an absolute path.
 func cleanAbs(p string) string { return path.Clean("/" + p) }
+
+// readsBuildInfo reports whether debug/buildinfo reads p's Go build
+// information. The file is hostile: a parser panic is a "no".
+func readsBuildInfo(p *layers.Partial) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_, err := buildinfo.Read(p.Open())
+	return err == nil
+}
