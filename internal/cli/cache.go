@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/output"
 )
 
 // cacheOptions say where layer analyses are cached between runs.
@@ -92,7 +93,7 @@ re-scan runs no cataloguer either.`,
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "directory: %s\nentries:   %d\nsize:      %s\n", dir, n, humanBytes(size))
+			fmt.Fprintf(cmd.OutOrStdout(), "directory: %s\nentries:   %d\nsize:      %s\n", dir, n, output.HumanBytes(size))
 			return nil
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/output"
 )
 
 // progress shows, on one rewritten line of a terminal, how far the audit
@@ -64,7 +65,7 @@ func (p *progress) draw() {
 	if len(p.order) > 0 {
 		ref := p.order[len(p.order)-1]
 		st := p.images[ref]
-		line = fmt.Sprintf("scanning %s: %d/%d layers, %s", clipLeft(ref, 48), st.layers, st.total, humanBytes(st.bytes))
+		line = fmt.Sprintf("scanning %s: %d/%d layers, %s", clipLeft(ref, 48), st.layers, st.total, output.HumanBytes(st.bytes))
 		if st.cached > 0 {
 			line += fmt.Sprintf(" (%d cached)", st.cached)
 		}
@@ -95,17 +96,4 @@ func clipLeft(s string, n int) string {
 		return s
 	}
 	return "…" + string(r[len(r)-n+1:])
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -144,7 +144,7 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 	if len(img.Layers) > 0 {
 		b.WriteString("\n| Layer | Size | Created by |\n|---:|---:|---|\n")
 		for _, l := range img.Layers {
-			fmt.Fprintf(b, "| %d | %s | %s |\n", l.Index, human(l.Size), mdCode(clip(oneLine(l.CreatedBy), 200), true))
+			fmt.Fprintf(b, "| %d | %s | %s |\n", l.Index, HumanBytes(l.Size), mdCode(clip(oneLine(l.CreatedBy), 200), true))
 		}
 	}
 	b.WriteString("\n</details>\n")

@@ -398,7 +398,8 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func human(n int64) string {
+// HumanBytes renders a byte count in binary units: "512 B", "1.5 MiB".
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -443,7 +444,7 @@ func baseLine(b report.Base) string {
 
 func contentsLine(s report.Stats) string {
 	line := fmt.Sprintf("%s in %s, %s compressed, %s uncompressed",
-		plural(s.Files, "file"), plural(s.Layers, "layer"), human(s.CompressedBytes), human(s.UncompressedBytes))
+		plural(s.Files, "file"), plural(s.Layers, "layer"), HumanBytes(s.CompressedBytes), HumanBytes(s.UncompressedBytes))
 	if s.DeletedFiles > 0 {
 		line += fmt.Sprintf(", %s deleted by later layers but still shipped", plural(s.DeletedFiles, "file"))
 	}

@@ -132,14 +132,14 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		wIdx, wSize := len("#"), len("SIZE")
 		for _, l := range img.Layers {
 			wIdx = max(wIdx, len(fmt.Sprint(l.Index)))
-			wSize = max(wSize, utf8.RuneCountInString(human(l.Size)))
+			wSize = max(wSize, utf8.RuneCountInString(HumanBytes(l.Size)))
 		}
 		// 4 borders and 2 spaces of padding per column.
 		room := TableWidth - 4 - 6 - wIdx - wSize
 		lt := newTable(w)
 		lt.Header([]string{"#", "SIZE", "CREATED BY"})
 		for _, l := range img.Layers {
-			if err := lt.Append([]string{fmt.Sprint(l.Index), human(l.Size), clip(oneLine(l.CreatedBy), room)}); err != nil {
+			if err := lt.Append([]string{fmt.Sprint(l.Index), HumanBytes(l.Size), clip(oneLine(l.CreatedBy), room)}); err != nil {
 				return fmt.Errorf("rendering layers: %w", err)
 			}
 		}
