@@ -96,7 +96,11 @@ type Entry struct {
 	// Linkname is the symlink target exactly as stored (it may be relative or
 	// absolute), or, for a hardlink, the cleaned absolute path of its target.
 	Linkname string
-	Content  Content
+	// Xattrs are the extended attributes the layer sets on the entry (PAX
+	// SCHILY.xattr.* records), by name without that prefix, e.g.
+	// "security.capability"; nil when none. Values are raw bytes.
+	Xattrs  map[string]string
+	Content Content
 }
 
 // IsExecutable reports whether any execute bit is set.

@@ -291,10 +291,11 @@ func (ix *indexer) entry(tr io.Reader, hdr *tar.Header) error {
 	}
 
 	e := Entry{
-		Path: p,
-		Mode: tarMode(hdr.Mode),
-		UID:  hdr.Uid,
-		GID:  hdr.Gid,
+		Path:   p,
+		Mode:   tarMode(hdr.Mode),
+		UID:    hdr.Uid,
+		GID:    hdr.Gid,
+		Xattrs: xattrs(hdr),
 	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
@@ -444,6 +445,25 @@ func (ix *indexer) sniffed(head []byte) Content {
 		ix.interps[c.Interpreter] = c.Interpreter
 	}
 	return c
+}
+
+// paxXattr is the PAX record prefix under which tar writers (GNU tar,
+// BuildKit, containerd) store extended attributes, and from which runtimes
+// restore them.
+const paxXattr = "SCHILY.xattr."
+
+// xattrs returns the extended attributes hdr carries, nil when none.
+func xattrs(hdr *tar.Header) map[string]string {
+	var m map[string]string
+	for k, v := range hdr.PAXRecords {
+		if name, ok := strings.CutPrefix(k, paxXattr); ok && name != "" {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[name] = v
+		}
+	}
+	return m
 }
 
 // tarMode converts a tar header mode (Unix bits) to fs.FileMode permission
