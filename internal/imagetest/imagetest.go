@@ -62,8 +62,17 @@ func Symlink(name, target string) Item {
 }
 
 // Hardlink is a hard link to target (a path inside the image).
+//
+// Its header says mode 0755: runtimes apply a hardlink header's mode, owner
+// and extended attributes to the file it shares (see HardlinkMode).
 func Hardlink(name, target string) Item {
-	h := hdr(name, tar.TypeLink, 0o755)
+	return HardlinkMode(name, target, 0o755)
+}
+
+// HardlinkMode is a hardlink whose header carries mode, as tar writers
+// record the shared file's own mode: containerd chmods the file to it.
+func HardlinkMode(name, target string, mode int64) Item {
+	h := hdr(name, tar.TypeLink, mode)
 	h.Linkname = target
 	return Item{Header: h}
 }
@@ -84,6 +93,24 @@ func Owned(it Item, uid, gid int) Item {
 	it.Header.Uid, it.Header.Gid = uid, gid
 	return it
 }
+
+// Xattr returns it with the extended attribute name set to value, as a PAX
+// SCHILY.xattr record (what GNU tar, BuildKit and containerd write).
+func Xattr(it Item, name, value string) Item {
+	recs := map[string]string{}
+	for k, v := range it.Header.PAXRecords {
+		recs[k] = v
+	}
+	recs["SCHILY.xattr."+name] = value
+	it.Header.PAXRecords = recs
+	it.Header.Format = tar.FormatPAX
+	return it
+}
+
+// CapSetuidDacOverride is a security.capability value (vfs_cap_data
+// revision 2, effective bit set) granting cap_setuid and cap_dac_override:
+// what `setcap cap_setuid,cap_dac_override=ep FILE` writes.
+const CapSetuidDacOverride = "\x01\x00\x00\x02\x82\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 // Raw is an item with a header taken as is (for hostile names and types).
 func Raw(h tar.Header, body []byte) Item {

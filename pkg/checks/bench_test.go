@@ -340,7 +340,7 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	// Layer 2: RUN rm ..., then the application.
 	l2 := newLayer()
 	idx = l2
-	l2.Whiteouts = []string{"/root/.ssh/id_rsa", "/usr/bin/nc"}
+	l2.Entries = append(l2.Entries, layers.Entry{Path: "/root/.ssh/id_rsa", Type: layers.TypeWhiteout}, layers.Entry{Path: "/usr/bin/nc", Type: layers.TypeWhiteout})
 	file("/opt/app/server", 0o755, exe)
 	file("/opt/app/server.key", 0o600, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "EC PRIVATE KEY"}})
 	capture("/opt/app/.npmrc", 0o644, "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789\n")

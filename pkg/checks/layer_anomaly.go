@@ -23,7 +23,8 @@ func (*layerAnomaly) Meta() Meta {
 			"a hardlink to nothing, a whiteout of the root, absolute names) can show a scanner one filesystem and the runtime another, " +
 			"hiding a file from review.",
 		Remediation: "Rebuild the layer with a standard builder (BuildKit, ko, apko, Bazel rules_oci) from a clean context.",
-		Notes: "Kinds absolute-name, through-symlink, parent-not-dir, duplicate, hardlink-missing, unsupported-type, bad-whiteout, empty-name. " +
+		Notes: "Kinds absolute-name, through-symlink, parent-not-dir, duplicate, hardlink-missing, unsupported-type, bad-whiteout, empty-name, " +
+			"runtime-divergence (overlayfs and containerd's native applier unpack the path differently; the audit covers both). " +
 			"Escapes are IA-PATH-ESCAPE; capture-truncated is a scan limit, not a property of the image, and is not reported.",
 	}
 }
@@ -38,5 +39,8 @@ func (*layerAnomaly) Run(_ context.Context, img *Image) ([]Finding, error) {
 		layers.AnomalyUnsupportedType: true,
 		layers.AnomalyBadWhiteout:     true,
 		layers.AnomalyEmptyName:       true,
+		// The union of what runtimes ship is audited; that they differ
+		// at all is a crafted layer.
+		layers.AnomalyRuntimeDivergence: true,
 	}), nil
 }

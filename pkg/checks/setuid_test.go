@@ -42,7 +42,7 @@ func TestSetuid(t *testing.T) {
 		},
 	}, {
 		name:  "setuid busybox with hardlinks is one finding",
-		steps: []it.LayerStep{it.Step("FROM", it.Dir("bin", 0o755), it.File("bin/bbsuid", 0o4755, static), it.Hardlink("bin/su", "bin/bbsuid"), it.Hardlink("bin/ping", "bin/bbsuid"))},
+		steps: []it.LayerStep{it.Step("FROM", it.Dir("bin", 0o755), it.File("bin/bbsuid", 0o4755, static), it.HardlinkMode("bin/su", "bin/bbsuid", 0o4755), it.HardlinkMode("bin/ping", "bin/bbsuid", 0o4755))},
 		want:  []string{"/bin/bbsuid bbsuid aliases=/bin/ping,/bin/su L0"},
 	}, {
 		name:  "setuid without execute bits is still reported; directories and setgid-only files are not",

@@ -40,7 +40,7 @@ func TestWorldWritable(t *testing.T) {
 		want:  []string{"/ / L0"},
 	}, {
 		name:  "hardlinked world-writable file once",
-		steps: []it.LayerStep{it.Step("FROM", it.Dir("srv", 0o755), it.File("srv/a", 0o646, []byte("a")), it.Hardlink("srv/b", "srv/a"))},
+		steps: []it.LayerStep{it.Step("FROM", it.Dir("srv", 0o755), it.File("srv/a", 0o646, []byte("a")), it.HardlinkMode("srv/b", "srv/a", 0o646))},
 		want:  []string{"/srv/a a aliases=/srv/b L0"},
 	}}
 	for _, tc := range tests {

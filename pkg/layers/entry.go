@@ -7,8 +7,9 @@ import (
 // Type is the kind of a filesystem entry.
 type Type uint8
 
-// Entry types. Whiteout markers never appear as entries: they are recorded in
-// [LayerIndex.Whiteouts] and [LayerIndex.Opaques].
+// Entry types. TypeWhiteout and TypeOpaque are the whiteout markers of a
+// layer, kept in [LayerIndex.Entries] in tar order (where they stand matters
+// to runtimes); they never appear in the final filesystem.
 const (
 	TypeRegular Type = iota + 1
 	TypeDir
@@ -17,9 +18,14 @@ const (
 	TypeCharDevice
 	TypeBlockDevice
 	TypeFIFO
+	// TypeWhiteout deletes Path from lower layers (a ".wh.NAME" entry).
+	TypeWhiteout
+	// TypeOpaque hides the lower-layer contents of directory Path (a
+	// ".wh..wh..opq" entry inside it).
+	TypeOpaque
 )
 
-var typeNames = [...]string{"", "file", "dir", "symlink", "hardlink", "char-device", "block-device", "fifo"}
+var typeNames = [...]string{"", "file", "dir", "symlink", "hardlink", "char-device", "block-device", "fifo", "whiteout", "opaque"}
 
 // String returns a short lowercase name such as "file" or "symlink".
 func (t Type) String() string {
@@ -112,17 +118,18 @@ type AnomalyKind string
 // Anomaly kinds. They are facts about the image, reported to the user; they
 // never stop a scan (limits do, see [ErrLimit]).
 const (
-	AnomalyEscapingName     AnomalyKind = "escaping-name"     // entry name with ".." that climbs above the root
-	AnomalyAbsoluteName     AnomalyKind = "absolute-name"     // entry name starting with "/"
-	AnomalyEscapingLink     AnomalyKind = "escaping-link"     // relative link target that climbs above the root
-	AnomalyHardlinkMissing  AnomalyKind = "hardlink-missing"  // hardlink to a path that does not exist
-	AnomalyThroughSymlink   AnomalyKind = "through-symlink"   // entry written below a symlinked directory
-	AnomalyParentNotDir     AnomalyKind = "parent-not-dir"    // entry below a non-directory
-	AnomalyDuplicate        AnomalyKind = "duplicate"         // the same path twice in one layer
-	AnomalyUnsupportedType  AnomalyKind = "unsupported-type"  // tar type flag we do not model
-	AnomalyCaptureTruncated AnomalyKind = "capture-truncated" // a declared file was larger than the capture cap
-	AnomalyBadWhiteout      AnomalyKind = "bad-whiteout"      // whiteout of "." or ".." or the root
-	AnomalyEmptyName        AnomalyKind = "empty-name"        // entry with an empty name
+	AnomalyEscapingName      AnomalyKind = "escaping-name"      // entry name with ".." that climbs above the root
+	AnomalyAbsoluteName      AnomalyKind = "absolute-name"      // entry name starting with "/"
+	AnomalyEscapingLink      AnomalyKind = "escaping-link"      // relative link target that climbs above the root
+	AnomalyHardlinkMissing   AnomalyKind = "hardlink-missing"   // hardlink to a path that does not exist
+	AnomalyThroughSymlink    AnomalyKind = "through-symlink"    // entry written below a symlinked directory
+	AnomalyParentNotDir      AnomalyKind = "parent-not-dir"     // entry below a non-directory
+	AnomalyDuplicate         AnomalyKind = "duplicate"          // the same path twice in one layer
+	AnomalyUnsupportedType   AnomalyKind = "unsupported-type"   // tar type flag we do not model
+	AnomalyCaptureTruncated  AnomalyKind = "capture-truncated"  // a declared file was larger than the capture cap
+	AnomalyBadWhiteout       AnomalyKind = "bad-whiteout"       // whiteout of "." or ".." or the root
+	AnomalyEmptyName         AnomalyKind = "empty-name"         // entry with an empty name
+	AnomalyRuntimeDivergence AnomalyKind = "runtime-divergence" // runtimes unpack this path differently; the audit reports the union
 )
 
 // Anomaly is one suspicious construct, with the path it concerns.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
+
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -58,6 +58,7 @@ type Node struct {
 type dirNode struct {
 	children map[string]*Node
 	sorted   []*Node // set when the tree is sealed
+	opaque   bool    // an upper layer's directory that hides lower ones (squash only)
 }
 
 type nodeExt struct {
@@ -331,5 +332,3 @@ func pathOf(n *Node) string {
 	}
 	return n.Path
 }
-
-var _ = path.Join

@@ -184,6 +184,7 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 	sizes := make([]int64, n)
 	next := 0
 	var mu sync.Mutex
+	var squashErr error
 	prev := opts.OnLayer
 	opts.OnLayer = func(i int, idx *LayerIndex, cached bool) {
 		if prev != nil {
@@ -193,7 +194,9 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 		defer mu.Unlock()
 		ready[i] = idx
 		for next < n && ready[next] != nil {
-			sq.apply(next, ready[next])
+			if squashErr == nil {
+				squashErr = sq.apply(next, ready[next])
+			}
 			sizes[next] = ready[next].UncompressedSize
 			ready[next] = nil
 			next++
@@ -201,6 +204,9 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 	}
 	if _, err := indexImage(ctx, img, opts, false); err != nil {
 		return nil, err
+	}
+	if squashErr != nil {
+		return nil, squashErr
 	}
 	if next != n {
 		return nil, fmt.Errorf("squash: %d of %d layers indexed", next, n)

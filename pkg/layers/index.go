@@ -75,12 +75,9 @@ type LayerIndex struct {
 	// CompressedSize and UncompressedSize are in bytes.
 	CompressedSize   int64
 	UncompressedSize int64
-	// Entries in tar order, whiteout markers excluded.
+	// Entries in tar order, whiteout markers included (as TypeWhiteout and
+	// TypeOpaque entries).
 	Entries []Entry
-	// Whiteouts are absolute paths this layer deletes from lower layers.
-	Whiteouts []string
-	// Opaques are absolute directories whose lower-layer contents this layer hides.
-	Opaques []string
 	// Files holds the contents of captured files, by absolute path.
 	Files map[string][]byte
 	// Partials holds what was kept of declared files too large to

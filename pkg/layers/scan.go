@@ -246,8 +246,10 @@ func (ix *indexer) run(ctx context.Context, r io.Reader) error {
 
 // cleanName turns a tar name into a cleaned absolute path and reports what
 // was suspicious about it.
+//
+// A backslash is an ordinary byte in a Linux file name, as runtimes treat it:
+// "bin\\.wh.sh" is one file of that name, not a whiteout of /bin/sh.
 func cleanName(name string) (p string, anomaly AnomalyKind) {
-	name = strings.ReplaceAll(name, "\\", "/")
 	if strings.HasPrefix(name, "/") {
 		anomaly = AnomalyAbsoluteName
 	}
@@ -278,7 +280,8 @@ func (ix *indexer) entry(tr io.Reader, hdr *tar.Header) error {
 	// Whiteouts.
 	if strings.HasPrefix(base, whiteoutPrefix) {
 		if base == opaqueMarker {
-			ix.idx.Opaques = append(ix.idx.Opaques, dir)
+			ix.imply(dir, true)
+			ix.idx.Entries = append(ix.idx.Entries, Entry{Path: dir, Type: TypeOpaque})
 			return nil
 		}
 		target := base[len(whiteoutPrefix):]
@@ -286,7 +289,8 @@ func (ix *indexer) entry(tr io.Reader, hdr *tar.Header) error {
 			ix.anomaly(AnomalyBadWhiteout, p, hdr.Name)
 			return nil
 		}
-		ix.idx.Whiteouts = append(ix.idx.Whiteouts, path.Join(dir, target))
+		ix.imply(dir, true)
+		ix.idx.Entries = append(ix.idx.Entries, Entry{Path: path.Join(dir, target), Type: TypeWhiteout})
 		return nil
 	}
 

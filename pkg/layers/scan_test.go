@@ -78,8 +78,14 @@ func TestIndexStreamFormats(t *testing.T) {
 					t.Errorf("%s content = %+v, want %+v", p, got[p], w)
 				}
 			}
-			if strings.Join(idx.Whiteouts, ",") != "/etc/gone" || strings.Join(idx.Opaques, ",") != "/var" {
-				t.Errorf("whiteouts %v opaques %v", idx.Whiteouts, idx.Opaques)
+			var marks []string
+			for _, e := range idx.Entries {
+				if e.Type == layers.TypeWhiteout || e.Type == layers.TypeOpaque {
+					marks = append(marks, e.Type.String()+" "+e.Path)
+				}
+			}
+			if strings.Join(marks, ",") != "whiteout /etc/gone,opaque /var" {
+				t.Errorf("whiteout markers %v", marks)
 			}
 		})
 	}

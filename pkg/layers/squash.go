@@ -1,11 +1,11 @@
 package layers
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -14,14 +14,31 @@ import (
 // filesystem. info describes the same layers (see [Attribute]); it may be nil,
 // in which case layers are known only by their index.
 //
-// Semantics follow the OCI image spec and containerd's applier:
-//   - a layer's whiteouts and opaque markers hide only lower layers, so they
-//     are applied before the layer's own entries;
-//   - a non-directory replaces whatever was at its path (a whole directory
-//     tree included); a directory over a directory only updates its metadata;
-//   - parent components that are symlinks are resolved inside the root (the
-//     entry lands where the link points, and an anomaly is recorded);
-//   - a hardlink shares the file it names, which must already exist.
+// A container's root filesystem is made by a runtime, and runtimes do not
+// agree on crafted layers. Squash computes the filesystem the way containerd
+// makes it in both of its modes and returns their union, so that no file any
+// of them ships is missing from the audit (docs/checks.md, "How the final
+// filesystem is computed"):
+//
+//   - overlay (containerd's overlayfs snapshotter, Docker's overlay2): each
+//     layer is unpacked alone into an empty directory, where whiteouts become
+//     whiteout devices and opaque markers an attribute of the directory,
+//     resolving symlinks only among the layer's own entries; the kernel then
+//     merges the layers (a directory over a directory merges, anything else
+//     hides what is below, the root directory is never opaque);
+//   - native (containerd's applier on a plain directory): each layer is
+//     unpacked over the merged tree in tar order, resolving parent symlinks
+//     through lower layers too; a whiteout removes what is there at that
+//     moment and an opaque marker everything this layer has not unpacked yet.
+//
+// Both follow the same rules for each entry: a non-directory replaces
+// whatever is at its path, a directory over a directory updates its metadata,
+// a hardlink's own header sets the mode, owner and extended attributes of
+// the file it shares (a chown clears file capabilities first), trusted.*
+// attributes are never restored. The overlay result is the base of the union;
+// what only the native applier ships is added to it, and a path both ship
+// differently keeps the riskier file (setuid, setgid, capabilities). Every
+// such difference is recorded as an [AnomalyRuntimeDivergence].
 //
 // Squash is pure and cheap: it touches no blob.
 func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
@@ -34,7 +51,9 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 		if idx == nil {
 			return nil, fmt.Errorf("squash: layer %d has no index", i)
 		}
-		s.apply(i, idx)
+		if err := s.apply(i, idx); err != nil {
+			return nil, err
+		}
 		sizes[i] = LayerInfo{Index: i, Digest: idx.Digest, DiffID: idx.DiffID, Size: idx.CompressedSize, UncompressedSize: idx.UncompressedSize, HistoryIndex: -1}
 	}
 	if info == nil {
@@ -46,152 +65,626 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 	return s.finish(info), nil
 }
 
-func newSquasher() *squasher {
-	return &squasher{fs: &FS{root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755})}}
+// squasher applies layers one at a time, base first. The native model is
+// only made once the two appliers can differ in what they ship: until an
+// upper layer puts a directory where the lower ones hold a symlink (so that
+// the native applier writes through the link and overlayfs does not), the
+// native applier ships nothing the overlay one does not, and the union is
+// the overlay tree alone. From that layer on, the native model starts as a
+// copy of the tree below it and both are kept.
+type squasher struct {
+	over, native *model
+	anomalies    []Anomaly // the layers' own
 }
 
-// apply puts layer i (the next one, in order) over the tree.
-func (s *squasher) apply(i int, idx *LayerIndex) {
-	s.layer = i
-	s.files, s.partials = idx.Files, idx.Partials
+func newSquasher() *squasher {
+	return &squasher{over: newModel(false)}
+}
+
+// apply puts layer i (the next one, in order) over the trees. Its error
+// wraps ErrLimit.
+func (s *squasher) apply(i int, idx *LayerIndex) error {
 	for _, a := range idx.Anomalies {
 		a.Layer = i
-		s.fs.anomalies = append(s.fs.anomalies, a)
-	}
-	for _, d := range idx.Opaques {
-		s.opaque(d)
-	}
-	for _, w := range idx.Whiteouts {
-		s.whiteout(w)
+		s.anomalies = append(s.anomalies, a)
 	}
 	for j := range idx.Entries {
-		s.add(&idx.Entries[j])
+		if e := &idx.Entries[j]; e.Path == "/" && e.Type == TypeDir {
+			// containerd ignores an entry for the root itself; other
+			// unpackers apply it, so the audit keeps its mode.
+			r := s.over.root
+			r.Mode, r.UID, r.GID, r.Layer = e.Mode, e.UID, e.GID, i
+		}
 	}
-	s.files, s.partials = nil, nil
+	upper, diverges := s.over.unpackUpper(i, idx)
+	if diverges && s.native == nil {
+		s.native = s.over.clone()
+	}
+	s.over.merge(s.over.root, upper)
+	s.over.files, s.over.partials = nil, nil
+	if s.native != nil {
+		s.native.applyNative(i, idx)
+	}
+	if s.over.pathBytes+s.nativeBytes() > maxLinkedPathBytes {
+		return fmt.Errorf("layer %d: %w", i, limitErr("paths of entries placed through symlinks: bytes in all", maxLinkedPathBytes))
+	}
+	return nil
 }
 
-// finish seals the tree: sorted children, counts, hardlink groups.
+func (s *squasher) nativeBytes() int64 {
+	if s.native == nil {
+		return 0
+	}
+	return s.native.pathBytes
+}
+
+// finish returns the union of the models, sealed.
 func (s *squasher) finish(info []LayerInfo) *FS {
-	s.fs.layers = info
-	s.fs.count = finish(s.fs.root)
-	if len(s.linked) > 0 {
-		s.fs.links = map[uint64][]*Node{}
-		_ = s.fs.Walk(func(n *Node) error {
-			if s.linked[n.Inode] && n.Type != TypeDir {
-				s.fs.links[n.Inode] = append(s.fs.links[n.Inode], n)
-			}
-			return nil
-		})
-		for ino, ns := range s.fs.links {
-			if len(ns) < 2 {
-				delete(s.fs.links, ino)
-			}
-		}
+	return union(s.over, s.native, s.anomalies, info)
+}
+
+// maxApplyHops is the number of symlinks containerd follows while resolving
+// one path (continuity's fs.RootPath) before it gives up.
+const maxApplyHops = 255
+
+// maxResolvedPath is the longest path a runtime can create: PATH_MAX.
+const maxResolvedPath = 4096
+
+// maxLinkedPathBytes bounds the bytes of the paths of entries placed through
+// symlinks. Such a path cannot be a substring of the entry's own name, so it
+// costs a string of its own: a small layer of deep entries below a chain of
+// links to deep directories would otherwise allocate gigabytes of paths.
+const maxLinkedPathBytes = 64 << 20
+
+// nativeInodes starts the native model's inode numbers, so that the two
+// models never share one.
+const nativeInodes = 1 << 40
+
+// model is the filesystem as one of containerd's two appliers makes it.
+type model struct {
+	native    bool
+	root      *Node
+	layer     int
+	inode     uint64
+	names     map[uint64][]*Node // every name of an inode some hardlink shares
+	deleted   []DeletedEntry
+	anomalies []Anomaly
+	files     map[string][]byte
+	partials  map[string]*Partial
+	targets   map[*Node]string // symlink -> cleaned absolute target
+	lowers    map[*Node]*Node  // upper directory -> lower entry at its path (overlay, per layer)
+	pathBytes int64            // bytes of paths not shared with an entry's name
+}
+
+func newModel(native bool) *model {
+	m := &model{native: native, root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755})}
+	if native {
+		m.inode = nativeInodes
 	}
-	return s.fs
+	return m
 }
 
-type squasher struct {
-	fs       *FS
-	layer    int
-	files    map[string][]byte
-	partials map[string]*Partial
-	inode    uint64
-	linked   map[uint64]bool // inodes some hardlink shares
+func (m *model) anomaly(kind AnomalyKind, p, detail string) {
+	m.anomalies = append(m.anomalies, Anomaly{Kind: kind, Path: p, Detail: detail, Layer: m.layer})
 }
 
-func (s *squasher) anomaly(kind AnomalyKind, p, detail string) {
-	s.fs.anomalies = append(s.fs.anomalies, Anomaly{Kind: kind, Path: p, Detail: detail, Layer: s.layer})
-}
-
-// parentDir resolves the directory that will hold p, following symlinks
-// inside the root and creating missing directories as implicit ones.
-//
-// Hostile layers make this walk costly in two ways, both bounded here: all
-// the symlinks of p share one MaxSymlinkHops budget (a fresh budget per
-// component let "s/s/s/…/x" follow thousands of links), one through-symlink
-// anomaly is recorded per entry, and an implicit directory's path is a
-// substring of p rather than a new string (a 2,000-deep entry would
-// otherwise allocate 2,000 paths of up to 4 KiB each).
-func (s *squasher) parentDir(p string, create bool) *Node {
-	cur := s.fs.root
-	hops := 0
-	noted := false
-	// literal: cur's path is p[:end], so a new child's path is a prefix of p.
-	literal, end := true, 0
-	for _, c := range splitPath(path.Dir(p)) {
-		end += 1 + len(c)
-		if literal && (end > len(p) || p[end-len(c)-1] != '/' || p[end-len(c):end] != c) {
-			literal = false // p is not clean; build paths with path.Join
-		}
-		child := cur.child(c)
-		if child != nil && child.Type == TypeSymlink {
-			target, err := resolveFrom(s.fs.root, cur, c, true, &hops)
-			if err == nil && target.Type == TypeDir {
-				if !noted {
-					s.anomaly(AnomalyThroughSymlink, p, child.Path+" -> "+child.Linkname)
-					noted = true
-				}
-				cur = target
-				literal = false
+// applyNative unpacks layer i over the merged tree, in tar order.
+func (m *model) applyNative(i int, idx *LayerIndex) {
+	m.layer, m.files, m.partials = i, idx.Files, idx.Partials
+	unpacked := map[*Node]struct{}{}
+	var opaqued map[*Node]struct{}
+	for j := range idx.Entries {
+		e := &idx.Entries[j]
+		switch e.Type {
+		case TypeOpaque:
+			dir := m.resolveDir(m.root, e.Path, e.Path+"/"+opaqueMarker, m.nativeDir)
+			if dir == nil {
 				continue
 			}
-			if !create {
-				return nil
+			if _, done := opaqued[dir]; done {
+				continue
 			}
-			s.anomaly(AnomalyParentNotDir, p, child.Path+" is a symlink to no directory")
-			child = nil // replaced by an implicit directory below
-			s.remove(cur, c, false)
+			if opaqued == nil {
+				opaqued = map[*Node]struct{}{}
+			}
+			opaqued[dir] = struct{}{}
+			m.clearExcept(dir, unpacked)
+		case TypeWhiteout:
+			parent := m.resolveDir(m.root, path.Dir(e.Path), e.Path, m.nativeDir)
+			if parent != nil {
+				m.remove(parent, path.Base(e.Path), false)
+			}
+		default:
+			if e.Path == "/" {
+				continue // containerd ignores an entry that resolves to the root
+			}
+			parent := m.resolveDir(m.root, path.Dir(e.Path), e.Path, m.nativeDir)
+			if parent == nil {
+				continue
+			}
+			if n := m.put(parent, e, m.root); n != nil {
+				unpacked[n] = struct{}{}
+			}
 		}
-		if child != nil && child.Type != TypeDir {
-			if !create {
-				return nil
-			}
-			s.anomaly(AnomalyParentNotDir, p, child.Path+" is a "+child.Type.String())
-			s.remove(cur, c, true)
-			child = nil
+	}
+	m.files, m.partials = nil, nil
+}
+
+// nativeDir makes a missing parent directory as containerd's mkparent does
+// with no parent layers to copy from: 0755, owned by root.
+func (m *model) nativeDir(parent *Node, name string, p string) *Node {
+	d := newDir(Entry{Path: p, Type: TypeDir, Mode: 0o755})
+	d.Layer, d.Implicit, d.parent = m.layer, true, parent
+	parent.dir.children[name] = d
+	return d
+}
+
+// clearExcept removes every entry below dir that this layer has not unpacked,
+// keeping (and descending into) the directories it has.
+func (m *model) clearExcept(dir *Node, keep map[*Node]struct{}) {
+	for _, name := range sortedNames(dir) {
+		c := dir.child(name)
+		if _, ok := keep[c]; !ok {
+			m.remove(dir, name, false)
+			continue
 		}
-		if child == nil {
-			if !create {
-				return nil
+		if c.Type == TypeDir {
+			m.clearExcept(c, keep)
+		}
+	}
+}
+
+func sortedNames(dir *Node) []string {
+	names := make([]string, 0, len(dir.dir.children))
+	for name := range dir.dir.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// unpackUpper unpacks layer i alone into an empty upper tree, which merge
+// then lays over the lower layers as overlayfs does. diverges reports that
+// the upper tree puts a directory where the lower tree holds a symlink: the
+// one construct where the native applier ships what overlayfs does not.
+func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool) {
+	m.layer, m.files, m.partials = i, idx.Files, idx.Partials
+	upper = newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755})
+	upper.Implicit = true
+	m.lowers = map[*Node]*Node{}
+	defer func() { m.lowers = nil }()
+	var e *Entry
+	mk := func(parent *Node, name, p string) *Node {
+		d := newDir(Entry{Path: p, Type: TypeDir, Mode: 0o755})
+		d.Layer, d.Implicit, d.parent = m.layer, true, parent
+		parent.dir.children[name] = d
+		lower := m.lowerOf(d)
+		if lower != nil && lower.Type == TypeSymlink {
+			diverges = true
+			if t, err := resolveFrom(m.root, m.root, p, true, nil); err == nil {
+				lower = t
 			}
-			dirPath := p[:min(end, len(p))]
+		}
+		switch {
+		case lower == nil:
+		case lower.Type == TypeDir:
+			// mkparent copies the lower directory's metadata.
+			d.Mode, d.UID, d.GID, d.Xattrs = lower.Mode, lower.UID, lower.GID, lower.Xattrs
+		case lower.Type != TypeSymlink:
+			m.anomaly(AnomalyParentNotDir, e.Path, lower.Path+" is a "+lower.Type.String())
+		}
+		return d
+	}
+	for j := range idx.Entries {
+		e = &idx.Entries[j]
+		switch e.Type {
+		case TypeOpaque:
+			if dir := m.resolveDir(upper, e.Path, e.Path+"/"+opaqueMarker, mk); dir != nil {
+				dir.dir.opaque = true
+			}
+		case TypeWhiteout:
+			parent := m.resolveDir(upper, path.Dir(e.Path), e.Path, mk)
+			if parent == nil {
+				continue
+			}
+			name := path.Base(e.Path)
+			if parent.child(name) != nil {
+				// containerd's mknod fails on an existing path and the
+				// layer with it; no runtime ships this layer, so keep
+				// the entry (a whiteout hides only lower layers).
+				continue
+			}
+			w := &Node{Entry: Entry{Path: joinPath(pathOf(parent), name, e.Path), Type: TypeWhiteout}, Layer: i, parent: parent}
+			parent.dir.children[name] = w
+		default:
+			if e.Path == "/" {
+				continue
+			}
+			parent := m.resolveDir(upper, path.Dir(e.Path), e.Path, mk)
+			if parent == nil {
+				continue
+			}
+			if n := m.put(parent, e, upper); n.Type == TypeDir {
+				if lower := m.lowerOf(n); lower != nil && lower.Type == TypeSymlink {
+					diverges = true
+				}
+			}
+		}
+	}
+	return upper, diverges
+}
+
+// lowerOf returns the entry the merged lower tree holds at upper node u's
+// own path (no symlink followed to reach it), nil when none. Directories
+// are looked up once each per layer.
+func (m *model) lowerOf(u *Node) *Node {
+	if u.parent == nil {
+		return m.root
+	}
+	l, ok := m.lowers[u]
+	if !ok {
+		if lp := m.lowerOf(u.parent); lp != nil {
+			l = lp.child(u.Path[strings.LastIndexByte(u.Path, '/')+1:])
+		}
+		if u.Type == TypeDir {
+			m.lowers[u] = l
+		}
+	}
+	return l
+}
+
+// clone returns a deep copy of the model's tree, as the native model's
+// starting point.
+func (m *model) clone() *model {
+	c := newModel(true)
+	seen := map[*Node]*Node{}
+	var cp func(n, parent *Node) *Node
+	cp = func(n, parent *Node) *Node {
+		d := *n
+		d.parent = parent
+		if n.dir != nil {
+			d.dir = &dirNode{children: make(map[string]*Node, len(n.dir.children))}
+			for name, ch := range n.dir.children {
+				d.dir.children[name] = cp(ch, &d)
+			}
+		}
+		seen[n] = &d
+		return &d
+	}
+	c.root = cp(m.root, nil)
+	for ino, ns := range m.names {
+		for _, n := range ns {
+			if d := seen[n]; d != nil {
+				if c.names == nil {
+					c.names = map[uint64][]*Node{}
+				}
+				c.names[ino] = append(c.names[ino], d)
+			}
+		}
+	}
+	return c
+}
+
+// merge lays the upper directory u over the lower directory l, as overlayfs
+// shows them: u's whiteouts hide, its non-directories replace, its
+// directories merge with l's unless opaque.
+func (m *model) merge(l, u *Node) {
+	if u.dir.opaque && l != m.root {
+		for _, name := range sortedNames(l) {
+			m.remove(l, name, false)
+		}
+	}
+	for _, name := range sortedNames(u) {
+		c := u.child(name)
+		lc := l.child(name)
+		switch {
+		case c.Type == TypeWhiteout:
+			if lc != nil {
+				m.remove(l, name, false)
+			}
+		case c.Type == TypeDir && lc != nil && lc.Type == TypeDir:
+			if !c.Implicit {
+				lc.Mode, lc.UID, lc.GID, lc.Xattrs, lc.Layer, lc.Implicit = c.Mode, c.UID, c.GID, c.Xattrs, c.Layer, false
+			}
+			m.merge(lc, c)
+		default:
+			if lc != nil {
+				m.remove(l, name, true)
+			}
+			c.parent = l
+			l.dir.children[name] = c
+			dropWhiteouts(c)
+		}
+	}
+}
+
+// dropWhiteouts removes the whiteout devices of an upper tree that hides
+// nothing below it (it replaced a lower non-directory or filled a new path).
+func dropWhiteouts(n *Node) {
+	if n.dir == nil {
+		return
+	}
+	n.dir.opaque = false
+	for name, c := range n.dir.children {
+		if c.Type == TypeWhiteout {
+			delete(n.dir.children, name)
+		} else {
+			dropWhiteouts(c)
+		}
+	}
+}
+
+// resolveDir walks the directory dir from root as containerd's fs.RootPath
+// and mkparent do: symlinks are followed inside root (absolute targets from
+// root, relative ones joined lexically to the link's directory, ".." never
+// above root), and missing directories are made by mk. It returns nil, with
+// an anomaly, where no runtime could go on: more than 255 links, or a path
+// longer than PATH_MAX made through a link. A non-directory in the way is
+// replaced by a directory, as overlayfs shows an upper directory over a
+// lower file.
+func (m *model) resolveDir(root *Node, dir, entry string, mk func(parent *Node, name, p string) *Node) *Node {
+	cur := root
+	hops := 0
+	noted := false
+	// literal: cur's path is dir[:end], so a new child's path is a prefix of dir.
+	literal, end := true, 0
+	// todo holds what is left to walk, the last element first: a symlink's
+	// target is pushed over the rest of the path.
+	todo := []string{dir}
+	for len(todo) > 0 {
+		rest := strings.TrimLeft(todo[len(todo)-1], "/")
+		if rest == "" {
+			todo = todo[:len(todo)-1]
+			continue
+		}
+		c := rest
+		if k := strings.IndexByte(rest, '/'); k >= 0 {
+			c, rest = rest[:k], rest[k:]
+		} else {
+			rest = ""
+		}
+		todo[len(todo)-1] = rest
+		if literal {
+			end += 1 + len(c)
+		}
+		child := cur.child(c)
+		switch {
+		case child == nil:
+			p := dir[:min(end, len(dir))]
 			if !literal {
-				dirPath = path.Join(pathOf(cur), c)
+				if m.pathBytes > maxLinkedPathBytes {
+					return nil // apply reports the limit
+				}
+				p = path.Join(pathOf(cur), c)
+				m.pathBytes += int64(len(p))
+				if len(p) > maxResolvedPath {
+					m.anomaly(AnomalyParentNotDir, entry, "resolved path longer than 4096 bytes")
+					return nil
+				}
 			}
-			child = newDir(Entry{Path: dirPath, Type: TypeDir, Mode: 0o755})
-			child.Layer, child.Implicit, child.parent = s.layer, true, cur
-			cur.dir.children[c] = child
+			child = mk(cur, c, p)
+		case child.Type == TypeSymlink:
+			hops++
+			if hops > maxApplyHops {
+				m.anomaly(AnomalyParentNotDir, entry, "too many levels of symbolic links")
+				return nil
+			}
+			if !noted {
+				m.anomaly(AnomalyThroughSymlink, entry, child.Path+" -> "+child.Linkname)
+				noted = true
+			}
+			cur, literal = root, false
+			todo = append(todo, m.linkTarget(child))
+			continue
+		case child.Type == TypeWhiteout:
+			// An upper layer's whiteout: mkparent's mkdir replaces nothing
+			// (it fails). Keep going in a fresh directory, as a runtime
+			// that accepted the layer would.
+			delete(cur.dir.children, c)
+			child = mk(cur, c, child.Path)
+		case child.Type != TypeDir:
+			m.anomaly(AnomalyParentNotDir, entry, child.Path+" is a "+child.Type.String())
+			m.remove(cur, c, true)
+			child = mk(cur, c, child.Path)
 		}
 		cur = child
 	}
 	return cur
 }
 
-func (s *squasher) opaque(dir string) {
-	n, err := resolveFrom(s.fs.root, s.fs.root, dir, true, nil)
-	if err != nil || n.Type != TypeDir {
-		return
+// linkTarget returns the absolute, lexically cleaned path symlink l points
+// to, as RootPath joins it, computed once per link.
+func (m *model) linkTarget(l *Node) string {
+	if t, ok := m.targets[l]; ok {
+		return t
 	}
-	for name := range n.dir.children {
-		s.remove(n, name, false)
+	t := l.Linkname
+	if !strings.HasPrefix(t, "/") {
+		t = path.Join(pathOf(l.parent), t)
+	}
+	t = path.Join("/", t)
+	if m.targets == nil {
+		m.targets = map[*Node]string{}
+	}
+	m.targets[l] = t
+	return t
+}
+
+// put unpacks entry e into directory parent: whatever is at its name is
+// removed unless both are directories. hardlinks are resolved from linkRoot
+// (the layer's own tree in overlay mode), then from the merged tree. It
+// returns the node unpacked.
+func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
+	name := path.Base(e.Path)
+	p := joinPath(pathOf(parent), name, e.Path)
+	if len(p) != len(e.Path) {
+		m.pathBytes += int64(len(p))
+	}
+	if old := parent.child(name); old != nil {
+		if old.Layer == m.layer && !old.Implicit && old.Type != TypeWhiteout && !m.native {
+			// Found here rather than while indexing: the tree already
+			// holds every path, a per-layer set would cost a map entry
+			// per file.
+			m.anomaly(AnomalyDuplicate, p, e.Path)
+		}
+		if old.Type == TypeDir && e.Type == TypeDir {
+			old.Mode, old.UID, old.GID, old.Layer, old.Implicit = e.Mode, e.UID, e.GID, m.layer, false
+			old.Xattrs = mergeXattrs(old.Xattrs, runtimeXattrs(e))
+			return old
+		}
+		if old.Type == TypeWhiteout {
+			delete(parent.dir.children, name)
+		} else {
+			m.remove(parent, name, true)
+		}
+	}
+	n := &Node{Entry: *e, Layer: m.layer, parent: parent}
+	n.Path = p
+	n.Xattrs = runtimeXattrs(e)
+	switch e.Type {
+	case TypeDir:
+		n.dir = &dirNode{children: map[string]*Node{}}
+	case TypeHardlink:
+		target := m.hardlinkTarget(e, linkRoot)
+		if target == nil {
+			if !m.native {
+				m.anomaly(AnomalyHardlinkMissing, p, e.Linkname)
+			}
+			break
+		}
+		n.Entry = target.Entry
+		n.Path = p
+		n.ext = &nodeExt{hardlinkOf: e.Linkname}
+		n.Inode = target.Inode
+		if n.Inode == 0 {
+			// A hardlink to a symlink or a special file: give the pair an
+			// identity of its own.
+			m.inode++
+			target.Inode, n.Inode = m.inode, m.inode
+		}
+		if m.names == nil {
+			m.names = map[uint64][]*Node{}
+		}
+		if len(m.names[n.Inode]) == 0 {
+			m.names[n.Inode] = []*Node{target}
+		}
+		m.names[n.Inode] = append(m.names[n.Inode], n)
+		if target.ext != nil {
+			n.ext.data, n.ext.captured, n.ext.partial = target.ext.data, target.ext.captured, target.ext.partial
+		}
+		m.relink(n.Inode, e, target.Type == TypeSymlink)
+	case TypeRegular:
+		m.inode++
+		n.Inode = m.inode
+		if b, ok := m.files[e.Path]; ok {
+			n.ext = &nodeExt{data: b, captured: true}
+		} else if pt := m.partials[e.Path]; pt != nil {
+			n.ext = &nodeExt{partial: pt}
+		}
+	}
+	parent.dir.children[name] = n
+	return n
+}
+
+// hardlinkTarget finds the file a hardlink entry names, as containerd's
+// hardlinkRootPath does: parent symlinks followed, the last component not.
+func (m *model) hardlinkTarget(e *Entry, linkRoot *Node) *Node {
+	for _, root := range []*Node{linkRoot, m.root} {
+		dir, err := resolveFrom(root, root, path.Dir(e.Linkname), true, nil)
+		if err != nil || dir.Type != TypeDir {
+			continue
+		}
+		if t := dir.child(path.Base(e.Linkname)); t != nil && t.Type != TypeDir && t.Type != TypeWhiteout {
+			return t
+		}
+	}
+	return nil
+}
+
+// relink applies a hardlink entry's own header to the file it shares, as
+// containerd's createTarFile does on the new name: chown (which clears file
+// capabilities), the header's extended attributes, then chmod (skipped for a
+// symlink).
+func (m *model) relink(inode uint64, e *Entry, symlink bool) {
+	xa := runtimeXattrs(e)
+	for _, n := range m.names[inode] {
+		n.UID, n.GID = e.UID, e.GID
+		if !symlink {
+			n.Mode = e.Mode
+		}
+		kept := n.Xattrs
+		if _, ok := kept[xattrCapability]; ok {
+			kept = make(map[string]string, len(n.Xattrs))
+			for k, v := range n.Xattrs {
+				if k != xattrCapability {
+					kept[k] = v
+				}
+			}
+			if len(kept) == 0 {
+				kept = nil
+			}
+		}
+		n.Xattrs = mergeXattrs(kept, xa)
 	}
 }
 
-func (s *squasher) whiteout(p string) {
-	parent := s.parentDir(p, false)
-	if parent == nil {
-		return
+// xattrCapability holds a file's capabilities.
+const xattrCapability = "security.capability"
+
+// runtimeXattrs returns the extended attributes a runtime restores from e:
+// never trusted.* (containerd refuses them), user.* only on files and
+// directories (the kernel refuses them elsewhere).
+func runtimeXattrs(e *Entry) map[string]string {
+	drop := 0
+	for k := range e.Xattrs {
+		if dropXattr(e.Type, k) {
+			drop++
+		}
 	}
-	name := path.Base(p)
-	if parent.child(name) != nil {
-		s.remove(parent, name, false)
+	if drop == 0 {
+		return e.Xattrs
 	}
+	if drop == len(e.Xattrs) {
+		return nil
+	}
+	m := make(map[string]string, len(e.Xattrs)-drop)
+	for k, v := range e.Xattrs {
+		if !dropXattr(e.Type, k) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func dropXattr(t Type, k string) bool {
+	if strings.HasPrefix(k, "trusted.") {
+		return true
+	}
+	return strings.HasPrefix(k, "user.") && t != TypeRegular && t != TypeDir && t != TypeHardlink
+}
+
+// mergeXattrs returns old with add set over it, sharing a map when one side
+// is empty.
+func mergeXattrs(old, add map[string]string) map[string]string {
+	if len(add) == 0 {
+		return old
+	}
+	if len(old) == 0 {
+		return add
+	}
+	m := make(map[string]string, len(old)+len(add))
+	for k, v := range old {
+		m[k] = v
+	}
+	for k, v := range add {
+		m[k] = v
+	}
+	return m
 }
 
 // remove detaches parent's child name and records every non-directory in it
 // as deleted by the current layer.
-func (s *squasher) remove(parent *Node, name string, replaced bool) {
+func (m *model) remove(parent *Node, name string, replaced bool) {
 	n := parent.child(name)
 	if n == nil {
 		return
@@ -199,82 +692,162 @@ func (s *squasher) remove(parent *Node, name string, replaced bool) {
 	delete(parent.dir.children, name)
 	var rec func(n *Node)
 	rec = func(n *Node) {
-		if n.Type == TypeDir {
+		switch n.Type {
+		case TypeDir:
 			for _, c := range n.dir.children {
 				rec(c)
 			}
 			return
+		case TypeWhiteout:
+			return
 		}
-		s.fs.deleted = append(s.fs.deleted, DeletedEntry{
-			Entry: n.Entry, Layer: n.Layer, RemovedBy: s.layer, Replaced: replaced,
+		m.deleted = append(m.deleted, DeletedEntry{
+			Entry: n.Entry, Layer: n.Layer, RemovedBy: m.layer, Replaced: replaced,
 			data: n.contents(), captured: n.Captured(),
 		})
 	}
 	rec(n)
 }
 
-func (s *squasher) add(e *Entry) {
-	if e.Path == "/" {
-		if e.Type == TypeDir {
-			r := s.fs.root
-			r.Mode, r.UID, r.GID, r.Layer = e.Mode, e.UID, e.GID, s.layer
-		}
-		return
+// union returns the overlay model's tree with what only the native model
+// ships added to it (native is nil where it would add nothing).
+func union(over, native *model, anomalies []Anomaly, info []LayerInfo) *FS {
+	u := &unifier{fs: &FS{root: over.root, layers: info}}
+	anomalies = append(anomalies, over.anomalies...)
+	deleted, names := [][]DeletedEntry{over.deleted}, []map[uint64][]*Node{over.names}
+	if native != nil {
+		u.dir(over.root, native.root)
+		anomalies = append(anomalies, native.anomalies...)
+		anomalies = append(anomalies, u.divergent...)
+		deleted, names = append(deleted, native.deleted), append(names, native.names)
 	}
-	parent := s.parentDir(e.Path, true)
-	name := path.Base(e.Path)
-	n := &Node{Entry: *e, Layer: s.layer, parent: parent}
-	n.Path = joinPath(pathOf(parent), name, e.Path)
+	u.fs.anomalies = dedupeAnomalies(anomalies)
+	u.fs.count = finish(u.fs.root)
+	u.fs.deleted = u.deletedOf(deleted...)
+	u.fs.links = linksOf(u.fs, names...)
+	return u.fs
+}
 
-	if old := parent.child(name); old != nil {
-		if old.Layer == s.layer && !old.Implicit {
-			// Found here rather than while indexing: the tree already
-			// holds every path, a per-layer set would cost a map entry
-			// per file.
-			s.anomaly(AnomalyDuplicate, n.Path, e.Path)
-		}
-		if old.Type == TypeDir && e.Type == TypeDir {
-			old.Mode, old.UID, old.GID, old.Layer, old.Implicit = e.Mode, e.UID, e.GID, s.layer, false
-			return
-		}
-		s.remove(parent, name, true)
-	}
-	switch e.Type {
-	case TypeDir:
-		n.dir = &dirNode{children: map[string]*Node{}}
-	case TypeHardlink:
-		target, err := resolveFrom(s.fs.root, s.fs.root, e.Linkname, false, nil)
-		if err != nil || target.Type == TypeDir || target == s.fs.root {
-			s.anomaly(AnomalyHardlinkMissing, n.Path, e.Linkname)
-			break
-		}
-		n.Entry = target.Entry
-		n.Path = joinPath(pathOf(parent), name, e.Path)
-		n.ext = &nodeExt{hardlinkOf: e.Linkname}
-		n.Inode = target.Inode
-		if n.Inode == 0 {
-			// A hardlink to a symlink or a special file: give the pair an
-			// identity of its own.
-			s.inode++
-			target.Inode, n.Inode = s.inode, s.inode
-		}
-		if s.linked == nil {
-			s.linked = map[uint64]bool{}
-		}
-		s.linked[n.Inode] = true
-		if target.ext != nil {
-			n.ext.data, n.ext.captured, n.ext.partial = target.ext.data, target.ext.captured, target.ext.partial
-		}
-	case TypeRegular:
-		s.inode++
-		n.Inode = s.inode
-		if b, ok := s.files[e.Path]; ok {
-			n.ext = &nodeExt{data: b, captured: true}
-		} else if p := s.partials[e.Path]; p != nil {
-			n.ext = &nodeExt{partial: p}
+type unifier struct {
+	fs        *FS
+	divergent []Anomaly
+}
+
+func (u *unifier) note(p, detail string, layer int) {
+	u.divergent = append(u.divergent, Anomaly{Kind: AnomalyRuntimeDivergence, Path: p, Detail: detail, Layer: layer})
+}
+
+// dir adds to the overlay directory o what the native directory n holds that
+// o lacks, and keeps the riskier of two different files at one path.
+func (u *unifier) dir(o, n *Node) {
+	for _, name := range sortedNames(n) {
+		nc := n.child(name)
+		oc := o.child(name)
+		switch {
+		case oc == nil:
+			u.graft(o, name, nc)
+			u.note(nc.Path, "only containerd's native applier ships this "+nc.Type.String(), nc.Layer)
+		case oc.Type == TypeDir && nc.Type == TypeDir:
+			u.dir(oc, nc)
+		case oc.Type == TypeDir || nc.Type == TypeDir:
+			u.note(nc.Path, "a "+oc.Type.String()+" under overlayfs, a "+nc.Type.String()+" under containerd's native applier", nc.Layer)
+		case risk(nc) > risk(oc):
+			u.graft(o, name, nc)
+			u.note(nc.Path, "containerd's native applier ships it with more privilege than overlayfs", nc.Layer)
+		case !sameFile(oc, nc):
+			u.note(nc.Path, "overlayfs and containerd's native applier ship different files here", nc.Layer)
 		}
 	}
-	parent.dir.children[name] = n
+}
+
+func (u *unifier) graft(o *Node, name string, n *Node) {
+	n.parent = o
+	o.dir.children[name] = n
+}
+
+// risk ranks what a file gives whoever can run it.
+func risk(n *Node) int {
+	r := 0
+	if n.Mode&fs.ModeSetuid != 0 {
+		r += 8
+	}
+	if n.Mode&fs.ModeSetgid != 0 {
+		r += 4
+	}
+	if _, ok := n.Xattrs[xattrCapability]; ok {
+		r += 2
+	}
+	if n.Type == TypeRegular && n.IsExecutable() {
+		r++
+	}
+	return r
+}
+
+func sameFile(a, b *Node) bool {
+	return a.Type == b.Type && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID && a.Linkname == b.Linkname && a.Layer == b.Layer
+}
+
+// deletedOf merges the two models' deleted entries: each (path, layer) once,
+// and none that the final tree still holds.
+func (u *unifier) deletedOf(lists ...[]DeletedEntry) []DeletedEntry {
+	type key struct {
+		path  string
+		layer int
+	}
+	var out []DeletedEntry
+	seen := map[key]bool{}
+	for _, l := range lists {
+		for _, d := range l {
+			k := key{d.Path, d.Layer}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if n, err := resolveFrom(u.fs.root, u.fs.root, d.Path, false, nil); err == nil && n.Path == d.Path && n.Layer == d.Layer && n.Type == d.Type {
+				continue
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func dedupeAnomalies(in []Anomaly) []Anomaly {
+	seen := make(map[Anomaly]bool, len(in))
+	out := in[:0]
+	for _, a := range in {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// linksOf groups the final tree's names of every inode a hardlink shares.
+func linksOf(f *FS, names ...map[uint64][]*Node) map[uint64][]*Node {
+	linked := map[uint64]bool{}
+	for _, m := range names {
+		for ino := range m {
+			linked[ino] = true
+		}
+	}
+	if len(linked) == 0 {
+		return nil
+	}
+	links := map[uint64][]*Node{}
+	_ = f.Walk(func(n *Node) error {
+		if linked[n.Inode] && n.Type != TypeDir {
+			links[n.Inode] = append(links[n.Inode], n)
+		}
+		return nil
+	})
+	for ino, ns := range links {
+		if len(ns) < 2 {
+			delete(links, ino)
+		}
+	}
+	return links
 }
 
 // finish sorts every directory's children and counts the entries.
@@ -286,6 +859,7 @@ func finish(n *Node) int {
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 	n.dir.sorted = sorted
+	n.dir.opaque = false
 	for _, c := range sorted {
 		count++
 		if c.Type == TypeDir {
@@ -323,9 +897,6 @@ func Attribute(cfg *v1.ConfigFile, layers []v1.Descriptor) []LayerInfo {
 	}
 	return info
 }
-
-var _ = errors.Is
-var _ = fs.ErrNotExist
 
 // joinPath joins dir and name, returning orig, the same path as the layer
 // wrote it, when it is that path (the parent was not reached through a

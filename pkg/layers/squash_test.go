@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
@@ -109,8 +110,11 @@ func TestSquash(t *testing.T) {
 			it.Step("base", it.Text("f", "1")),
 			it.Step("re", it.Text("f", "2"), it.Whiteout("f")),
 		},
+		// containerd's overlay applier refuses the layer (mknod over an
+		// existing path), its native applier deletes both: no runtime
+		// ships f, and the audit keeps the entry.
 		want:    []string{"/f file L1"},
-		deleted: []string{"/f L0 by L1"},
+		deleted: []string{"/f L0 by L1 replaced"},
 	}, {
 		name: "opaque marker after the entries of its own layer",
 		steps: []it.LayerStep{
@@ -170,13 +174,17 @@ func TestSquash(t *testing.T) {
 		want:    []string{"/bin dir L0", "/bin/wall file L1 grwxr-xr-x"},
 		deleted: []string{"/bin/wall L0 by L1 replaced"},
 	}, {
-		name: "symlinked parent directory: entry lands where the link points",
+		name: "symlinked parent directory: overlayfs makes a directory, the native applier writes through",
 		steps: []it.LayerStep{
 			it.Step("usrmerge", it.Dir("usr/bin", 0o755), it.Symlink("bin", "usr/bin")),
 			it.Step("add", it.File("bin/foo", 0o755, elf)),
 		},
-		want:      []string{"/bin symlink L0 -> usr/bin", "/usr dir L0", "/usr/bin dir L0", "/usr/bin/foo file L1"},
-		anomalies: []string{"through-symlink /bin/foo L1"},
+		// The upper layer's implicit directory bin hides the lower
+		// symlink under overlayfs; containerd's native applier follows
+		// it. The union holds both files.
+		want:      []string{"/bin dir L1", "/bin/foo file L1", "/usr dir L0", "/usr/bin dir L0", "/usr/bin/foo file L1"},
+		deleted:   []string{"/bin L0 by L1 replaced"},
+		anomalies: []string{"runtime-divergence /bin L0", "runtime-divergence /usr/bin/foo L1", "through-symlink /bin/foo L1"},
 	}, {
 		name: "hostile names are cleaned into the root",
 		steps: []it.LayerStep{
@@ -360,5 +368,130 @@ func TestMatcherAgreesWithMatch(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: captured %v, Match says %v", p, got, want)
 		}
+	}
+}
+
+// TestCraftedLayers holds the constructions that once made the audit lose a
+// file a runtime ships (each found by comparing with containerd's own
+// applier, see internal/runtimediff). want lists "path type mode uid" of the
+// paths that matter; absent lists paths that must not exist.
+func TestCraftedLayers(t *testing.T) {
+	elf := it.ELF("", 16)
+	base := it.Step("base",
+		it.Dir("bin", 0o755), it.File("bin/sh", 0o4755, elf),
+		it.Dir("usr/bin", 0o755), it.File("usr/bin/curl", 0o755, elf), it.File("usr/bin/helper", 0o4755, elf),
+		it.Symlink("x", "/usr/bin"),
+		it.Dir("d", 0o755), it.File("d/tool", 0o4755, elf),
+	)
+	caps := it.CapSetuidDacOverride
+	tests := []struct {
+		name   string
+		steps  []it.LayerStep
+		want   []string
+		absent []string
+		xattr  map[string]string // path -> security.capability wanted ("" none)
+	}{{
+		name:  "backslashes are ordinary bytes, not whiteouts",
+		steps: []it.LayerStep{base, it.Step("evil", it.Text(`bin\.wh.sh`, ""), it.Text(`usr\bin\.wh.curl`, ""), it.Text(`\.wh..wh..opq`, ""))},
+		want:  []string{"/bin/sh file urwxr-xr-x 0", "/usr/bin/curl file -rwxr-xr-x 0", `/bin\.wh.sh file -rw-r--r-- 0`, `/usr\bin\.wh.curl file -rw-r--r-- 0`, `/\.wh..wh..opq file -rw-r--r-- 0`},
+	}, {
+		name:  "directory over a lower symlink, then a whiteout inside it",
+		steps: []it.LayerStep{base, it.Step("evil", it.Dir("x", 0o755), it.Whiteout("x/helper"))},
+		want:  []string{"/usr/bin/helper file urwxr-xr-x 0", "/x dir -rwxr-xr-x 0"},
+	}, {
+		name:  "whiteout through a lower symlink, then the directory",
+		steps: []it.LayerStep{base, it.Step("evil", it.Whiteout("x/helper"), it.Dir("x", 0o755))},
+		// overlayfs keeps helper (the upper x is a new directory); the
+		// native applier deletes it through the link: the union keeps it.
+		want: []string{"/usr/bin/helper file urwxr-xr-x 0"},
+	}, {
+		name:  "whiteout through a lower symlink alone",
+		steps: []it.LayerStep{base, it.Step("evil", it.Whiteout("x/helper"))},
+		want:  []string{"/usr/bin/helper file urwxr-xr-x 0"},
+	}, {
+		name:  "opaque marker through a lower symlink",
+		steps: []it.LayerStep{base, it.Step("evil", it.Opaque("x"))},
+		want:  []string{"/usr/bin/helper file urwxr-xr-x 0", "/usr/bin/curl file -rwxr-xr-x 0"},
+	}, {
+		name:  "directory whited out and made again in the same layer",
+		steps: []it.LayerStep{base, it.Step("evil", it.Whiteout("d"), it.Dir("d", 0o755), it.Text("d/new", "n"))},
+		// The upper d is a plain directory: overlayfs merges the lower one.
+		want: []string{"/d/tool file urwxr-xr-x 0", "/d/new file -rw-r--r-- 0"},
+	}, {
+		name:  "opaque marker at the root",
+		steps: []it.LayerStep{base, it.Step("evil", it.Opaque("/"), it.Text("app", "a"))},
+		want:  []string{"/bin/sh file urwxr-xr-x 0", "/app file -rw-r--r-- 0"},
+	}, {
+		name:   "an opaque directory still hides its lower contents",
+		steps:  []it.LayerStep{base, it.Step("clean", it.Dir("d", 0o755), it.Opaque("d"), it.Text("d/new", "n"))},
+		want:   []string{"/d/new file -rw-r--r-- 0"},
+		absent: []string{"/d/tool"},
+	}, {
+		name:  "hardlink header mode is the shared file's mode",
+		steps: []it.LayerStep{it.Step("evil", it.Dir("bin", 0o755), it.File("bin/busybox", 0o755, elf), it.HardlinkMode("bin/su", "bin/busybox", 0o4755))},
+		want:  []string{"/bin/busybox file urwxr-xr-x 0", "/bin/su file urwxr-xr-x 0"},
+	}, {
+		name: "hardlink header owner is the shared file's owner",
+		steps: []it.LayerStep{it.Step("evil", it.Dir("bin", 0o755), it.Owned(it.File("bin/tool", 0o4755, elf), 1000, 1000),
+			it.Owned(it.HardlinkMode("bin/t2", "bin/tool", 0o4755), 0, 0))},
+		want: []string{"/bin/tool file urwxr-xr-x 0", "/bin/t2 file urwxr-xr-x 0"},
+	}, {
+		name:  "file capabilities are kept",
+		steps: []it.LayerStep{it.Step("setcap", it.Dir("usr/bin", 0o755), it.Xattr(it.File("usr/bin/python3", 0o755, elf), "security.capability", caps))},
+		xattr: map[string]string{"/usr/bin/python3": caps},
+	}, {
+		name: "a later layer rewriting the file without capabilities clears them",
+		steps: []it.LayerStep{
+			it.Step("setcap", it.Dir("usr/bin", 0o755), it.Xattr(it.File("usr/bin/python3", 0o755, elf), "security.capability", caps)),
+			it.Step("rewrite", it.File("usr/bin/python3", 0o755, elf)),
+		},
+		xattr: map[string]string{"/usr/bin/python3": ""},
+	}, {
+		name: "a hardlink's header sets capabilities on the shared file",
+		steps: []it.LayerStep{it.Step("setcap", it.Dir("usr/bin", 0o755), it.File("usr/bin/python3", 0o755, elf),
+			it.Xattr(it.HardlinkMode("usr/bin/py", "usr/bin/python3", 0o755), "security.capability", caps))},
+		xattr: map[string]string{"/usr/bin/python3": caps, "/usr/bin/py": caps},
+	}, {
+		name: "a hardlink without capabilities clears them (chown)",
+		steps: []it.LayerStep{it.Step("setcap", it.Dir("usr/bin", 0o755), it.Xattr(it.File("usr/bin/python3", 0o755, elf), "security.capability", caps),
+			it.HardlinkMode("usr/bin/py", "usr/bin/python3", 0o755))},
+		xattr: map[string]string{"/usr/bin/python3": "", "/usr/bin/py": ""},
+	}, {
+		name:  "trusted attributes are never restored",
+		steps: []it.LayerStep{base, it.Step("evil", it.Xattr(it.Dir("d", 0o755), "trusted.overlay.opaque", "y"))},
+		want:  []string{"/d/tool file urwxr-xr-x 0"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := scan(t, nil, tc.steps...)
+			for _, w := range tc.want {
+				p := w[:strings.IndexByte(w, ' ')]
+				n, err := f.Lstat(p)
+				if err != nil {
+					t.Errorf("%s: %v; tree:\n%s", p, err, strings.Join(tree(f), "\n"))
+					continue
+				}
+				if got := fmt.Sprintf("%s %s %s %d", n.Path, n.Type, n.Mode, n.UID); got != w {
+					t.Errorf("got %q, want %q", got, w)
+				}
+			}
+			for _, p := range tc.absent {
+				if _, err := f.Lstat(p); err == nil {
+					t.Errorf("%s exists, want it gone", p)
+				}
+			}
+			for p, want := range tc.xattr {
+				n, err := f.Lstat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := n.Xattrs["security.capability"]; got != want {
+					t.Errorf("%s security.capability = %q, want %q", p, got, want)
+				}
+			}
+			if n, err := f.Lstat("/d"); err == nil && n.Xattrs["trusted.overlay.opaque"] != "" {
+				t.Errorf("/d kept a trusted attribute")
+			}
+		})
 	}
 }
