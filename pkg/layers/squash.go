@@ -96,14 +96,21 @@ func (s *squasher) apply(i int, idx *LayerIndex) error {
 			r.Mode, r.UID, r.GID, r.Layer = e.Mode, e.UID, e.GID, i
 		}
 	}
-	upper, diverges := s.over.unpackUpper(i, idx)
-	if diverges && s.native == nil {
-		s.native = s.over.clone()
-	}
-	s.over.merge(s.over.root, upper)
-	s.over.files, s.over.partials = nil, nil
-	if s.native != nil {
-		s.native.applyNative(i, idx)
+	if i == 0 {
+		// The base layer has no parent to merge with: containerd's
+		// snapshotter hands the applier a plain directory, unpacked the
+		// native way in both modes.
+		s.over.applyNative(i, idx)
+	} else {
+		upper, diverges := s.over.unpackUpper(i, idx)
+		if diverges && s.native == nil {
+			s.native = s.over.clone()
+		}
+		s.over.merge(s.over.root, upper)
+		s.over.files, s.over.partials = nil, nil
+		if s.native != nil {
+			s.native.applyNative(i, idx)
+		}
 	}
 	if s.over.pathBytes+s.nativeBytes() > maxLinkedPathBytes {
 		return fmt.Errorf("layer %d: %w", i, limitErr("paths of entries placed through symlinks: bytes in all", maxLinkedPathBytes))
@@ -154,14 +161,23 @@ type model struct {
 	targets   map[*Node]string // symlink -> cleaned absolute target
 	lowers    map[*Node]*Node  // upper directory -> lower entry at its path (overlay, per layer)
 	pathBytes int64            // bytes of paths not shared with an entry's name
+	refusedAt int              // the first layer containerd refuses in this mode, -1 when none
 }
 
 func newModel(native bool) *model {
-	m := &model{native: native, root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755})}
+	m := &model{native: native, root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755}), refusedAt: -1}
 	if native {
 		m.inode = nativeInodes
 	}
 	return m
+}
+
+// refuse records that containerd's applier of this model fails on the
+// current layer, so that the runtime using it ships nothing.
+func (m *model) refuse() {
+	if m.refusedAt < 0 {
+		m.refusedAt = m.layer
+	}
 }
 
 func (m *model) anomaly(kind AnomalyKind, p, detail string) {
@@ -288,11 +304,14 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 				continue
 			}
 			name := path.Base(e.Path)
-			if parent.child(name) != nil {
-				// containerd's mknod fails on an existing path and the
-				// layer with it; no runtime ships this layer, so keep
-				// the entry (a whiteout hides only lower layers).
-				continue
+			if old := parent.child(name); old != nil {
+				// containerd's mknod fails on a path the layer already
+				// wrote, and the layer with it. Only the native applier
+				// ships the stack; it deletes the entry: do the same.
+				m.refuse()
+				if old.Type != TypeWhiteout {
+					m.remove(parent, name, false)
+				}
 			}
 			w := &Node{Entry: Entry{Path: joinPath(pathOf(parent), name, e.Path), Type: TypeWhiteout}, Layer: i, parent: parent}
 			parent.dir.children[name] = w
@@ -311,7 +330,7 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 			}
 		}
 	}
-	return upper, diverges
+	return upper, diverges || m.refusedAt == i
 }
 
 // lowerOf returns the entry the merged lower tree holds at upper node u's
@@ -459,6 +478,7 @@ func (m *model) resolveDir(root *Node, dir, entry string, mk func(parent *Node, 
 				m.pathBytes += int64(len(p))
 				if len(p) > maxResolvedPath {
 					m.anomaly(AnomalyParentNotDir, entry, "resolved path longer than 4096 bytes")
+					m.refuse()
 					return nil
 				}
 			}
@@ -467,6 +487,7 @@ func (m *model) resolveDir(root *Node, dir, entry string, mk func(parent *Node, 
 			hops++
 			if hops > maxApplyHops {
 				m.anomaly(AnomalyParentNotDir, entry, "too many levels of symbolic links")
+				m.refuse()
 				return nil
 			}
 			if !noted {
@@ -480,10 +501,12 @@ func (m *model) resolveDir(root *Node, dir, entry string, mk func(parent *Node, 
 			// An upper layer's whiteout: mkparent's mkdir replaces nothing
 			// (it fails). Keep going in a fresh directory, as a runtime
 			// that accepted the layer would.
+			m.refuse() // mkparent: ENOTDIR
 			delete(cur.dir.children, c)
 			child = mk(cur, c, child.Path)
 		case child.Type != TypeDir:
 			m.anomaly(AnomalyParentNotDir, entry, child.Path+" is a "+child.Type.String())
+			m.refuse() // RootPath or mkparent: ENOTDIR
 			m.remove(cur, c, true)
 			child = mk(cur, c, child.Path)
 		}
@@ -588,6 +611,10 @@ func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
 
 // hardlinkTarget finds the file a hardlink entry names, as containerd's
 // hardlinkRootPath does: parent symlinks followed, the last component not.
+//
+// In overlay mode the file must be in the layer's own tree; containerd
+// refuses the layer otherwise, and the link is then made to the lower file
+// as the native applier would.
 func (m *model) hardlinkTarget(e *Entry, linkRoot *Node) *Node {
 	for _, root := range []*Node{linkRoot, m.root} {
 		dir, err := resolveFrom(root, root, path.Dir(e.Linkname), true, nil)
@@ -595,9 +622,13 @@ func (m *model) hardlinkTarget(e *Entry, linkRoot *Node) *Node {
 			continue
 		}
 		if t := dir.child(path.Base(e.Linkname)); t != nil && t.Type != TypeDir && t.Type != TypeWhiteout {
+			if root != linkRoot {
+				m.refuse()
+			}
 			return t
 		}
 	}
+	m.refuse()
 	return nil
 }
 
@@ -712,6 +743,10 @@ func (m *model) remove(parent *Node, name string, replaced bool) {
 // union returns the overlay model's tree with what only the native model
 // ships added to it (native is nil where it would add nothing).
 func union(over, native *model, anomalies []Anomaly, info []LayerInfo) *FS {
+	if native != nil && over.refusedAt >= 0 && native.refusedAt < 0 {
+		// Only the native applier ships this stack: its tree is the base.
+		over, native = native, over
+	}
 	u := &unifier{fs: &FS{root: over.root, layers: info}}
 	anomalies = append(anomalies, over.anomalies...)
 	deleted, names := [][]DeletedEntry{over.deleted}, []map[uint64][]*Node{over.names}
