@@ -65,7 +65,7 @@ func (p *progress) draw() {
 	if len(p.order) > 0 {
 		ref := p.order[len(p.order)-1]
 		st := p.images[ref]
-		line = fmt.Sprintf("scanning %s: %d/%d layers, %s", clipLeft(ref, 48), st.layers, st.total, output.HumanBytes(st.bytes))
+		line = fmt.Sprintf("scanning %s: %d/%d layers, %s", clipLeft(output.Escape(ref), 48), st.layers, st.total, output.HumanBytes(st.bytes))
 		if st.cached > 0 {
 			line += fmt.Sprintf(" (%d cached)", st.cached)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/report"
 	"github.com/imgaudit/imgaudit/pkg/sbom"
 )
@@ -132,12 +133,52 @@ func Execute(ctx context.Context, env Env) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(env.Stderr, "imgaudit: %s\n", ee.err)
+			printError(env.Stderr, ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintf(env.Stderr, "imgaudit: %s\n", oneLine(err))
+	if msg := oneLine(err); msg != err.Error() {
+		err = errors.New(msg)
+	}
+	printError(env.Stderr, err)
 	return ExitError
+}
+
+// printError prints err, one line per failure ("imgaudit: ..."), escaped:
+// messages carry paths, references and tags from images and registries,
+// which must not move the cursor or start a line of their own in a
+// terminal or a CI log (see output.Escape).
+func printError(w io.Writer, err error) {
+	for _, line := range errorLines(err) {
+		fmt.Fprintf(w, "imgaudit: %s\n", output.Escape(line))
+	}
+}
+
+// errorLines splits what errors.Join put together (an audit of several
+// images fails once per image) into one message per failure. Any other
+// newline in a message is data, and output.Escape shows it as \n.
+func errorLines(err error) []string {
+	msg := err.Error()
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		errs := u.Unwrap()
+		parts := make([]string, len(errs))
+		for i, e := range errs {
+			parts[i] = e.Error()
+		}
+		if len(errs) > 1 && strings.Join(parts, "\n") == msg {
+			var lines []string
+			for _, e := range errs {
+				lines = append(lines, errorLines(e)...)
+			}
+			return lines
+		}
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil && inner.Error() == msg {
+			return errorLines(inner)
+		}
+	}
+	return []string{msg}
 }
 
 // oneLine turns cobra's multi-line unknown-command error ("unknown command

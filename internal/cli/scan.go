@@ -120,7 +120,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 		return usage(auditErr)
 	}
 	for _, w := range pol.Apply(rep, env.Now()) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", w)
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}
 	failing := policy.Failing(rep, threshold)
 	rep.Gate = &report.Gate{FailOn: threshold.String(), Failed: len(failing) > 0}

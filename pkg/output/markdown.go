@@ -113,13 +113,14 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 	}
 	fixes := remediations(open, rules)
 	for _, cmd := range packageRemovals(open) {
-		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
+		// Package names come from the image: a code span that fits them.
+		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: " + mdCode(cmd, false) + "."})
 	}
 	if len(fixes) > 0 {
 		b.WriteString("\n<details><summary>How to fix</summary>\n\n")
 		for _, f := range fixes {
 			// Remediations are written as Markdown by the check authors.
-			fmt.Fprintf(b, "- %s: %s\n", mdCode(f[0], false), oneLine(f[1]))
+			fmt.Fprintf(b, "- %s: %s\n", mdCode(f[0], false), Escape(oneLine(f[1])))
 		}
 		b.WriteString("\n</details>\n")
 	}
@@ -158,13 +159,13 @@ func markdownFindings(b *strings.Builder, fs []report.Finding) {
 		for i, l := range lines {
 			switch {
 			case i == 1 && f.Path != "":
-				cell := mdCode(f.Path, true)
+				cell := mdCode(Escape(f.Path), true)
 				if rest, _ := strings.CutPrefix(l, f.Path); strings.TrimSpace(rest) != "" {
 					cell += " " + mdCell(rest)
 				}
 				cells = append(cells, cell)
 			case i == 1 && f.Name != "":
-				cells = append(cells, mdCode(l, true))
+				cells = append(cells, mdCode(Escape(l), true))
 			default:
 				cells = append(cells, mdCell(l))
 			}
@@ -202,20 +203,25 @@ var mdEscaper = strings.NewReplacer(
 	"<", "&lt;", ">", "&gt;", "&", "&amp;", "|", `\|`, "~", `\~`,
 )
 
-// mdText escapes s as Markdown text.
-func mdText(s string) string { return mdEscaper.Replace(s) }
+// mdText escapes s as Markdown text, on one line (see [Escape]).
+func mdText(s string) string { return mdEscaper.Replace(Escape(s)) }
 
 // mdCell escapes s for a table cell (one line).
 func mdCell(s string) string { return mdText(oneLine(s)) }
 
-// mdCode renders s as a code span; in a table cell, pipes are escaped (GFM
-// unescapes them before it reads the span).
+// mdCode renders s as a code span, on one line (see [Escape]); in a table
+// cell, pipes are escaped (GFM unescapes them before it reads the span).
 func mdCode(s string, inTable bool) string {
-	s = oneLine(s)
+	s = Escape(oneLine(s))
 	if s == "" {
 		return ""
 	}
 	if inTable {
+		if strings.Contains(s, `\|`) {
+			// The table reads "\\|" as an escaped backslash and a cell
+			// break, and a code span cannot hold "\|" otherwise: plain text.
+			return mdText(s)
+		}
 		s = strings.ReplaceAll(s, "|", `\|`)
 	}
 	fence := "`"

@@ -54,7 +54,7 @@ func (p painter) severity(s string) string {
 // coloured.
 func (p painter) verdict(v verdict) string {
 	label := "Verdict: " + v.label()
-	line := wrapIndent(label+" — "+v.text(), TableWidth, "  ")
+	line := wrapIndent(label+" — "+Escape(v.text()), TableWidth, "  ")
 	code := ansiBold
 	switch v.state {
 	case "error", "fail":
@@ -92,20 +92,20 @@ func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	}
 	if r.Policy != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, wrapIndent("Policy: "+policyLine(r.Policy), TableWidth, "  "))
+		fmt.Fprintln(w, wrapIndent("Policy: "+Escape(policyLine(r.Policy)), TableWidth, "  "))
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, p.paint(ansiBold+ansiYel, "Warnings:"))
 		for _, wn := range r.Warnings {
-			fmt.Fprintln(w, wrapIndent("  "+wn.Message, TableWidth, "    "))
+			fmt.Fprintln(w, wrapIndent("  "+Escape(wn.Message), TableWidth, "    "))
 		}
 	}
 	return nil
 }
 
 func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image, o Options, rules ruleIndex) error {
-	fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold, "Image:"), img.Reference)
+	fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold, "Image:"), Escape(img.Reference))
 	v := imageVerdict(r, img)
 	if img.Error != "" {
 		fmt.Fprintln(w, p.verdict(v))
@@ -123,7 +123,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	}
 	for _, e := range kv {
 		if e[1] != "" {
-			fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %-10s%s", e[0]+":", e[1]), TableWidth, strings.Repeat(" ", 12)))
+			fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %-10s%s", e[0]+":", Escape(e[1])), TableWidth, strings.Repeat(" ", 12)))
 		}
 	}
 
@@ -139,7 +139,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		lt := newTable(w)
 		lt.Header([]string{"#", "SIZE", "CREATED BY"})
 		for _, l := range img.Layers {
-			if err := lt.Append([]string{fmt.Sprint(l.Index), HumanBytes(l.Size), clip(oneLine(l.CreatedBy), room)}); err != nil {
+			if err := lt.Append([]string{fmt.Sprint(l.Index), HumanBytes(l.Size), clip(Escape(oneLine(l.CreatedBy)), room)}); err != nil {
 				return fmt.Errorf("rendering layers: %w", err)
 			}
 		}
@@ -182,7 +182,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 			width = max(width, len(f[0]))
 		}
 		for _, f := range fixes {
-			line := fmt.Sprintf("  %-*s  %s", width, f[0], oneLine(f[1]))
+			line := fmt.Sprintf("  %-*s  %s", width, f[0], Escape(oneLine(f[1])))
 			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", width+4)))
 		}
 	}
@@ -208,7 +208,7 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
 		lines := findingLines(f)
 		var wrapped []string
 		for _, l := range lines {
-			wrapped = append(wrapped, wrap(l, room)...)
+			wrapped = append(wrapped, wrap(Escape(l), room)...)
 		}
 		if err := t.Append([]string{p.severity(f.Severity), f.ID, strings.Join(wrapped, "\n"), layerLabel(f.Layer)}); err != nil {
 			return fmt.Errorf("rendering findings: %w", err)
@@ -491,7 +491,7 @@ func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error
 		t := newTable(w)
 		t.Header([]string{"WORST IMAGES", "CRIT", "HIGH", "MED", "LOW"})
 		for _, s := range f.WorstImages {
-			t.Append([]string{clipRight(s.Reference, 60), fmt.Sprint(s.Critical), fmt.Sprint(s.High), fmt.Sprint(s.Medium), fmt.Sprint(s.Low)})
+			t.Append([]string{clipRight(Escape(s.Reference), 60), fmt.Sprint(s.Critical), fmt.Sprint(s.High), fmt.Sprint(s.Medium), fmt.Sprint(s.Low)})
 		}
 		if err := t.Render(); err != nil {
 			return fmt.Errorf("rendering fleet: %w", err)
@@ -502,9 +502,9 @@ func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error
 		t := newTable(w)
 		t.Header([]string{"LAYERS BRINGING FINDINGS", "IMAGES", "FINDINGS"})
 		for _, l := range f.OffendingLayers {
-			what := shortDigest(l.DiffID)
+			what := Escape(shortDigest(l.DiffID))
 			if l.CreatedBy != "" {
-				what += " " + clipRight(oneLine(l.CreatedBy), 50)
+				what += " " + clipRight(Escape(oneLine(l.CreatedBy)), 50)
 			}
 			what += "\n" + strings.Join(l.Categories, ", ")
 			t.Append([]string{what, fmt.Sprint(l.Images), fmt.Sprint(l.Findings)})
