@@ -1,32 +1,40 @@
 package output
 
 import (
+	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
 // Escape makes text that comes from an image or a registry (a path, a link
 // target, a USER, a history step, an error message) safe to print to a
-// terminal or a CI log. Printable text, non-ASCII letters and symbols
-// included, is returned unchanged. Everything a terminal or a log reader
-// would interpret rather than show is written in Go's %q notation instead:
-// C0 and C1 control characters (ESC, CR, LF, TAB, BEL, NUL, DEL, U+0080 to
-// U+009F), Unicode format characters (the bidi overrides and isolates such
-// as U+202E, zero-width characters, U+FEFF), line and paragraph separators,
-// unassigned and private-use code points, and each byte of invalid UTF-8.
-// So an escaped value never starts a new line, moves the cursor, changes
-// colours, opens a hyperlink or reorders what follows it.
+// terminal or a CI log. Printable text (strconv.IsPrint: letters, marks,
+// numbers, punctuation, symbols and the ASCII space, so "é" and CJK
+// included) is returned unchanged. Every other rune is written the way %q
+// writes it: C0 and C1 control characters (ESC, CR, LF, TAB, BEL, NUL, DEL,
+// U+0080 to U+009F) as \x1b, \r, \n, \t, \u009b..., Unicode format
+// characters (bidi overrides and isolates such as U+202E, zero-width
+// characters, U+FEFF) as \u202e..., other spaces and the line and
+// paragraph separators, unassigned and private-use code points; each byte
+// of invalid UTF-8 as \xff. So an escaped value never starts a new line,
+// moves the cursor, changes colours, opens a hyperlink or reorders what
+// follows it.
 //
-// A backslash is printable and stays as it is, so "\x1b" in the output may
-// be a literal backslash in the data; JSON and SARIF reports carry the
-// exact bytes.
+// One printable sequence is escaped too: "##[", which the GitHub Actions
+// runner reads as a workflow command ("##[error]...") anywhere in a line of
+// a job's log, becomes "#\x23[".
+//
+// A backslash and a double quote stay as they are (only %q's quoting would
+// need them escaped), so "\x1b" in the output may be a backslash in the
+// data; JSON and SARIF reports carry the exact bytes.
 func Escape(s string) string {
 	i := 0
 	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
 		i++
 	}
-	if i == len(s) {
+	if j := strings.Index(s[:i], legacyCommand); j >= 0 {
+		i = j
+	} else if i == len(s) {
 		return s
 	}
 	var b strings.Builder
@@ -39,7 +47,10 @@ func Escape(s string) string {
 			b.WriteString(`\x`)
 			b.WriteByte(hexDigits[s[i]>>4])
 			b.WriteByte(hexDigits[s[i]&0xf])
-		case printable(r):
+		case r == '#' && strings.HasPrefix(s[i:], legacyCommand):
+			b.WriteString(`#\x23[`)
+			size = len(legacyCommand)
+		case strconv.IsPrint(r):
 			b.WriteString(s[i : i+size])
 		default:
 			writeEscaped(&b, r)
@@ -49,17 +60,11 @@ func Escape(s string) string {
 	return b.String()
 }
 
-const hexDigits = "0123456789abcdef"
+// legacyCommand starts a GitHub Actions workflow command in the legacy
+// syntax, which the runner looks for anywhere in a line.
+const legacyCommand = "##["
 
-// printable reports whether r is shown as itself: letters, marks, numbers,
-// punctuation, symbols and spaces (unicode.IsGraphic; format, control,
-// separator-of-lines and unassigned code points are not).
-func printable(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r >= 0x20 && r < 0x7f
-	}
-	return unicode.IsGraphic(r)
-}
+const hexDigits = "0123456789abcdef"
 
 // writeEscaped writes r the way strconv.QuoteRune would inside its quotes.
 func writeEscaped(b *strings.Builder, r rune) {

@@ -309,14 +309,25 @@ func wrap(s string, width int) []string {
 func wrapIndent(s string, width int, indent string) string {
 	first := wrap(s, width)
 	if len(first) == 1 {
-		return s
+		return noCommand(s)
 	}
-	out := []string{first[0]}
+	out := []string{noCommand(first[0])}
 	rest := strings.Join(first[1:], " ")
 	for _, l := range wrap(rest, width-utf8.RuneCountInString(indent)) {
-		out = append(out, indent+l)
+		out = append(out, noCommand(indent+l))
 	}
 	return strings.Join(out, "\n")
+}
+
+// noCommand keeps a line that data begins (a wrapped value, a warning) from
+// reading as a GitHub Actions workflow command, "::error::..." after
+// leading spaces: its first colon is written \x3a, as Escape would.
+func noCommand(line string) string {
+	rest := strings.TrimLeft(line, " ")
+	if !strings.HasPrefix(rest, "::") {
+		return line
+	}
+	return line[:len(line)-len(rest)] + `\x3a` + rest[1:]
 }
 
 func note(s string) string {
