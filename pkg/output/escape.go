@@ -1,6 +1,8 @@
 package output
 
 import (
+	"bytes"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -106,4 +108,21 @@ func writeEscaped(b *strings.Builder, r rune) {
 	for shift := (digits - 1) * 4; shift >= 0; shift -= 4 {
 		b.WriteByte(hexDigits[(r>>shift)&0xf])
 	}
+}
+
+// commandSafe wraps the writer of a JSON report (json, jsonl, sarif), which
+// the GitHub Action prints in the job log: "##[", which can only occur
+// inside a JSON string, is written "#\u0023[", the same string to any JSON
+// reader but no workflow command to the runner. json.Encoder writes each
+// value with one Write, so the sequence is never split between two.
+type commandSafe struct{ w io.Writer }
+
+func (c commandSafe) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte(legacyCommand)) {
+		return c.w.Write(p)
+	}
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte(legacyCommand), []byte(`#\u0023[`))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,6 +1,8 @@
 package output_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,7 +174,7 @@ func hostile() *report.Report {
 					{ID: "IA-SETUID", Category: "setuid", Severity: "high", Title: "Setuid file",
 						Path: "/usr/bin/" + attackBidi + attackGHA, Aliases: []string{"/bin/" + attackClear}, Name: "x" + attackCR,
 						Detail: "mode " + attackMisc, Layer: layer,
-						Package: &report.PackageRef{Name: "pkg" + attackLink, Version: attackClear, Type: "deb", Remove: "apt-get purge -y pkg" + attackLink},
+						Package:     &report.PackageRef{Name: "pkg" + attackLink, Version: attackClear, Type: "deb", Remove: "apt-get purge -y pkg" + attackLink},
 						Remediation: "Remove it."},
 					{ID: "IA-PATH-ESCAPE", Category: "layer", Severity: "critical", Title: "Layer entry escapes the image root",
 						Path: "/app/link\\|" + attackLegacy, Name: "escaping-link",
@@ -286,4 +288,36 @@ func gfmCells(row string) int {
 		}
 	}
 	return n - 1 // a leading and a trailing pipe
+}
+
+// TestJSONFormatsHideLegacyCommands: json, jsonl and sarif, which the
+// GitHub Action may print in the job log, carry the data exactly but never
+// the three bytes "##[" the runner reads as a workflow command.
+func TestJSONFormatsHideLegacyCommands(t *testing.T) {
+	want := hostile()
+	for _, f := range []output.Format{output.FormatJSON, output.FormatJSONL, output.FormatSARIF} {
+		out := render(t, f, hostile(), output.Options{Rules: rules()})
+		if bytes.Contains(out, []byte("##[")) {
+			t.Errorf("%s holds ##[", f)
+		}
+		if i := bytes.IndexAny(out, "\x1b\r\x00\x07"); i >= 0 {
+			t.Errorf("%s: control byte at %d", f, i)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
+				t.Errorf("%s: workflow command %q", f, line)
+			}
+		}
+		if f != output.FormatJSON {
+			continue
+		}
+		var got report.Report
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		// (JSON has no invalid UTF-8: encoding/json writes U+FFFD.)
+		if got.Warnings[0].Message != strings.ToValidUTF8(want.Warnings[0].Message, "\uFFFD") || got.Images[0].Findings[1].Path != want.Images[0].Findings[1].Path {
+			t.Errorf("json does not carry the exact strings: %q, %q", got.Warnings[0].Message, got.Images[0].Findings[1].Path)
+		}
+	}
 }

@@ -112,7 +112,7 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 // report.SchemaVersion), followed by a newline. Lists and maps are never
 // null: an image without findings has "findings": [].
 func WriteJSON(w io.Writer, r *report.Report) error {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(commandSafe{w})
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(normalized(r)); err != nil {
@@ -148,7 +148,7 @@ func WriteJSONLSummary(w io.Writer, r *report.Report) error {
 }
 
 func writeLine(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(commandSafe{w})
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("writing jsonl: %w", err)

@@ -179,7 +179,7 @@ func WriteSARIF(w io.Writer, r *report.Report, o Options) error {
 	if log.Runs[0].Tool.Driver.Name == "" {
 		log.Runs[0].Tool.Driver.Name = "imgaudit"
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(commandSafe{w})
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(log); err != nil {
