@@ -35,6 +35,7 @@ targets=(
 	"pkg/fetch FuzzParsePlatform"
 	"pkg/fetch FuzzOpenReference"
 	"pkg/fetch FuzzOpenArchive"
+	"pkg/output FuzzEscape"
 )
 module=$(go list -m)
 cache="$(go env GOCACHE)/fuzz/$module"
