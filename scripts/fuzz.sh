@@ -36,6 +36,9 @@ targets=(
 	"pkg/fetch FuzzOpenReference"
 	"pkg/fetch FuzzOpenArchive"
 	"pkg/output FuzzEscape"
+	# Differential: the audit against containerd's applier (needs root and
+	# overlayfs, as this script has when run as root).
+	"internal/runtimediff FuzzRuntimeDiff"
 )
 module=$(go list -m)
 cache="$(go env GOCACHE)/fuzz/$module"

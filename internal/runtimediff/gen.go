@@ -202,16 +202,22 @@ func Gen(src Source) Stack {
 	n := 1 + src.Intn(4)
 	s := make(Stack, n)
 	a := newAlphabet()
-	var files []string
+	var files []string // regular files of earlier layers
+	var seen []string  // every name so far
 	for i := range s {
+		var mine []string // and of this one
 		m := 1 + src.Intn(6)
 		for range m {
-			e := a.entry(src, files)
-			if e.Kind == KindFile {
-				files = append(files, e.Path)
+			e := a.entry(src, mine, files, seen)
+			if e.Kind == KindFile || e.Kind == KindBackslash {
+				mine = append(mine, e.Path)
+			}
+			if e.Kind != KindWhiteout && e.Kind != KindOpaque {
+				seen = append(seen, strings.TrimSuffix(e.Path, "/"))
 			}
 			s[i] = append(s[i], e)
 		}
+		files = append(files, mine...)
 	}
 	return s
 }
@@ -220,7 +226,10 @@ func pick[T any](src Source, xs []T) T { return xs[src.Intn(len(xs))] }
 
 func (a *alphabet) path(src Source) string { return pick(src, a.dirs) + pick(src, a.bases) }
 
-func (a *alphabet) entry(src Source, files []string) Entry {
+// entry draws one entry. A hardlink mostly names a file of the same layer
+// (containerd's overlay applier links inside the layer's own directory and
+// refuses any other target), sometimes one of a lower layer. A whiteout names, half the time, something the stack has made.
+func (a *alphabet) entry(src Source, mine, lower, seen []string) Entry {
 	var e Entry
 	switch src.Intn(10) {
 	case 0, 1:
@@ -230,13 +239,25 @@ func (a *alphabet) entry(src Source, files []string) Entry {
 	case 4:
 		e = Entry{Kind: KindSymlink, Path: a.path(src), Target: pick(src, a.targets)}
 	case 5:
-		target := a.path(src)
-		if len(files) > 0 && src.Intn(4) != 0 {
-			target = pick(src, files)
+		// A hardlink to a name that does not exist makes every runtime
+		// refuse the stack, which then tests nothing: with no file to
+		// link to yet, the entry is a file.
+		var target string
+		switch {
+		case len(mine)+len(lower) == 0:
+			return a.decorate(src, Entry{Kind: KindFile, Path: a.path(src), Mode: pick(src, a.fileModes)})
+		case len(mine) > 0 && (len(lower) == 0 || src.Intn(4) != 0):
+			target = pick(src, mine)
+		default:
+			target = pick(src, lower)
 		}
 		e = Entry{Kind: KindHardlink, Path: a.path(src), Target: target, Mode: pick(src, a.fileModes)}
 	case 6, 7:
-		e = Entry{Kind: KindWhiteout, Path: a.path(src)}
+		p := a.path(src)
+		if len(seen) > 0 && src.Intn(2) == 0 {
+			p = pick(src, seen)
+		}
+		e = Entry{Kind: KindWhiteout, Path: p}
 	case 8:
 		e = Entry{Kind: KindOpaque, Path: strings.TrimSuffix(pick(src, a.dirs), "/")}
 	case 9:
@@ -249,6 +270,11 @@ func (a *alphabet) entry(src Source, files []string) Entry {
 		}[src.Intn(4)]
 		e = Entry{Kind: KindBackslash, Path: name, Mode: pick(src, a.fileModes)}
 	}
+	return a.decorate(src, e)
+}
+
+// decorate gives some entries an owner and an extended attribute.
+func (a *alphabet) decorate(src Source, e Entry) Entry {
 	if e.Kind != KindWhiteout && e.Kind != KindOpaque {
 		if src.Intn(3) == 0 {
 			e.UID, e.GID = pick(src, a.owners), pick(src, a.owners)
