@@ -136,6 +136,60 @@ func craftedCases() []crafted {
 				{"both", "/etc/motd", "file 0644 0:0"},
 			},
 		},
+		{
+			// A lower symlink written through by a later layer: native
+			// follows it; overlay resolves symlinks inside the layer being
+			// applied only, so the later layer gets a real directory that
+			// shadows the symlink in the merged view.
+			name: "overlay_shadows_lower_symlink",
+			layers: [][]it.Item{
+				{it.Dir("usr/bin", 0o755), it.Symlink("bin", "usr/bin")},
+				{it.File("bin/tool", 0o4755, []byte("t"))},
+			},
+			runtime: []fact{
+				{"native", "/bin", "symlink 0:0 -> usr/bin"},
+				{"native", "/usr/bin/tool", "file 04755 0:0"},
+				{"native", "/bin/tool", ""},
+				{"overlay", "/bin", "dir 0755 0:0"},
+				{"overlay", "/bin/tool", "file 04755 0:0"},
+				{"overlay", "/usr/bin/tool", ""},
+			},
+		},
+		{
+			// An entry below a symlink to nothing: containerd follows the
+			// link and creates the missing directories where it points.
+			name:   "entry_below_dangling_symlink",
+			layers: [][]it.Item{{it.Symlink("bin", "usr/bin"), it.File("bin/sh", 0o4755, []byte("sh"))}},
+			runtime: []fact{
+				{"both", "/bin", "symlink 0:0 -> usr/bin"},
+				{"both", "/usr/bin", "dir 0755 0:0"},
+				{"both", "/usr/bin/sh", "file 04755 0:0"},
+			},
+			strict: true,
+		},
+		{
+			// Whiteouts apply in tar order: a symlink deleted later in its
+			// own layer does not redirect the entries after it.
+			name: "whiteout_after_symlink_same_layer",
+			layers: [][]it.Item{{
+				it.Dir("etc", 0o755), it.Symlink("app", "/etc"), it.Whiteout("app"),
+				it.File("app/tool", 0o4755, []byte("t")),
+			}},
+			runtime: []fact{
+				{"both", "/app", "dir 0755 0:0"},
+				{"both", "/app/tool", "file 04755 0:0"},
+				{"both", "/etc/tool", ""},
+			},
+			strict: true,
+		},
+		{
+			// A whiteout's parent directories are created (mkparent), even
+			// when there is nothing to delete.
+			name:    "whiteout_creates_parents",
+			layers:  [][]it.Item{{it.Whiteout("opt/x")}},
+			runtime: []fact{{"both", "/opt", "dir 0755 0:0"}},
+			strict:  true,
+		},
 		// Item 3: a hardlink's own header mode and owner go to the inode.
 		{
 			name: "hardlink_header_mode_setuid",
