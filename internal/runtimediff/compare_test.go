@@ -110,8 +110,15 @@ func TestGenDeterministic(t *testing.T) {
 	if a, b := rd.Gen(rd.ByteSource(data)), rd.Gen(rd.ByteSource(data)); a.String() != b.String() {
 		t.Fatalf("bytes: two stacks:\n%s\n%s", a, b)
 	}
-	if s := rd.Gen(rd.ByteSource(nil)); len(s) != 1 || len(s[0]) != 1 {
+	if s := rd.Gen(rd.ByteSource(nil)); s.String() != "layer 0: {it.Dir(\"a/\", 0o755)}\n" {
 		t.Fatalf("no bytes: %s", s)
+	}
+	// Choices(seed) drives ByteSource to the stack RandSource(seed) gives.
+	for seed := range uint64(200) {
+		want := rd.Gen(rd.RandSource(seed)).String()
+		if got := rd.Gen(rd.ByteSource(rd.Choices(seed))).String(); got != want {
+			t.Fatalf("seed %d: from its choices\n%s\nwant\n%s", seed, got, want)
+		}
 	}
 }
 

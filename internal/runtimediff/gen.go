@@ -153,10 +153,40 @@ func (s *byteSource) Intn(n int) int {
 	return c % n
 }
 
+func (s *byteSource) exhausted() bool { return len(s.b) == 0 }
+
 // ByteSource draws each choice from the next byte of b (modulo the number
-// of choices), then 0 once b is used up: a fuzzer's bytes drive the same
-// generator.
+// of choices), then 0 once b is used up; the stack ends with the bytes (one
+// entry at least): a fuzzer's bytes drive the same generator.
 func ByteSource(b []byte) Source { return &byteSource{b: b} }
+
+type recorder struct {
+	src Source
+	b   []byte
+}
+
+func (r *recorder) Intn(n int) int {
+	c := r.src.Intn(n)
+	if n > 1 {
+		r.b = append(r.b, byte(c))
+	}
+	return c
+}
+
+// Choices returns the bytes from which ByteSource makes the stack that
+// RandSource(seed) makes: seeds for a fuzz corpus. Every choice of the
+// generator is among fewer than 256.
+func Choices(seed uint64) []byte {
+	r := &recorder{src: RandSource(seed)}
+	Gen(r)
+	return r.b
+}
+
+// exhausted reports whether src has no more choices to give.
+func exhausted(src Source) bool {
+	e, ok := src.(interface{ exhausted() bool })
+	return ok && e.exhausted()
+}
 
 // CapSetuidDacOverride is a vfs_cap_data revision 2 value (little endian,
 // 20 bytes) for cap_setuid,cap_dac_override=ep: magic 0x02000001 (revision
@@ -205,9 +235,15 @@ func Gen(src Source) Stack {
 	var files []string // regular files of earlier layers
 	var seen []string  // every name so far
 	for i := range s {
+		if i > 0 && exhausted(src) {
+			return s[:i]
+		}
 		var mine []string // and of this one
 		m := 1 + src.Intn(6)
-		for range m {
+		for j := range m {
+			if j > 0 && exhausted(src) {
+				break
+			}
 			e := a.entry(src, mine, files, seen)
 			if e.Kind == KindFile || e.Kind == KindBackslash {
 				mine = append(mine, e.Path)
@@ -275,11 +311,13 @@ func (a *alphabet) entry(src Source, mine, lower, seen []string) Entry {
 
 // decorate gives some entries an owner and an extended attribute.
 func (a *alphabet) decorate(src Source, e Entry) Entry {
+	// Choice 0 is always the plain one: a fuzzer's exhausted bytes give
+	// plain entries.
 	if e.Kind != KindWhiteout && e.Kind != KindOpaque {
-		if src.Intn(3) == 0 {
+		if src.Intn(3) == 2 {
 			e.UID, e.GID = pick(src, a.owners), pick(src, a.owners)
 		}
-		if e.Kind != KindSymlink && src.Intn(4) == 0 {
+		if e.Kind != KindSymlink && src.Intn(4) == 3 {
 			e.Xattrs = append(e.Xattrs, pick(src, a.xattrs))
 		}
 	}

@@ -306,14 +306,8 @@ func FromFS(fsys *layers.FS) (Tree, error) {
 			return fmt.Errorf("audit: %s walked twice", n.Path)
 		}
 		t[n.Path] = f
-		if n.Type != layers.TypeDir {
-			if ls := fsys.Links(n); len(ls) > 1 {
-				for _, l := range ls {
-					if l.Path == n.Path {
-						groups[n.Inode] = append(groups[n.Inode], n.Path)
-					}
-				}
-			}
+		if n.Type != layers.TypeDir && len(fsys.Links(n)) > 1 {
+			groups[n.Inode] = append(groups[n.Inode], n.Path)
 		}
 		return nil
 	})

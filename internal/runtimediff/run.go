@@ -9,7 +9,7 @@ import (
 )
 
 // Required reports whether the harness must run (fail rather than skip when
-// it cannot): in CI (CI=true, as .ci/run sets it) or when IMGAUDIT_E2E=1.
+// it cannot): in CI (CI=true, as CI services set it) or when IMGAUDIT_E2E=1.
 func Required() bool {
 	return os.Getenv("CI") == "true" || os.Getenv("IMGAUDIT_E2E") == "1"
 }
