@@ -230,19 +230,6 @@ func Image(cfg v1.Config, steps ...LayerStep) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-// Xattr returns it with the extended attribute name set to value, as a PAX
-// SCHILY.xattr record (how tar, Docker and BuildKit write them).
-func Xattr(it Item, name, value string) Item {
-	recs := make(map[string]string, len(it.Header.PAXRecords)+1)
-	for k, v := range it.Header.PAXRecords {
-		recs[k] = v
-	}
-	recs["SCHILY.xattr."+name] = value
-	it.Header.PAXRecords = recs
-	it.Header.Format = tar.FormatPAX
-	return it
-}
-
 // Mode returns it with the header mode set to mode (a hardlink's own mode,
 // for instance, which containerd applies to the shared inode).
 func Mode(it Item, mode int64) Item {

@@ -27,7 +27,7 @@ type crafted struct {
 	strict bool
 }
 
-const capValue = rd.CapSetuidDacOverride
+const capValue = it.CapSetuidDacOverride
 
 func xattr(name, v string) string { return fmt.Sprintf(" xattr[%s=%q]", name, v) }
 

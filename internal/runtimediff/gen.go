@@ -188,13 +188,10 @@ func exhausted(src Source) bool {
 	return ok && e.exhausted()
 }
 
-// CapSetuidDacOverride is a vfs_cap_data revision 2 value (little endian,
-// 20 bytes) for cap_setuid,cap_dac_override=ep: magic 0x02000001 (revision
-// 2, effective), permitted (1<<7 | 1<<1), inheritable 0, and the upper
-// 32 capabilities 0.
-const CapSetuidDacOverride = "\x01\x00\x00\x02\x82\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
-
-// CapNetRaw is cap_net_raw=ep (1<<13) in the same form.
+// CapNetRaw is a security.capability value for cap_net_raw=ep: vfs_cap_data
+// revision 2, little endian, magic 0x02000001 (revision 2, effective),
+// permitted 1<<13, the rest 0 (imagetest.CapSetuidDacOverride has the
+// same form).
 const CapNetRaw = "\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 // alphabet is the generator's vocabulary: a few names, most of which meet.
@@ -214,7 +211,7 @@ func newAlphabet() *alphabet {
 		dirModes:  []int64{0o755, 0o700, 0o1777, 0o2775, 0o4755},
 		owners:    []int{0, 0, 0, 1000},
 		xattrs: [][2]string{
-			{"security.capability", CapSetuidDacOverride},
+			{"security.capability", imagetest.CapSetuidDacOverride},
 			{"security.capability", CapNetRaw},
 			{"user.x", "1"},
 			{"user.x", "2"},
