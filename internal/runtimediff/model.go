@@ -54,7 +54,7 @@ func All() []Runtime { return []Runtime{Native, Overlay} }
 type File struct {
 	// Type is "file", "dir", "symlink", "char", "block", "fifo" or
 	// "socket"; the audit's side may also hold "hardlink" (a hardlink whose
-	// target it did not find) or "unknown".
+	// target it did not find) or the name of any other layers.Type.
 	Type string
 	// Mode is the permission bits plus fs.ModeSetuid, fs.ModeSetgid and
 	// fs.ModeSticky. It is 0 for symlinks: Linux ignores a symlink's mode
@@ -335,5 +335,5 @@ func auditType(t layers.Type) string {
 	case layers.TypeFIFO:
 		return "fifo"
 	}
-	return "unknown"
+	return t.String() // a whiteout marker left in the tree, say
 }
