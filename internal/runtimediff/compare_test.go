@@ -43,6 +43,19 @@ func TestCompareUnion(t *testing.T) {
 		{name: "extra only when strict", native: rd.Tree{}, overlay: rd.Tree{}, audit: rd.Tree{"/a": suid}, wantNone: true},
 		{name: "extra when strict", native: rd.Tree{}, overlay: rd.Tree{}, audit: rd.Tree{"/a": suid}, strict: true, want: []string{"/a extra"}},
 		{
+			name:   "a link group counts the names the runtime ships",
+			native: rd.Tree{"/a": {Type: "file", Mode: 0o755}},
+			audit:  rd.Tree{"/a": {Type: "file", Mode: 0o755, Links: []string{"/a", "/gone"}}, "/gone": {Type: "file", Mode: 0o755, Links: []string{"/a", "/gone"}}},
+			strict: true,
+			want:   []string{"/gone extra"},
+		},
+		{
+			name:   "a link group the runtime does not have",
+			native: rd.Tree{"/a": {Type: "file", Mode: 0o755}, "/b": {Type: "file", Mode: 0o755}},
+			audit:  rd.Tree{"/a": {Type: "file", Mode: 0o755, Links: []string{"/a", "/b"}}, "/b": {Type: "file", Mode: 0o755, Links: []string{"/a", "/b"}}},
+			want:   []string{"/a mismatch", "/b mismatch"},
+		},
+		{
 			name:   "xattrs and links count",
 			native: rd.Tree{"/a": {Type: "file", Mode: 0o755, Xattrs: map[string]string{"security.capability": "c"}, Links: []string{"/a", "/b"}}},
 			audit:  rd.Tree{"/a": {Type: "file", Mode: 0o755, Links: []string{"/a", "/b"}}},
