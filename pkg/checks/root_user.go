@@ -22,9 +22,13 @@ func (*rootUser) Meta() Meta {
 			"and is root on the host after any container escape.",
 		Remediation: "Add a numeric non-root user as the last USER instruction, e.g. `USER 65532:65532` " +
 			"(distroless and Chainguard images ship uid 65532 \"nonroot\"), and make the files the application writes owned by it.",
-		Notes: "Root is: USER unset or empty, \"0\" or \"root\" with any group (\"0:0\", \"root:root\", \"0:1000\"), " +
-			"or a name that /etc/passwd maps to uid 0 (an \"admin:x:0:0\" alias). A numeric non-zero uid is not root, with or without a passwd entry.",
-		Needs: userNeeds,
+		Notes: "The user is resolved with the container runtime's own parser (github.com/moby/sys/user, as runc, Docker and containerd do): " +
+			"the value is not trimmed; a user part strconv.Atoi accepts is a uid (\"0\", \"+0\", \"00\"); a name takes the first /etc/passwd line " +
+			"that names it, whole lines trimmed, and a uid field that is not a number (\"1000 \", missing) reads as 0. Root is what that gives uid 0 " +
+			"(USER unset or empty, \"0:1000\", an \"admin:x:0:0\" alias), and, failing closed, any other reading that does: the user part " +
+			"without its group, the value with white space trimmed, /etc/passwd without its over-long lines, or the name \"root\". " +
+			"A numeric non-zero uid is not root, with or without a passwd entry.",
+		Needs: userNeeds(),
 	}
 }
 
@@ -35,8 +39,10 @@ func (*rootUser) Run(_ context.Context, img *Image) ([]Finding, error) {
 	}
 	f := Finding{Name: trimUser(u.Configured), Layer: img.userStep()}
 	switch {
-	case f.Name == "":
+	case u.Configured == "":
 		f.Detail = "USER is not set: the container runs as root (uid 0)"
+	case u.Problem != "":
+		f.Detail = fmt.Sprintf("USER %q is taken as uid 0: %s", u.Configured, u.Problem)
 	case u.Verifiable:
 		f.Detail = fmt.Sprintf("USER %q is uid 0", u.Configured)
 	default:

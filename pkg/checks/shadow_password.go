@@ -59,7 +59,7 @@ func (*shadowPassword) Run(_ context.Context, img *Image) ([]Finding, error) {
 			continue
 		}
 		if what := passwordState(a.pw); what != "" {
-			out = append(out, Finding{Path: pw.node.Path, Name: a.name, Layer: img.layerRef(pw.node.Layer),
+			out = append(out, Finding{Path: pw.passwd.node.Path, Name: a.name, Layer: img.layerRef(pw.passwd.node.Layer),
 				Detail: fmt.Sprintf("account %q has %s in the world-readable /etc/passwd", a.name, what)})
 		}
 	}

@@ -22,7 +22,7 @@ func (*userName) Meta() Meta {
 			"and refuses to start the pod; the uid also changes silently whenever /etc/passwd does.",
 		Remediation: "Use the numeric UID instead of the name, e.g. `USER 65532:65532`.",
 		Notes:       "Applies to non-numeric users that /etc/passwd maps to a non-zero uid.",
-		Needs:       userNeeds,
+		Needs:       userNeeds(),
 	}
 }
 

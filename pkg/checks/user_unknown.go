@@ -2,8 +2,11 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/moby/sys/user"
 )
 
 type userUnknown struct{}
@@ -23,22 +26,31 @@ func (*userUnknown) Meta() Meta {
 			"and runtimes fail to start the container or fall back unpredictably. imgaudit fails closed.",
 		Remediation: "Use a numeric UID, e.g. `USER 65532:65532`, so that Kubernetes runAsNonRoot can verify it; " +
 			"if a name is needed, create the account (with a non-zero uid) in the image.",
-		Notes: "Applies to non-numeric users other than \"root\" that /etc/passwd lacks (or an image without /etc/passwd).",
-		Needs: userNeeds,
+		Notes: "Applies to every user the container runtime cannot resolve and that no reading makes root (see IA-ROOT-USER): a name /etc/passwd lacks " +
+			"(or an image without /etc/passwd, or with one too large to read), a group /etc/group lacks, a uid out of range (\"-1\"), " +
+			"a value with white space (\" 1000\"), an /etc/passwd line longer than the runtime's parser reads. The runtime refuses to start such a container; " +
+			"imgaudit fails closed.",
+		Needs: userNeeds(),
 	}
 }
 
 func (*userUnknown) Run(_ context.Context, img *Image) ([]Finding, error) {
-	u := ResolveUser(img)
-	if u.Root || u.Verifiable || u.InPasswd || trimUser(u.Configured) == "" {
+	u, err := resolveUser(img)
+	if u.Root || u.Verifiable || u.InPasswd {
 		return nil, nil
 	}
 	name := trimUser(u.Configured)
-	detail := fmt.Sprintf("USER %q: no account %q in /etc/passwd", u.Configured, name)
-	if img.passwd().node == nil {
-		detail = fmt.Sprintf("USER %q: the image has no /etc/passwd", u.Configured)
-	} else if !img.passwd().captured {
+	pw := img.passwd().passwd
+	var detail string
+	switch {
+	case errors.Is(err, errUnreadable):
 		detail = fmt.Sprintf("USER %q: /etc/passwd could not be read", u.Configured)
+	case errors.Is(err, user.ErrNoPasswdEntries) && !pw.exists:
+		detail = fmt.Sprintf("USER %q: the image has no /etc/passwd", u.Configured)
+	case errors.Is(err, user.ErrNoPasswdEntries):
+		detail = fmt.Sprintf("USER %q: no account %q in /etc/passwd", u.Configured, name)
+	default:
+		detail = fmt.Sprintf("USER %q: the runtime rejects it: %s", u.Configured, u.Problem)
 	}
 	return []Finding{{Name: name, Detail: detail, Layer: img.userStep()}}, nil
 }
