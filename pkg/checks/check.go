@@ -42,7 +42,8 @@ type Meta struct {
 	Title string `json:"title"`
 	// Category is what the check finds (see the Category constants).
 	Category Category `json:"category"`
-	// Severity is the default severity of every finding of the check.
+	// Severity is the severity of the check's findings; a check may give a
+	// finding a lower one (IA-SECRET-FILE: a package's published test data).
 	Severity Severity `json:"severity"`
 	// Rationale says why it matters to someone attacking the container.
 	Rationale string `json:"rationale"`
@@ -142,8 +143,9 @@ func Metas(cs []Check) []Meta {
 
 // Run runs the checks against img and returns their findings sorted by
 // severity (most severe first), ID, path, name, deleted and layer. Each
-// finding gets its check's ID, category, title and severity, and the check's
-// remediation when it set none. The first error stops the run; it names the
+// finding gets its check's ID, category and title, its check's severity
+// unless the check set a lower one (Low to High: published test data), and
+// the check's remediation when it set none. The first error stops the run; it names the
 // check.
 func Run(ctx context.Context, img *Image, cs []Check) ([]Finding, error) {
 	var all []Finding
@@ -157,7 +159,10 @@ func Run(ctx context.Context, img *Image, cs []Check) ([]Finding, error) {
 			return nil, fmt.Errorf("check %s: %w", m.ID, err)
 		}
 		for _, f := range fs {
-			f.ID, f.Category, f.Title, f.Severity = m.ID, m.Category, m.Title, m.Severity
+			f.ID, f.Category, f.Title = m.ID, m.Category, m.Title
+			if f.Severity == Info || f.Severity > m.Severity {
+				f.Severity = m.Severity
+			}
 			if f.Remediation == "" {
 				f.Remediation = m.Remediation
 			}

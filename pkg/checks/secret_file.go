@@ -39,8 +39,10 @@ func (*secretFile) Meta() Meta {
 		Remediation: "Remove the file from the build context (.dockerignore) or use a BuildKit secret mount, " +
 			"delete it in the same RUN step that created it (or use a multi-stage build) so no layer ships it, and rotate the credential.",
 		Notes: "Private keys are found by content (a PEM or OpenSSH private key block in the first 4 KiB; not in source code files such as .py, .js or .go, " +
-			"where such markers are parser constants). Published test fixtures and examples are not credentials: files below a directory named " +
-			"testdata, test, tests, __tests__, test_data, fixtures, __fixtures__, example or examples, or below /usr/share/doc, are skipped. Files found by name: .env and .env.* (except .example, .sample, .template, .dist); " +
+			"where such markers are parser constants). Published test data of installed packages is reported at low severity, not critical: " +
+			"files below a directory named testdata, test, tests, __tests__, test_data, fixtures, __fixtures__, example or examples inside a package tree " +
+			"(a site-packages, dist-packages or node_modules directory, a Go module cache .../pkg/mod/..., the Go toolchain's source /usr/local/go/src, " +
+			"/usr/lib/go*/src, /usr/share/go*/src), and every file below /usr/share/doc. Anywhere else such a directory (WORKDIR /app/test) exempts nothing. Files found by name: .env and .env.* (except .example, .sample, .template, .dist); " +
 			".aws/credentials; .docker/config.json and .dockercfg with registry auths; .git-credentials; .npmrc, npmrc, .yarnrc, .yarnrc.yml with an auth token; " +
 			".pypirc with a password; pip.conf with a URL password; .netrc/_netrc with a password; .my.cnf with a password; .pgpass; .htpasswd; " +
 			".kube/config; .vault-token; .gem/credentials; .cargo/credentials(.toml); .config/gh/hosts.yml; credentials.tfrc.json; " +
@@ -64,7 +66,7 @@ func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
 		}
 		f := img.fileFinding(n)
 		f.Name, f.Detail = kind, why
-		out = append(out, f)
+		out = append(out, lowerForTestData(f))
 		return nil
 	})
 	if err != nil {
@@ -78,15 +80,25 @@ func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
 		if kind == "" {
 			continue
 		}
-		out = append(out, Finding{
+		out = append(out, lowerForTestData(Finding{
 			Path:    d.Path,
 			Name:    kind,
 			Deleted: true,
 			Layer:   img.layerRef(d.Layer),
 			Detail:  fmt.Sprintf("%s; removed by layer %d, still shipped in layer %d", why, d.RemovedBy, d.Layer),
-		})
+		}))
 	}
 	return out, nil
+}
+
+// lowerForTestData gives a finding in a package's published test data low
+// severity, and says why.
+func lowerForTestData(f Finding) Finding {
+	if tree := testDataTree(f.Path); tree != "" {
+		f.Severity = Low
+		f.Detail += "; published test data of a package (" + tree + "), low severity"
+	}
+	return f
 }
 
 // sourceExts are source code files, where a PEM private key marker is far
@@ -97,28 +109,70 @@ var sourceExts = map[string]bool{
 	".rs": true, ".php": true, ".pl": true, ".pm": true, ".cs": true, ".swift": true, ".lua": true,
 }
 
-// fixtureDirs are directories of published test fixtures and examples:
-// the keys in them (Go's crypto/tls testdata, a package's tests/) are
-// public, not the image owner's credentials.
-var fixtureDirs = map[string]bool{
-	"testdata": true, "test": true, "tests": true, "__tests__": true, "test_data": true,
-	"fixtures": true, "__fixtures__": true, "example": true, "examples": true,
-}
-
-// isFixture reports whether p lies in a test fixture or example directory,
-// or in /usr/share/doc.
-func isFixture(p string) bool {
-	if strings.HasPrefix(p, "/usr/share/doc/") {
+// isFixtureDir reports whether a directory name is one that packages ship
+// test fixtures and examples in.
+func isFixtureDir(name string) bool {
+	switch name {
+	case "testdata", "test", "tests", "__tests__", "test_data", "fixtures", "__fixtures__", "example", "examples":
 		return true
 	}
-	for rest := path.Dir(p); rest != ""; {
-		var d string
-		d, rest, _ = strings.Cut(rest, "/")
-		if fixtureDirs[d] {
-			return true
+	return false
+}
+
+// packageTree returns the package tree p lies in ("node_modules", "Go
+// module cache", ...) and the part of p inside it; "" when none. These are
+// the trees where installed packages keep their own files, test data
+// included.
+func packageTree(p string) (tree, inside string) {
+	if i := strings.Index(p, "/pkg/mod/"); i >= 0 {
+		return "Go module cache", p[i+len("/pkg/mod/"):]
+	}
+	// The Go toolchain's GOROOT: the official image's /usr/local/go,
+	// Debian's /usr/lib/go-1.22 and /usr/share/go-1.22, Alpine's
+	// /usr/lib/go, Fedora's /usr/lib/golang.
+	for _, root := range []string{"/usr/local/go", "/usr/lib/go", "/usr/share/go"} {
+		rest, ok := strings.CutPrefix(p, root)
+		if !ok {
+			continue
+		}
+		dir, rest, _ := strings.Cut(rest, "/")
+		if dir == "" || dir == "lang" || strings.HasPrefix(dir, "-") {
+			if in, ok := strings.CutPrefix(rest, "src/"); ok {
+				return "Go toolchain source", in
+			}
 		}
 	}
-	return false
+	for rest := strings.TrimPrefix(p, "/"); ; {
+		d, r, ok := strings.Cut(rest, "/")
+		if !ok {
+			return "", ""
+		}
+		switch d {
+		case "site-packages", "dist-packages", "node_modules":
+			return d, r
+		}
+		rest = r
+	}
+}
+
+// testDataTree returns the package tree holding p when p is published test
+// data: below a fixture directory inside a package tree, or anywhere in
+// /usr/share/doc. It returns "" otherwise: a directory named test elsewhere
+// (WORKDIR /app/test) exempts nothing.
+func testDataTree(p string) string {
+	if strings.HasPrefix(p, "/usr/share/doc/") {
+		return "/usr/share/doc"
+	}
+	tree, inside := packageTree(p)
+	if tree == "" {
+		return ""
+	}
+	for dir := path.Dir(inside); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if isFixtureDir(path.Base(dir)) {
+			return tree
+		}
+	}
+	return ""
 }
 
 var sshKeyNames = map[string]bool{
@@ -163,12 +217,7 @@ func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind
 	if e.Size == 0 {
 		return "", ""
 	}
-	// Most files are no candidate at all: decide on the name and contents
-	// first, and look for a fixture directory only for candidates.
-	if kind, why = credentialKind(p, e, read); kind != "" && isFixture(p) {
-		return "", ""
-	}
-	return kind, why
+	return credentialKind(p, e, read)
 }
 
 func credentialKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {

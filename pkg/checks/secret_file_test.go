@@ -115,14 +115,91 @@ func TestSecretFileNotCaptured(t *testing.T) {
 	}
 }
 
-func TestSecretFileFixtures(t *testing.T) {
-	img := build(t, zeroConfig, it.Step("FROM golang",
-		it.Dir("usr/local/go/src/crypto/tls/testdata", 0o755), it.Text("usr/local/go/src/crypto/tls/testdata/key.pem", rsaKey),
-		it.Dir("usr/lib/python3/dist-packages/tornado/test", 0o755), it.Text("usr/lib/python3/dist-packages/tornado/test/test.key", rsaKey),
-		it.Dir("usr/share/doc/openvpn/examples/sample-keys", 0o755), it.Text("usr/share/doc/openvpn/examples/sample-keys/server.key", rsaKey),
-		it.Dir("app/testing", 0o755), it.Text("app/testing/real.key", rsaKey),
-	))
-	if d := cmp.Diff([]string{"/app/testing/real.key private-key L0"}, run(t, SecretFile(), img)); d != "" {
+// TestSecretFileTestData: a directory named test exempts nothing by itself
+// (WORKDIR /app/test, or an attacker, would hide a real key); inside a
+// package tree that ships test data the key is reported at low severity.
+func TestSecretFileTestData(t *testing.T) {
+	key := func(p string) it.Item { return it.Text(p, rsaKey) }
+	img := build(t, zeroConfig,
+		it.Step("FROM golang",
+			it.Dir("usr/local/go/src/crypto/tls/testdata", 0o755), key("usr/local/go/src/crypto/tls/testdata/key.pem"),
+			it.Dir("usr/lib/go-1.22/src/crypto/x509/testdata", 0o755), key("usr/lib/go-1.22/src/crypto/x509/testdata/k.pem"),
+			it.Dir("usr/lib/golang/src/testdata", 0o755), key("usr/lib/golang/src/testdata/k.pem"),
+			it.Dir("root/go/pkg/mod/golang.org/x/crypto@v0.1.0/ssh/testdata", 0o755), key("root/go/pkg/mod/golang.org/x/crypto@v0.1.0/ssh/testdata/id.pem"),
+			it.Dir("go/pkg/mod/example.com/m@v1/examples", 0o755), key("go/pkg/mod/example.com/m@v1/examples/server.key"),
+			it.Dir("usr/lib/python3/dist-packages/tornado/test", 0o755), key("usr/lib/python3/dist-packages/tornado/test/test.key"),
+			it.Dir("usr/local/lib/python3.12/site-packages/pkg/tests", 0o755), key("usr/local/lib/python3.12/site-packages/pkg/tests/k.pem"),
+			it.Dir("app/node_modules/ws/test/fixtures", 0o755), key("app/node_modules/ws/test/fixtures/key.pem"),
+			it.Dir("usr/share/doc/openvpn/examples/sample-keys", 0o755), key("usr/share/doc/openvpn/examples/sample-keys/server.key"),
+			it.Dir("usr/share/doc/pkg", 0o755), key("usr/share/doc/pkg/key.pem"),
+		),
+		it.Step("COPY . /app",
+			it.Dir("app/test", 0o755), key("app/test/real.key"),
+			it.Dir("app/testing", 0o755), key("app/testing/real.key"),
+			it.Dir("srv/fixtures", 0o755), key("srv/fixtures/id.pem"),
+			it.Dir("app/node_modules/ws/lib", 0o755), key("app/node_modules/ws/lib/server.key"),
+			it.Dir("opt/site-packages-x/test", 0o755), key("opt/site-packages-x/test/k.pem"),
+			it.Dir("root/go/pkg/modx/test", 0o755), key("root/go/pkg/modx/test/k.pem"),
+			it.Dir("usr/local/go/srcx/testdata", 0o755), key("usr/local/go/srcx/testdata/k.pem"),
+		),
+		it.Step("RUN rm", it.Whiteout("app/node_modules/ws/test/fixtures/key.pem"), it.Whiteout("app/test/real.key")),
+	)
+	fs, err := Run(context.Background(), img, []Check{SecretFile()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		s := f.Severity.String() + " " + f.Path
+		if f.Deleted {
+			s += " deleted"
+		}
+		got = append(got, s)
+		if f.Severity == Low && !strings.Contains(f.Detail, "published test data") {
+			t.Errorf("%s: low severity without saying why: %q", f.Path, f.Detail)
+		}
+	}
+	want := []string{
+		"critical /app/node_modules/ws/lib/server.key",
+		"critical /app/test/real.key deleted",
+		"critical /app/testing/real.key",
+		"critical /opt/site-packages-x/test/k.pem",
+		"critical /root/go/pkg/modx/test/k.pem",
+		"critical /srv/fixtures/id.pem",
+		"critical /usr/local/go/srcx/testdata/k.pem",
+		"low /app/node_modules/ws/test/fixtures/key.pem deleted",
+		"low /go/pkg/mod/example.com/m@v1/examples/server.key",
+		"low /root/go/pkg/mod/golang.org/x/crypto@v0.1.0/ssh/testdata/id.pem",
+		"low /usr/lib/go-1.22/src/crypto/x509/testdata/k.pem",
+		"low /usr/lib/golang/src/testdata/k.pem",
+		"low /usr/lib/python3/dist-packages/tornado/test/test.key",
+		"low /usr/local/go/src/crypto/tls/testdata/key.pem",
+		"low /usr/local/lib/python3.12/site-packages/pkg/tests/k.pem",
+		"low /usr/share/doc/openvpn/examples/sample-keys/server.key",
+		"low /usr/share/doc/pkg/key.pem",
+	}
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("findings (-want +got):\n%s", d)
+	}
+}
+
+func TestTestDataTree(t *testing.T) {
+	for p, want := range map[string]string{
+		"/usr/lib/golang/src/testdata/k.pem": "Go toolchain source",
+		"/usr/lib/gox/src/testdata/k.pem":    "",
+		"/a/pkg/mod/testdata/k.pem":          "Go module cache",
+		"/a/testdata/pkg/mod/k.pem":          "",
+		"/app/node_modules/test":             "",
+		"/usr/lib/go/src/x/testdata/k.pem":   "Go toolchain source",
+		"/usr/share/go-1.22/src/testdata/k":  "Go toolchain source",
+		"/usr/lib/go-1.22/src/k.pem":         "",
+		"/node_modules/test/k":               "node_modules",
+		"/test/node_modules/k":               "",
+		"/usr/share/doc/k":                   "/usr/share/doc",
+		"/usr/share/docs/test/k":             "",
+	} {
+		if got := testDataTree(p); got != want {
+			t.Errorf("testDataTree(%s) = %q, want %q", p, got, want)
+		}
 	}
 }
