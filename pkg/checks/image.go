@@ -206,9 +206,10 @@ func (img *Image) canonical(n *layers.Node) *layers.Node {
 // toolRef is one entry of a PATH directory that resolves, inside the image,
 // to an executable regular file.
 type toolRef struct {
-	name string       // the entry's name: the command a user types
-	dir  *pathDir     // the directory, with every PATH entry that names it
-	file *layers.Node // canonical node of the executable
+	name   string       // the entry's name: the command a user types
+	dir    *pathDir     // the directory, with every PATH entry that names it
+	file   *layers.Node // canonical node of the executable
+	target *layers.Node // the node the entry resolves to (itself unless a symlink)
 }
 
 // pathDir is one directory of the search path with the PATH entries that
@@ -277,7 +278,7 @@ func (img *Image) toolRefs() *toolIndex {
 					continue
 				}
 				name := path.Base(e.Path)
-				t := toolRef{name: name, dir: pd, file: img.canonical(n)}
+				t := toolRef{name: name, dir: pd, file: img.canonical(n), target: n}
 				ix.refs = append(ix.refs, t)
 				ix.byFile[t.file] = append(ix.byFile[t.file], t)
 				ix.byName[name] = append(ix.byName[name], t)

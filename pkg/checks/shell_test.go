@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -117,5 +118,92 @@ func TestBusyboxCanonicalName(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"/bin/busybox wget aliases=/bin/wget L0"}, run(t, NetworkTool(), img)); d != "" {
 		t.Errorf("network (-want +got):\n%s", d)
+	}
+}
+
+// TestStubsAreNoTools: a tool name resolving to nologin, false or true (ln
+// -sf /usr/sbin/nologin /bin/sh) is no tool in any category; busybox and a
+// real shell renamed nologin still are.
+func TestStubsAreNoTools(t *testing.T) {
+	stub := it.ELF("/lib64/ld-linux-x86-64.so.2", 14<<10) // a 15 KB nologin
+	big := it.ELF("/lib64/ld-linux-x86-64.so.2", 1<<20)   // bash-sized
+	base := func(extra ...it.Item) []it.LayerStep {
+		return []it.LayerStep{
+			it.Step("FROM debian", items(usrmerge(), []it.Item{
+				it.File("usr/sbin/nologin", 0o755, stub), it.File("usr/bin/true", 0o755, stub), it.File("usr/bin/false", 0o755, stub),
+				it.File("usr/bin/bash", 0o755, elf), it.File("usr/bin/chmod", 0o755, elf),
+			})...),
+			it.Step("RUN harden", extra...),
+		}
+	}
+	cats := []Check{Shell(), PackageManager(), NetworkTool(), PermissionTool(), PrivilegeTool(), DebugTool(), BuildTool()}
+	tests := []struct {
+		name  string
+		steps []it.LayerStep
+		want  []string // "ID row"
+	}{{
+		name: "ln -sf nologin, false, true over tools of every category",
+		steps: base(
+			it.Symlink("usr/bin/sh", "/usr/sbin/nologin"), it.Symlink("usr/bin/dash", "../sbin/nologin"),
+			it.Symlink("usr/bin/apt-get", "/bin/false"), it.Symlink("usr/bin/curl", "true"), it.Symlink("usr/bin/chown", "/usr/bin/true"),
+			it.Symlink("usr/bin/su", "/usr/sbin/nologin"), it.Symlink("usr/bin/strace", "false"), it.Symlink("usr/bin/gcc", "true"),
+		),
+		want: []string{"IA-PERMISSION-TOOL /usr/bin/chmod chmod aliases=/bin/chmod L0", "IA-SHELL /usr/bin/bash bash aliases=/bin/bash L0"},
+	}, {
+		name: "a symlink chain through /etc/alternatives",
+		steps: base(it.Dir("etc/alternatives", 0o755), it.Symlink("etc/alternatives/sh", "/usr/sbin/nologin"),
+			it.Symlink("usr/bin/sh", "/etc/alternatives/sh")),
+		want: []string{"IA-PERMISSION-TOOL /usr/bin/chmod chmod aliases=/bin/chmod L0", "IA-SHELL /usr/bin/bash bash aliases=/bin/bash L0"},
+	}, {
+		name:  "a hardlink written to nologin",
+		steps: base(it.Hardlink("usr/bin/zsh", "usr/sbin/nologin")),
+		want:  []string{"IA-PERMISSION-TOOL /usr/bin/chmod chmod aliases=/bin/chmod L0", "IA-SHELL /usr/bin/bash bash aliases=/bin/bash L0"},
+	}, {
+		name:  "a hardlink written the other way: /bin/ksh resolves to itself (fail closed)",
+		steps: base(it.File("usr/bin/ksh", 0o755, stub), it.Hardlink("usr/bin/nologin2", "usr/bin/ksh")),
+		want: []string{"IA-PERMISSION-TOOL /usr/bin/chmod chmod aliases=/bin/chmod L0", "IA-SHELL /usr/bin/bash bash aliases=/bin/bash L0",
+			"IA-SHELL /usr/bin/ksh ksh aliases=/bin/ksh L1"},
+	}, {
+		name: "a real shell renamed nologin is still a shell",
+		steps: []it.LayerStep{it.Step("FROM", it.Dir("bin", 0o755), it.Dir("sbin", 0o755),
+			it.File("sbin/nologin", 0o755, big), it.Symlink("bin/sh", "/sbin/nologin"))},
+		want: []string{"IA-SHELL /sbin/nologin sh aliases=/bin/sh L0"},
+	}, {
+		name: "a script named nologin is not known to be a stub",
+		steps: []it.LayerStep{it.Step("FROM", it.Dir("bin", 0o755), it.Dir("sbin", 0o755),
+			it.File("sbin/nologin", 0o755, it.Script("/opt/bash", "exec /opt/bash")), it.Symlink("bin/sh", "/sbin/nologin"))},
+		want: []string{"IA-SHELL /sbin/nologin sh aliases=/bin/sh L0"},
+	}, {
+		name: "sh -> true -> busybox is a shell",
+		steps: []it.LayerStep{it.Step("FROM busybox", it.Dir("bin", 0o755), it.File("bin/busybox", 0o755, stub),
+			it.Symlink("bin/true", "busybox"), it.Symlink("bin/sh", "true"), it.Symlink("bin/wget", "/bin/false"), it.Symlink("bin/false", "busybox"))},
+		want: []string{"IA-NETWORK-TOOL /bin/busybox wget aliases=/bin/wget L0", "IA-SHELL /bin/busybox busybox,sh aliases=/bin/sh L0"},
+	}, {
+		name:  "sh -> true, a hardlink of busybox, is a shell",
+		steps: []it.LayerStep{busyboxLayer("true"), it.Step("RUN ln -sf true /bin/sh", it.Symlink("bin/sh", "true"))},
+		want:  []string{"IA-SHELL /bin/busybox busybox,sh aliases=/bin/sh L0"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img := build(t, zeroConfig, tc.steps...)
+			var got []string
+			for _, c := range cats {
+				for _, r := range run(t, c, img) {
+					got = append(got, c.Meta().ID+" "+r)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(tc.want)
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("findings (-want +got):\n%s", d)
+			}
+		})
+	}
+	// The only shell and package manager are stubs: the image is
+	// distroless.
+	img := build(t, zeroConfig, it.Step("FROM", it.Dir("bin", 0o755), it.Dir("sbin", 0o755),
+		it.File("sbin/nologin", 0o755, stub), it.Symlink("bin/sh", "/sbin/nologin"), it.Symlink("bin/apk", "/sbin/nologin")))
+	if b := ClassifyBase(img); !b.Distroless {
+		t.Errorf("ClassifyBase = %+v, want distroless", b)
 	}
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -128,6 +129,9 @@ func toolGroups(img *Image, tools *toolSet, busybox bool) []toolGroup {
 	var order []*toolGroup
 	byFile := map[*layers.Node]*toolGroup{}
 	for _, t := range img.toolRefs().refs {
+		if img.isStub(t) {
+			continue
+		}
 		named := tools.match(t.name)
 		if !named && !(busybox && img.isBusybox(t.file)) {
 			continue
@@ -169,6 +173,40 @@ func toolFindings(img *Image, tools *toolSet, busybox bool, remediation string) 
 		})
 	}
 	return out
+}
+
+// maxStubSize bounds the size of a stub program: nologin, true and false
+// are 15-40 KB on amd64 and under 80 KB on arm64 (64 KiB page alignment),
+// while the smallest common shell, dash, is about 125 KB. A shell renamed
+// nologin is therefore still a shell.
+const maxStubSize = 96 << 10
+
+// isStubName reports whether name is a program that does nothing but exit
+// with a fixed status.
+func isStubName(name string) bool {
+	switch name {
+	case "nologin", "false", "true":
+		return true
+	}
+	return false
+}
+
+// isStub reports whether the PATH entry t runs a stub instead of the tool
+// its name says: it resolves, through symlinks, to an ELF executable named
+// nologin, false or true (or is a hardlink written as one to such a file),
+// not larger than maxStubSize, and not a busybox binary. `ln -sf
+// /usr/sbin/nologin /bin/sh`, a common last hardening step, gives an
+// attacker nothing. A busybox applet link is never a stub: busybox runs the
+// applet argv[0] names, so /bin/sh -> /bin/true -> busybox is a shell.
+func (img *Image) isStub(t toolRef) bool {
+	n := t.target
+	if n == nil || n.Type != layers.TypeRegular || n.Content.Kind != layers.ContentELF || n.Size > maxStubSize {
+		return false
+	}
+	if !isStubName(path.Base(n.Path)) && (n.HardlinkOf() == "" || !isStubName(path.Base(n.HardlinkOf()))) {
+		return false
+	}
+	return !img.isBusybox(t.file)
 }
 
 // isBusybox reports whether the executable is a busybox multi-call binary:
