@@ -12,10 +12,11 @@ import (
 )
 
 // osReleasePaths are where os-release(5) lives, in lookup order.
-var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
+func osReleasePaths() []string { return []string{"/etc/os-release", "/usr/lib/os-release"} }
 
-// baseNeeds are the files ClassifyBase reads.
-var baseNeeds = append([]string{"/etc/os-release", "/usr/lib/os-release"}, packageNeeds[:2]...)
+// baseNeeds are the files whose contents ClassifyBase reads: os-release. It
+// looks at the package databases only for their presence.
+func baseNeeds() []string { return osReleasePaths() }
 
 // OSRelease holds the identifying fields of os-release(5).
 type OSRelease struct {
@@ -57,24 +58,26 @@ type osReleaseFile struct {
 	node *layers.Node
 }
 
-// osRelease parses the first os-release found, once.
-func (img *Image) osRelease() *osReleaseFile {
-	img.osOnce.Do(func() {
-		for _, p := range osReleasePaths {
-			n, err := img.fsys().Stat(p)
+// osReleaseOf returns the os-release view of img: the first os-release
+// found, parsed.
+func osReleaseOf(img *Image) *osReleaseFile {
+	return view(img, viewOSRelease, func(img *Image) *osReleaseFile {
+		osr := &osReleaseFile{}
+		for _, p := range osReleasePaths() {
+			n, err := filesOf(img).Stat(p)
 			if err != nil || n.Type != layers.TypeRegular {
 				continue
 			}
-			img.osrel.node = n
-			img.osrel.rel.Path = n.Path
-			if b, ok := img.readFile(p); ok {
-				img.osrel.rel = parseOSRelease(b)
-				img.osrel.rel.Path = n.Path
+			osr.node = n
+			osr.rel.Path = n.Path
+			if b, ok := readFile(img, p); ok {
+				osr.rel = parseOSRelease(b)
+				osr.rel.Path = n.Path
 			}
-			return
+			break
 		}
+		return osr
 	})
-	return &img.osrel
 }
 
 // parseOSRelease parses os-release KEY=value lines (values optionally
@@ -120,19 +123,21 @@ func unquoteShell(v string) string {
 	return b.String()
 }
 
-var osIDKinds = map[string]string{
-	"ol":                  "oraclelinux",
-	"amzn":                "amazonlinux",
-	"rhel":                "rhel",
-	"centos":              "centos",
-	"fedora":              "fedora",
-	"rocky":               "rocky",
-	"almalinux":           "almalinux",
-	"opensuse-leap":       "opensuse",
-	"opensuse-tumbleweed": "opensuse",
-	"sles":                "sles",
-	"mariner":             "azurelinux",
-	"azurelinux":          "azurelinux",
+// osKind maps os-release IDs to the base kind reported for them.
+func osKind(id string) (string, bool) {
+	switch id {
+	case "ol":
+		return "oraclelinux", true
+	case "amzn":
+		return "amazonlinux", true
+	case "rhel", "centos", "fedora", "rocky", "almalinux", "sles":
+		return id, true
+	case "opensuse-leap", "opensuse-tumbleweed":
+		return "opensuse", true
+	case "mariner", "azurelinux":
+		return "azurelinux", true
+	}
+	return "", false
 }
 
 var safeKind = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -150,17 +155,17 @@ var safeKind = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 // Base.Distroless is independent of the kind: true only when no shell and no
 // package manager is reachable from PATH.
 func ClassifyBase(img *Image) Base {
-	osr := img.osRelease()
-	db := img.packages()
+	osr := osReleaseOf(img)
+	db := packagesOf(img)
 	b := Base{OSRelease: osr.rel}
-	b.Distroless = len(toolGroups(img, shellTools, true)) == 0 && len(toolGroups(img, packageManagerTools, false)) == 0
+	b.Distroless = len(toolGroups(img, shellTools(), true)) == 0 && len(toolGroups(img, packageManagerTools(), false)) == 0
 	statusD := db.has(dbDistroless) && !db.has(dbDpkg)
 	switch {
 	case strings.HasPrefix(osr.rel.PrettyName, "Distroless") || statusD:
 		b.Kind = BaseDistroless
 	case osr.rel.ID != "":
 		b.Kind = osr.rel.ID
-		if k, ok := osIDKinds[b.Kind]; ok {
+		if k, ok := osKind(b.Kind); ok {
 			b.Kind = k
 		}
 		if !safeKind.MatchString(b.Kind) {
@@ -172,22 +177,12 @@ func ClassifyBase(img *Image) Base {
 		b.Kind = "debian"
 	case db.has("rpm"):
 		b.Kind = "rhel"
-	case img.hasBusybox():
+	case hasBusybox(img):
 		b.Kind = BaseBusybox
 	default:
 		b.Kind = BaseScratch
 	}
 	return b
-}
-
-// hasBusybox reports whether a busybox binary is reachable from PATH or sits
-// at /bin/busybox.
-func (img *Image) hasBusybox() bool {
-	if len(img.toolRefs().busybox) > 0 {
-		return true
-	}
-	n, err := img.fsys().Stat("/bin/busybox")
-	return err == nil && n.Type == layers.TypeRegular
 }
 
 // runtimeKind is what the application needs from a base image.
@@ -209,10 +204,11 @@ const (
 
 // appRuntime guesses the application's runtime from the entrypoint and
 // command, then from the interpreters on PATH.
-func (img *Image) appRuntime() (runtimeKind, string) {
-	cfg := img.config()
+func appRuntime(img *Image) (runtimeKind, string) {
+	cfg := configOf(img)
 	argv := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	// Skip init wrappers and shells running a command line.
+	shells := shellTools()
 	for len(argv) > 0 {
 		base := path.Base(argv[0])
 		switch base {
@@ -228,14 +224,14 @@ func (img *Image) appRuntime() (runtimeKind, string) {
 			}
 			continue
 		}
-		if shellTools.match(base) && len(argv) >= 3 && argv[1] == "-c" {
+		if shells.match(base) && len(argv) >= 3 && argv[1] == "-c" {
 			argv = strings.Fields(argv[2])
 			continue
 		}
 		break
 	}
 	if len(argv) > 0 {
-		if rt, what := img.runtimeOf(argv[0], 0); rt != rtUnknown {
+		if rt, what := runtimeOf(img, argv[0], 0); rt != rtUnknown {
 			return rt, what
 		}
 	}
@@ -251,7 +247,7 @@ func (img *Image) appRuntime() (runtimeKind, string) {
 		{rtDotnet, []string{"dotnet"}},
 	} {
 		for _, n := range c.names {
-			if img.lookPath(n) != nil {
+			if toolsOf(img).lookPath(n) != nil {
 				return c.rt, n
 			}
 		}
@@ -260,7 +256,7 @@ func (img *Image) appRuntime() (runtimeKind, string) {
 }
 
 // runtimeOf classifies the program prog (a path or a command name).
-func (img *Image) runtimeOf(prog string, depth int) (runtimeKind, string) {
+func runtimeOf(img *Image, prog string, depth int) (runtimeKind, string) {
 	if depth > 3 {
 		return rtUnknown, ""
 	}
@@ -271,13 +267,13 @@ func (img *Image) runtimeOf(prog string, depth int) (runtimeKind, string) {
 	if strings.Contains(prog, "/") {
 		p := prog
 		if !strings.HasPrefix(p, "/") {
-			p = path.Join("/", img.config().WorkingDir, p)
+			p = path.Join("/", configOf(img).WorkingDir, p)
 		}
-		if node, err := img.fsys().Stat(p); err == nil {
+		if node, err := filesOf(img).Stat(p); err == nil {
 			n = node
 		}
 	} else {
-		n = img.lookPath(prog)
+		n = toolsOf(img).lookPath(prog)
 	}
 	if n == nil || n.Type != layers.TypeRegular {
 		return rtUnknown, ""
@@ -342,8 +338,8 @@ func recommendBase(img *Image, b Base) string {
 	case "wolfi", "chainguard":
 		return "Use the variant of the Chainguard/Wolfi image without -dev (no shell, no apk)."
 	}
-	rt, what := img.appRuntime()
-	env := img.envVars()
+	rt, what := appRuntime(img)
+	env := envOf(img)
 	switch rt {
 	case rtStatic:
 		return fmt.Sprintf("The application (%s) is statically linked: copy it into scratch or gcr.io/distroless/static-debian12 (or cgr.dev/chainguard/static) in a multi-stage build.", what)

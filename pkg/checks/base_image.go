@@ -27,7 +27,7 @@ func (*baseImage) Meta() Meta {
 		Notes: "The base kind comes from os-release (Google distroless: PRETTY_NAME \"Distroless\" or /var/lib/dpkg/status.d/), " +
 			"else the package database, else busybox or scratch. The image is distroless when no shell and no package manager is reachable from PATH, " +
 			"whatever the kind. The finding's remediation names a base for what the image runs (entrypoint, interpreters on PATH).",
-		Needs: baseNeeds,
+		Needs: baseNeeds(),
 	}
 }
 
@@ -37,8 +37,8 @@ func (*baseImage) Run(_ context.Context, img *Image) ([]Finding, error) {
 		return nil, nil
 	}
 	var what []string
-	shells := toolGroups(img, shellTools, true)
-	pms := toolGroups(img, packageManagerTools, false)
+	shells := toolGroups(img, shellTools(), true)
+	pms := toolGroups(img, packageManagerTools(), false)
 	if len(shells) > 0 {
 		what = append(what, "a shell ("+shells[0].file.Path+")")
 	}
@@ -54,15 +54,15 @@ func (*baseImage) Run(_ context.Context, img *Image) ([]Finding, error) {
 		Detail:      fmt.Sprintf("base %s with %s", desc, strings.Join(what, " and ")),
 		Remediation: recommendBase(img, b),
 	}
-	if osr := img.osRelease(); osr.node != nil {
+	if osr := osReleaseOf(img); osr.node != nil {
 		f.Path = osr.node.Path
-		f.Layer = img.layerRef(osr.node.Layer)
+		f.Layer = layerRef(img, osr.node.Layer)
 	} else {
 		first := shells
 		if len(first) == 0 {
 			first = pms
 		}
-		f.Layer = img.layerRef(first[0].file.Layer)
+		f.Layer = layerRef(img, first[0].file.Layer)
 	}
 	return []Finding{f}, nil
 }

@@ -1,12 +1,15 @@
 package checks
 
-// buildTools compile, assemble or link code, and run builds.
-var buildTools = newToolSet([]string{
-	"gcc", "g++", "cc", "c++", "cpp", "c89", "c99", "clang", "clang++", "tcc", "musl-gcc", "gfortran", "gccgo",
-	"ld", "ld.bfd", "ld.gold", "ld.lld", "lld", "as", "nasm", "yasm",
-	"make", "gmake", "cmake", "ninja", "meson", "autoconf", "automake", "libtool", "bazel",
-	"go", "rustc", "zig", "javac", "mvn", "gradle", "ant",
-}, nil, true)
+// buildTools lists the commands that compile, assemble or link code, and
+// run builds.
+func buildTools() *toolSet {
+	return newToolSet([]string{
+		"gcc", "g++", "cc", "c++", "cpp", "c89", "c99", "clang", "clang++", "tcc", "musl-gcc", "gfortran", "gccgo",
+		"ld", "ld.bfd", "ld.gold", "ld.lld", "lld", "as", "nasm", "yasm",
+		"make", "gmake", "cmake", "ninja", "meson", "autoconf", "automake", "libtool", "bazel",
+		"go", "rustc", "zig", "javac", "mvn", "gradle", "ant",
+	}, nil, true)
+}
 
 // BuildTool reports compilers and build tools reachable from PATH.
 func BuildTool() Check {
@@ -21,6 +24,6 @@ func BuildTool() Check {
 			Remediation: "Build in a separate stage and copy only the artifacts into the final image (multi-stage build).",
 			Notes:       "Cross-compilers named with a GNU target triplet (x86_64-linux-gnu-gcc-12) count.",
 		},
-		tools: buildTools,
+		tools: buildTools(),
 	}
 }

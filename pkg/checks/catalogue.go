@@ -33,5 +33,5 @@ func All() []Check {
 // ImageNeeds are the capture patterns of the files ResolveUser and
 // ClassifyBase read, which a report needs whatever checks run.
 func ImageNeeds() []string {
-	return append(userNeeds(), baseNeeds...)
+	return append(userNeeds(), baseNeeds()...)
 }

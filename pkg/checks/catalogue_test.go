@@ -65,9 +65,9 @@ func TestCatalogue(t *testing.T) {
 // TestToolCategoriesDisjoint keeps every command name in one category.
 func TestToolCategoriesDisjoint(t *testing.T) {
 	sets := map[string]*toolSet{
-		"shell": shellTools, "package-manager": packageManagerTools, "network-tool": networkTools,
-		"permission-tool": permissionTools, "privilege-tool": privilegeTools, "debug-tool": debugTools,
-		"build-tool": buildTools, "ssh-server": sshServerTools,
+		"shell": shellTools(), "package-manager": packageManagerTools(), "network-tool": networkTools(),
+		"permission-tool": permissionTools(), "privilege-tool": privilegeTools(), "debug-tool": debugTools(),
+		"build-tool": buildTools(), "ssh-server": sshServerTools(),
 	}
 	for name, s := range sets {
 		for tool := range s.names {
@@ -86,31 +86,31 @@ func TestToolSetMatch(t *testing.T) {
 		name string
 		want bool
 	}{
-		{packageManagerTools, "pip", true},
-		{packageManagerTools, "pip3", true},
-		{packageManagerTools, "pip3.11", true},
-		{packageManagerTools, "easy_install-3.8", true},
-		{packageManagerTools, "dnf-3", true},
-		{packageManagerTools, "dpkg-query", true},
-		{packageManagerTools, "dpkg-", false},
-		{packageManagerTools, "pipe", false},
-		{packageManagerTools, "python3", false},
-		{packageManagerTools, "update-alternatives", false},
-		{networkTools, "ping6", true},
-		{networkTools, "nc.openbsd", true},
-		{networkTools, "ncurses6-config", false},
-		{networkTools, "ipcalc", false},
-		{networkTools, "hostname", false},
-		{shellTools, "bash", true},
-		{shellTools, "bashbug", false},
-		{shellTools, "shred", false},
-		{buildTools, "x86_64-linux-gnu-gcc-12", true},
-		{buildTools, "x86_64-pc-linux-gnu-g++", true},
-		{buildTools, "gcc-ar-12", false},
-		{buildTools, "clang-format-15", false},
-		{buildTools, "c++", true},
-		{buildTools, "g++-12", true},
-		{sshServerTools, "ssh", false},
+		{packageManagerTools(), "pip", true},
+		{packageManagerTools(), "pip3", true},
+		{packageManagerTools(), "pip3.11", true},
+		{packageManagerTools(), "easy_install-3.8", true},
+		{packageManagerTools(), "dnf-3", true},
+		{packageManagerTools(), "dpkg-query", true},
+		{packageManagerTools(), "dpkg-", false},
+		{packageManagerTools(), "pipe", false},
+		{packageManagerTools(), "python3", false},
+		{packageManagerTools(), "update-alternatives", false},
+		{networkTools(), "ping6", true},
+		{networkTools(), "nc.openbsd", true},
+		{networkTools(), "ncurses6-config", false},
+		{networkTools(), "ipcalc", false},
+		{networkTools(), "hostname", false},
+		{shellTools(), "bash", true},
+		{shellTools(), "bashbug", false},
+		{shellTools(), "shred", false},
+		{buildTools(), "x86_64-linux-gnu-gcc-12", true},
+		{buildTools(), "x86_64-pc-linux-gnu-g++", true},
+		{buildTools(), "gcc-ar-12", false},
+		{buildTools(), "clang-format-15", false},
+		{buildTools(), "c++", true},
+		{buildTools(), "g++-12", true},
+		{sshServerTools(), "ssh", false},
 	} {
 		if got := tc.set.match(tc.name); got != tc.want {
 			t.Errorf("match(%q) = %v, want %v (list %v)", tc.name, got, tc.want, tc.set.list[:3])

@@ -1,10 +1,13 @@
 package checks
 
-// debugTools attach to processes, trace system calls or capture traffic.
-var debugTools = newToolSet([]string{
-	"gdb", "gdbserver", "lldb", "lldb-server", "strace", "ltrace", "perf", "valgrind", "bpftrace",
-	"tcpdump", "tshark", "dumpcap", "sysdig",
-}, nil, false)
+// debugTools lists the commands that attach to processes, trace system
+// calls or capture traffic.
+func debugTools() *toolSet {
+	return newToolSet([]string{
+		"gdb", "gdbserver", "lldb", "lldb-server", "strace", "ltrace", "perf", "valgrind", "bpftrace",
+		"tcpdump", "tshark", "dumpcap", "sysdig",
+	}, nil, false)
+}
 
 // DebugTool reports debuggers and tracers reachable from PATH.
 func DebugTool() Check {
@@ -17,6 +20,6 @@ func DebugTool() Check {
 			Rationale:   "Debuggers and tracers read other processes' memory (keys, tokens) and inject code; packet capture sniffs cluster traffic.",
 			Remediation: "Debug with an ephemeral debug container (`kubectl debug`) instead of shipping the tools; remove them from the final image.",
 		},
-		tools: debugTools,
+		tools: debugTools(),
 	}
 }

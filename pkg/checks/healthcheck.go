@@ -27,15 +27,15 @@ func (*healthcheck) Meta() Meta {
 }
 
 func (*healthcheck) Run(_ context.Context, img *Image) ([]Finding, error) {
-	hc := img.config().Healthcheck
+	hc := configOf(img).Healthcheck
 	if hc != nil && len(hc.Test) > 0 && hc.Test[0] != "NONE" {
 		return nil, nil
 	}
 	f := Finding{Detail: "the image defines no HEALTHCHECK"}
 	if hc != nil && len(hc.Test) > 0 {
 		f.Detail = "HEALTHCHECK NONE disables the health check"
-		if i := img.lastStep("HEALTHCHECK", func(args string) bool { return strings.Contains(strings.ToUpper(args), "NONE") }); i >= 0 {
-			f.Layer = img.historyRef(i)
+		if i := lastStep(img, "HEALTHCHECK", func(args string) bool { return strings.Contains(strings.ToUpper(args), "NONE") }); i >= 0 {
+			f.Layer = historyRef(img, i)
 		}
 	}
 	return []Finding{f}, nil

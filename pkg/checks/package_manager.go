@@ -1,15 +1,17 @@
 package checks
 
-// packageManagerTools install software: system package managers and
-// language package managers.
-var packageManagerTools = newToolSet([]string{
-	"apt", "apt-get", "apt-cache", "aptitude", "add-apt-repository", "dpkg",
-	"apk", "apk.static", "yum", "dnf", "microdnf", "tdnf", "rpm", "rpmdb", "rpmkeys", "rpmquery", "rpmverify",
-	"zypper", "pacman", "opkg", "ipkg", "emerge", "xbps-install", "swupd", "eopkg", "nix", "nix-env", "snap", "flatpak", "brew",
-	"pip", "pipx", "pipenv", "poetry", "uv", "easy_install", "conda", "mamba", "micromamba",
-	"npm", "npx", "yarn", "yarnpkg", "pnpm", "pnpx", "corepack",
-	"gem", "bundle", "bundler", "cargo", "rustup", "composer", "pecl", "pear", "cpan", "cpanm", "luarocks",
-}, []string{"apt-", "dpkg-"}, false)
+// packageManagerTools lists the commands that install software: system
+// package managers and language package managers.
+func packageManagerTools() *toolSet {
+	return newToolSet([]string{
+		"apt", "apt-get", "apt-cache", "aptitude", "add-apt-repository", "dpkg",
+		"apk", "apk.static", "yum", "dnf", "microdnf", "tdnf", "rpm", "rpmdb", "rpmkeys", "rpmquery", "rpmverify",
+		"zypper", "pacman", "opkg", "ipkg", "emerge", "xbps-install", "swupd", "eopkg", "nix", "nix-env", "snap", "flatpak", "brew",
+		"pip", "pipx", "pipenv", "poetry", "uv", "easy_install", "conda", "mamba", "micromamba",
+		"npm", "npx", "yarn", "yarnpkg", "pnpm", "pnpx", "corepack",
+		"gem", "bundle", "bundler", "cargo", "rustup", "composer", "pecl", "pear", "cpan", "cpanm", "luarocks",
+	}, []string{"apt-", "dpkg-"}, false)
+}
 
 // PackageManager reports package managers reachable from PATH.
 func PackageManager() Check {
@@ -25,6 +27,6 @@ func PackageManager() Check {
 				"(distroless, Chainguard, scratch); or remove the package manager in the last step (e.g. `apk del apk-tools`).",
 			Notes: "All dpkg-* and apt-* commands count, each real file once.",
 		},
-		tools: packageManagerTools,
+		tools: packageManagerTools(),
 	}
 }

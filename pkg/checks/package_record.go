@@ -18,47 +18,64 @@ var _ Check = (*packageRecord)(nil)
 // installed but that are missing from the filesystem.
 func PackageRecord() Check { return &packageRecord{} }
 
-// packageTools names the commands of packages whose name is not itself a
-// command, used when the database keeps no file list for a package.
-var packageTools = map[string][]string{
-	"openssh-client":         {"ssh", "scp", "sftp"},
-	"openssh-clients":        {"ssh", "scp", "sftp"},
-	"openssh-client-default": {"ssh"},
-	"openssh-server":         {"sshd"},
-	"netcat-openbsd":         {"nc"},
-	"netcat-traditional":     {"nc"},
-	"nmap-ncat":              {"ncat"},
-	"iputils-ping":           {"ping"},
-	"inetutils-ping":         {"ping"},
-	"inetutils-telnet":       {"telnet"},
-	"iproute2":               {"ip", "ss"},
-	"iproute":                {"ip", "ss"},
-	"net-tools":              {"ifconfig", "route", "netstat", "arp"},
-	"bind9-dnsutils":         {"dig", "nslookup"},
-	"bind-tools":             {"dig", "nslookup"},
-	"bind-utils":             {"dig", "nslookup"},
-	"bind9-host":             {"host"},
-	"python3-pip":            {"pip3"},
-	"python-pip":             {"pip"},
-	"py3-pip":                {"pip3"},
-	"apk-tools":              {"apk"},
-	"coreutils":              {"chmod", "chown", "chgrp"},
-	"acl":                    {"setfacl"},
-	"attr":                   {"setfattr"},
-	"e2fsprogs":              {"chattr"},
-	"libcap2-bin":            {"setcap"},
-	"busybox-binsh":          {"sh"},
-	"busybox-static":         {"busybox"},
-	"apt":                    {"apt", "apt-get", "apt-cache"},
-	"golang-go":              {"go"},
-	// Packages named like a tool that do not ship a command of that name.
-	"telnetd":  nil, // in.telnetd
-	"ftpd":     nil, // in.ftpd
-	"tftpd":    nil, // in.tftpd
-	"libtool":  nil, // libtoolize; the libtool script is in libtool-bin
-	"ssh":      nil, // metapackage
-	"netcat":   nil, // transitional
-	"dnsutils": nil, // transitional
+// packageCommands names the commands of packages whose name is not itself
+// a command, used when the database keeps no file list for a package; ok is
+// false for other packages.
+func packageCommands(pkg string) (cmds []string, ok bool) {
+	switch pkg {
+	case "openssh-client", "openssh-clients":
+		return []string{"ssh", "scp", "sftp"}, true
+	case "openssh-client-default":
+		return []string{"ssh"}, true
+	case "openssh-server":
+		return []string{"sshd"}, true
+	case "netcat-openbsd", "netcat-traditional":
+		return []string{"nc"}, true
+	case "nmap-ncat":
+		return []string{"ncat"}, true
+	case "iputils-ping", "inetutils-ping":
+		return []string{"ping"}, true
+	case "inetutils-telnet":
+		return []string{"telnet"}, true
+	case "iproute2", "iproute":
+		return []string{"ip", "ss"}, true
+	case "net-tools":
+		return []string{"ifconfig", "route", "netstat", "arp"}, true
+	case "bind9-dnsutils", "bind-tools", "bind-utils":
+		return []string{"dig", "nslookup"}, true
+	case "bind9-host":
+		return []string{"host"}, true
+	case "python3-pip", "py3-pip":
+		return []string{"pip3"}, true
+	case "python-pip":
+		return []string{"pip"}, true
+	case "apk-tools":
+		return []string{"apk"}, true
+	case "coreutils":
+		return []string{"chmod", "chown", "chgrp"}, true
+	case "acl":
+		return []string{"setfacl"}, true
+	case "attr":
+		return []string{"setfattr"}, true
+	case "e2fsprogs":
+		return []string{"chattr"}, true
+	case "libcap2-bin":
+		return []string{"setcap"}, true
+	case "busybox-binsh":
+		return []string{"sh"}, true
+	case "busybox-static":
+		return []string{"busybox"}, true
+	case "apt":
+		return []string{"apt", "apt-get", "apt-cache"}, true
+	case "golang-go":
+		return []string{"go"}, true
+	// Packages named like a tool that do not ship a command of that name:
+	// in.telnetd, in.ftpd, in.tftpd; libtoolize (the libtool script is in
+	// libtool-bin); a metapackage; transitional packages.
+	case "telnetd", "ftpd", "tftpd", "libtool", "ssh", "netcat", "dnsutils":
+		return nil, true
+	}
+	return nil, false
 }
 
 func (*packageRecord) Meta() Meta {
@@ -76,13 +93,20 @@ func (*packageRecord) Meta() Meta {
 			"that dpkg (/var/lib/dpkg/status with info/*.list), Google distroless (/var/lib/dpkg/status.d with *.md5sums) or apk (/lib/apk/db/installed) " +
 			"record in a PATH directory. Without a file list, a package named like a tool (wget) or a known package (openssh-client: ssh, scp, sftp) " +
 			"must provide a command of that name in some PATH directory. rpm databases are not read.",
-		Needs: packageNeeds,
+		Needs: packageNeeds(),
 	}
 }
 
-// isCatalogueTool reports whether name is a command of any tool category.
-func isCatalogueTool(name string) bool {
-	for _, s := range []*toolSet{shellTools, packageManagerTools, networkTools, permissionTools, privilegeTools, debugTools, buildTools, sshServerTools} {
+// catalogueTools is every tool category's command list.
+type catalogueTools []*toolSet
+
+func newCatalogueTools() catalogueTools {
+	return catalogueTools{shellTools(), packageManagerTools(), networkTools(), permissionTools(), privilegeTools(), debugTools(), buildTools(), sshServerTools()}
+}
+
+// match reports whether name is a command of any tool category.
+func (c catalogueTools) match(name string) bool {
+	for _, s := range c {
 		if s.match(name) {
 			return true
 		}
@@ -92,11 +116,11 @@ func isCatalogueTool(name string) bool {
 
 // expectedTools returns the commands a package provides, for a database
 // without its file list.
-func expectedTools(pkg string) []string {
-	if ts, ok := packageTools[pkg]; ok {
+func (c catalogueTools) expectedTools(pkg string) []string {
+	if ts, ok := packageCommands(pkg); ok {
 		return ts
 	}
-	if isCatalogueTool(pkg) {
+	if c.match(pkg) {
 		return []string{pkg}
 	}
 	return nil
@@ -105,31 +129,32 @@ func expectedTools(pkg string) []string {
 func (*packageRecord) Run(_ context.Context, img *Image) ([]Finding, error) {
 	dirs := map[string]bool{}
 	var realDirs []string
-	for _, d := range img.PathDirs() {
+	for _, d := range pathDirsOf(img) {
 		dirs[d] = true
-		if n, err := img.fsys().Stat(d); err == nil && n.Type == layers.TypeDir {
+		if n, err := filesOf(img).Stat(d); err == nil && n.Type == layers.TypeDir {
 			realDirs = append(realDirs, n.Path)
 		}
 	}
+	tools := newCatalogueTools()
 	var out []Finding
-	for _, p := range img.packages().pkgs {
+	for _, p := range packagesOf(img).pkgs {
 		var unlocated []string
 		if p.Files != nil {
 			for _, fp := range p.Files {
 				dir, base := path.Split(fp)
-				if !dirs[path.Clean(dir)] || !isCatalogueTool(base) || img.exists(fp) {
+				if !dirs[path.Clean(dir)] || !tools.match(base) || exists(img, fp) {
 					continue
 				}
-				out = append(out, img.missingTool(p, base, img.realPath(fp), realDirs))
+				out = append(out, missingTool(img, p, base, realPath(img, fp), realDirs))
 			}
 			continue
 		}
-		for _, t := range expectedTools(p.Name) {
-			if img.commandExists(t) {
+		for _, t := range tools.expectedTools(p.Name) {
+			if commandExists(img, t) {
 				continue
 			}
-			if d := img.deletedTool(t, "", realDirs); d != nil {
-				out = append(out, img.missingTool(p, t, d.Path, realDirs))
+			if d := deletedTool(img, t, "", realDirs); d != nil {
+				out = append(out, missingTool(img, p, t, d.Path, realDirs))
 				continue
 			}
 			unlocated = append(unlocated, t)
@@ -138,7 +163,7 @@ func (*packageRecord) Run(_ context.Context, img *Image) ([]Finding, error) {
 			out = append(out, Finding{
 				Path:  p.DBPath,
 				Name:  p.Name,
-				Layer: img.layerRef(p.DBNode.Layer),
+				Layer: layerRef(img, p.DBNode.Layer),
 				Detail: fmt.Sprintf("%s records %s %s as installed, but no %s command is in PATH",
 					p.DB, p.Name, p.Version, strings.Join(unlocated, ", ")),
 			})
@@ -149,12 +174,12 @@ func (*packageRecord) Run(_ context.Context, img *Image) ([]Finding, error) {
 
 // missingTool describes the missing command name of package p, expected at
 // want (a real path).
-func (img *Image) missingTool(p *pkgRecord, name, want string, realDirs []string) Finding {
-	f := Finding{Path: want, Name: p.Name, Layer: img.layerRef(p.DBNode.Layer)}
+func missingTool(img *Image, p *pkgRecord, name, want string, realDirs []string) Finding {
+	f := Finding{Path: want, Name: p.Name, Layer: layerRef(img, p.DBNode.Layer)}
 	rec := fmt.Sprintf("%s records %s %s as installed", p.DB, p.Name, p.Version)
-	if d := img.deletedTool(name, want, realDirs); d != nil {
+	if d := deletedTool(img, name, want, realDirs); d != nil {
 		f.Deleted = true
-		f.Layer = img.layerRef(d.Layer)
+		f.Layer = layerRef(img, d.Layer)
 		f.Detail = fmt.Sprintf("%s, but %s was removed by layer %d; layer %d still ships it", rec, d.Path, d.RemovedBy, d.Layer)
 		return f
 	}
@@ -164,9 +189,9 @@ func (img *Image) missingTool(p *pkgRecord, name, want string, realDirs []string
 
 // deletedTool finds the most recently removed shipped file named name: at
 // want when given, else in a PATH directory.
-func (img *Image) deletedTool(name, want string, realDirs []string) *layers.DeletedEntry {
+func deletedTool(img *Image, name, want string, realDirs []string) *layers.DeletedEntry {
 	var best *layers.DeletedEntry
-	del := img.fsys().Deleted()
+	del := filesOf(img).Deleted()
 	for i := range del {
 		d := &del[i]
 		if path.Base(d.Path) != name {
@@ -186,9 +211,9 @@ func (img *Image) deletedTool(name, want string, realDirs []string) *layers.Dele
 }
 
 // commandExists reports whether some PATH directory has an entry named name.
-func (img *Image) commandExists(name string) bool {
-	for _, d := range img.PathDirs() {
-		if img.exists(path.Join(d, name)) {
+func commandExists(img *Image, name string) bool {
+	for _, d := range pathDirsOf(img) {
+		if exists(img, path.Join(d, name)) {
 			return true
 		}
 	}
@@ -197,8 +222,8 @@ func (img *Image) commandExists(name string) bool {
 
 // realPath resolves the directory part of p inside the image ("/bin/wget"
 // is "/usr/bin/wget" when /bin -> usr/bin).
-func (img *Image) realPath(p string) string {
-	if n, err := img.fsys().Stat(path.Dir(p)); err == nil && n.Type == layers.TypeDir {
+func realPath(img *Image, p string) string {
+	if n, err := filesOf(img).Stat(path.Dir(p)); err == nil && n.Type == layers.TypeDir {
 		return path.Join(n.Path, path.Base(p))
 	}
 	return p

@@ -20,14 +20,16 @@ const (
 )
 
 // rpmDBs are the files whose presence shows an rpm database.
-var rpmDBs = []string{
-	"/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/var/lib/rpm/rpmdb.sqlite",
-	"/usr/lib/sysimage/rpm/Packages", "/usr/lib/sysimage/rpm/Packages.db", "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+func rpmDBs() []string {
+	return []string{
+		"/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/var/lib/rpm/rpmdb.sqlite",
+		"/usr/lib/sysimage/rpm/Packages", "/usr/lib/sysimage/rpm/Packages.db", "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+	}
 }
 
 // packageNeeds are the capture patterns of the package databases.
-var packageNeeds = []string{
-	dpkgStatus, dpkgStatusD + "/*", dpkgInfo + "/*.list", apkInstalled, apkInstalledUs,
+func packageNeeds() []string {
+	return []string{dpkgStatus, dpkgStatusD + "/*", dpkgInfo + "/*.list", apkInstalled, apkInstalledUs}
 }
 
 // Package database kinds.
@@ -69,62 +71,66 @@ type packageDB struct {
 
 func (db *packageDB) has(kind string) bool { return slices.Contains(db.kind, kind) }
 
-// packages parses the package databases once.
-func (img *Image) packages() *packageDB {
-	img.pkgOnce.Do(func() {
-		db := &img.pkgs
-		f := img.fsys()
-		if n, err := f.Stat(dpkgStatus); err == nil && n.Type == layers.TypeRegular {
-			db.kind = append(db.kind, dbDpkg)
-			if b, ok := img.readFile(dpkgStatus); ok {
-				for _, st := range parseStanzas(b) {
-					if p := img.dpkgRecord(st, dbDpkg, dpkgStatus, n); p != nil {
-						db.pkgs = append(db.pkgs, p)
-					}
+// packagesOf returns the package databases view of img: what dpkg,
+// distroless status.d and apk record, and which databases (rpm included)
+// are present.
+func packagesOf(img *Image) *packageDB {
+	return view(img, viewPackages, buildPackages)
+}
+
+func buildPackages(img *Image) *packageDB {
+	db := &packageDB{}
+	f := filesOf(img)
+	if n, err := f.Stat(dpkgStatus); err == nil && n.Type == layers.TypeRegular {
+		db.kind = append(db.kind, dbDpkg)
+		if b, ok := readFile(img, dpkgStatus); ok {
+			for _, st := range parseStanzas(b) {
+				if p := dpkgRecord(img, st, dbDpkg, dpkgStatus, n); p != nil {
+					db.pkgs = append(db.pkgs, p)
 				}
 			}
 		}
-		if entries, err := f.ReadDir(dpkgStatusD); err == nil {
-			db.kind = append(db.kind, dbDistroless)
-			for _, e := range entries {
-				if e.Type != layers.TypeRegular || strings.HasSuffix(e.Path, ".md5sums") {
-					continue
-				}
-				b, ok := img.readFile(e.Path)
-				if !ok {
-					continue
-				}
-				for _, st := range parseStanzas(b) {
-					if p := img.dpkgRecord(st, dbDistroless, e.Path, e); p != nil {
-						db.pkgs = append(db.pkgs, p)
-					}
-				}
-			}
-		}
-		for _, p := range []string{apkInstalled, apkInstalledUs} {
-			n, err := f.Stat(p)
-			if err != nil || n.Type != layers.TypeRegular {
+	}
+	if entries, err := f.ReadDir(dpkgStatusD); err == nil {
+		db.kind = append(db.kind, dbDistroless)
+		for _, e := range entries {
+			if e.Type != layers.TypeRegular || strings.HasSuffix(e.Path, ".md5sums") {
 				continue
 			}
-			db.kind = append(db.kind, dbApk)
-			if b, ok := img.readFile(p); ok {
-				db.pkgs = append(db.pkgs, parseApk(b, p, n)...)
+			b, ok := readFile(img, e.Path)
+			if !ok {
+				continue
 			}
+			for _, st := range parseStanzas(b) {
+				if p := dpkgRecord(img, st, dbDistroless, e.Path, e); p != nil {
+					db.pkgs = append(db.pkgs, p)
+				}
+			}
+		}
+	}
+	for _, p := range []string{apkInstalled, apkInstalledUs} {
+		n, err := f.Stat(p)
+		if err != nil || n.Type != layers.TypeRegular {
+			continue
+		}
+		db.kind = append(db.kind, dbApk)
+		if b, ok := readFile(img, p); ok {
+			db.pkgs = append(db.pkgs, parseApk(b, p, n)...)
+		}
+		break
+	}
+	for _, p := range rpmDBs() {
+		if exists(img, p) {
+			db.kind = append(db.kind, "rpm")
 			break
 		}
-		for _, p := range rpmDBs {
-			if img.exists(p) {
-				db.kind = append(db.kind, "rpm")
-				break
-			}
-		}
-	})
-	return &img.pkgs
+	}
+	return db
 }
 
 // dpkgRecord turns a dpkg status stanza into a record, nil unless the
 // package is installed. Distroless status.d stanzas may carry no Status.
-func (img *Image) dpkgRecord(st map[string]string, db, dbPath string, n *layers.Node) *pkgRecord {
+func dpkgRecord(img *Image, st map[string]string, db, dbPath string, n *layers.Node) *pkgRecord {
 	name := st["Package"]
 	if name == "" {
 		return nil
@@ -139,14 +145,14 @@ func (img *Image) dpkgRecord(st map[string]string, db, dbPath string, n *layers.
 	switch db {
 	case dbDpkg:
 		for _, list := range []string{name + ".list", name + ":" + st["Architecture"] + ".list"} {
-			if b, ok := img.readFile(dpkgInfo + "/" + list); ok {
+			if b, ok := readFile(img, dpkgInfo+"/"+list); ok {
 				p.Files = parseLines(b, func(l string) string { return l })
 				break
 			}
 		}
 	case dbDistroless:
 		for _, sums := range []string{strings.TrimSuffix(dbPath, path.Ext(dbPath)) + ".md5sums", dbPath + ".md5sums", dpkgStatusD + "/" + name + ".md5sums"} {
-			if b, ok := img.readFile(sums); ok {
+			if b, ok := readFile(img, sums); ok {
 				p.Files = parseLines(b, func(l string) string {
 					if f := strings.Fields(l); len(f) == 2 {
 						return f[1]
@@ -254,32 +260,39 @@ func parseApk(b []byte, dbPath string, n *layers.Node) []*pkgRecord {
 	return slices.DeleteFunc(out, func(p *pkgRecord) bool { return p.Name == "" })
 }
 
-// ownerOf returns the package whose file list holds the file n (or a path
-// that reaches it), nil when unknown.
-func (img *Image) ownerOf(n *layers.Node) *pkgRecord {
-	img.ownOnce.Do(func() {
-		img.owners = map[string]*pkgRecord{}
-		for _, p := range img.packages().pkgs {
+// ownersOf returns the package owners view of img: the first package
+// recording each path.
+func ownersOf(img *Image) map[string]*pkgRecord {
+	return view(img, viewOwners, func(img *Image) map[string]*pkgRecord {
+		owners := map[string]*pkgRecord{}
+		for _, p := range packagesOf(img).pkgs {
 			for _, fp := range p.Files {
-				if _, ok := img.owners[fp]; !ok {
-					img.owners[fp] = p
+				if _, ok := owners[fp]; !ok {
+					owners[fp] = p
 				}
 			}
 		}
+		return owners
 	})
-	if n == nil || len(img.owners) == 0 {
+}
+
+// ownerOf returns the package whose file list holds the file n (or a path
+// that reaches it), nil when unknown.
+func ownerOf(img *Image, n *layers.Node) *pkgRecord {
+	owners := ownersOf(img)
+	if n == nil || len(owners) == 0 {
 		return nil
 	}
 	paths := []string{n.Path}
-	if fi := img.file(n); fi != nil {
+	if fi := hardlinksOf(img).file(n); fi != nil {
 		paths = append(paths, fi.paths...)
 	}
-	for _, t := range img.toolRefs().byFile[n] {
+	for _, t := range toolsOf(img).byFile[n] {
 		paths = append(paths, t.paths()...)
 	}
 	slices.Sort(paths)
 	for _, p := range slices.Compact(paths) {
-		if o := img.owners[p]; o != nil {
+		if o := owners[p]; o != nil {
 			return o
 		}
 	}

@@ -103,7 +103,7 @@ func FuzzPasswd(f *testing.F) {
 		if u.Root && (u.UID == nil || *u.UID != 0) {
 			t.Errorf("user %q: root with uid %v", user, u.UID)
 		}
-		for _, a := range img.passwd().accounts {
+		for _, a := range usersOf(img).accounts {
 			if a.name == "" {
 				t.Errorf("bad account %+v", a)
 			}
@@ -167,7 +167,7 @@ func FuzzPackageDB(f *testing.F) {
 			"/usr/bin/curl":                 nil,
 			"/var/lib/dpkg/status.d/x.md5s": list,
 		})
-		db := img.packages()
+		db := packagesOf(img)
 		for _, p := range db.pkgs {
 			if p.Name == "" {
 				t.Errorf("package without a name: %+v", p)
@@ -202,7 +202,7 @@ func TestLongLinesDoNotHideRecords(t *testing.T) {
 		t.Errorf("os-release ID = %q, want alpine", b.OSRelease.ID)
 	}
 	var names []string
-	for _, p := range img.packages().pkgs {
+	for _, p := range packagesOf(img).pkgs {
 		names = append(names, p.DB+":"+p.Name)
 	}
 	if got := strings.Join(names, ","); got != "dpkg:curl,apk:busybox" {

@@ -46,7 +46,7 @@ func anomalyFindings(img *Image, kinds map[layers.AnomalyKind]bool) []Finding {
 	}
 	seen := map[key]bool{}
 	var out []Finding
-	for _, a := range img.fsys().Anomalies() {
+	for _, a := range filesOf(img).Anomalies() {
 		k := key{a.Kind, a.Path, a.Layer, a.Detail}
 		if !kinds[a.Kind] || seen[k] {
 			continue
@@ -55,7 +55,7 @@ func anomalyFindings(img *Image, kinds map[layers.AnomalyKind]bool) []Finding {
 		out = append(out, Finding{
 			Path:   a.Path,
 			Name:   string(a.Kind),
-			Layer:  img.layerRef(a.Layer),
+			Layer:  layerRef(img, a.Layer),
 			Detail: string(a.Kind) + ": " + quoteDetail(a.Detail),
 		})
 	}

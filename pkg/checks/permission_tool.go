@@ -1,10 +1,12 @@
 package checks
 
-// permissionTools change file modes, owners, ACLs, attributes and
-// capabilities.
-var permissionTools = newToolSet([]string{
-	"chmod", "chown", "chgrp", "setfacl", "chacl", "chattr", "setfattr", "setcap", "chcon",
-}, nil, false)
+// permissionTools lists the commands that change file modes, owners, ACLs,
+// attributes and capabilities.
+func permissionTools() *toolSet {
+	return newToolSet([]string{
+		"chmod", "chown", "chgrp", "setfacl", "chacl", "chattr", "setfattr", "setcap", "chcon",
+	}, nil, false)
+}
 
 // PermissionTool reports permission tools reachable from PATH.
 func PermissionTool() Check {
@@ -18,6 +20,6 @@ func PermissionTool() Check {
 				"loosen permissions for persistence, or set file capabilities.",
 			Remediation: "Set modes and owners at build time (COPY --chmod/--chown) and ship a final image without these tools (distroless, scratch).",
 		},
-		tools: permissionTools,
+		tools: permissionTools(),
 	}
 }

@@ -1,9 +1,11 @@
 package checks
 
-// privilegeTools switch users or privileges.
-var privilegeTools = newToolSet([]string{
-	"sudo", "sudoedit", "su", "doas", "pkexec", "runuser", "setpriv", "newgrp", "sg", "gosu", "su-exec",
-}, nil, false)
+// privilegeTools lists the commands that switch users or privileges.
+func privilegeTools() *toolSet {
+	return newToolSet([]string{
+		"sudo", "sudoedit", "su", "doas", "pkexec", "runuser", "setpriv", "newgrp", "sg", "gosu", "su-exec",
+	}, nil, false)
+}
 
 // PrivilegeTool reports user-switching tools reachable from PATH.
 func PrivilegeTool() Check {
@@ -17,6 +19,6 @@ func PrivilegeTool() Check {
 				"a setuid bit); gosu and su-exec are only needed by entrypoints that start as root.",
 			Remediation: "Run as a non-root USER from the start instead of switching users at runtime, and remove the tool from the final image.",
 		},
-		tools: privilegeTools,
+		tools: privilegeTools(),
 	}
 }

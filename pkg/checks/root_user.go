@@ -37,7 +37,7 @@ func (*rootUser) Run(_ context.Context, img *Image) ([]Finding, error) {
 	if !u.Root {
 		return nil, nil
 	}
-	f := Finding{Name: trimUser(u.Configured), Layer: img.userStep()}
+	f := Finding{Name: trimUser(u.Configured), Layer: userStep(img)}
 	switch {
 	case u.Configured == "":
 		f.Detail = "USER is not set: the container runs as root (uid 0)"

@@ -35,7 +35,7 @@ func (*secretEnv) Meta() Meta {
 }
 
 func (*secretEnv) Run(_ context.Context, img *Image) ([]Finding, error) {
-	env := img.envVars()
+	env := envOf(img)
 	names := make([]string, 0, len(env))
 	for k := range env {
 		names = append(names, k)
@@ -57,8 +57,8 @@ func (*secretEnv) Run(_ context.Context, img *Image) ([]Finding, error) {
 			Name:   name,
 			Detail: fmt.Sprintf("%s=%s (%s)", name, redactValue(v), why),
 		}
-		if i := img.lastStep("ENV", func(args string) bool { return envStepSets(args, name) }); i >= 0 {
-			f.Layer = img.historyRef(i)
+		if i := lastStep(img, "ENV", func(args string) bool { return envStepSets(args, name) }); i >= 0 {
+			f.Layer = historyRef(img, i)
 		}
 		out = append(out, f)
 	}

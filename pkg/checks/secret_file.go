@@ -22,10 +22,12 @@ func SecretFile() Check { return &secretFile{} }
 
 // secretFileNeeds are the credential files whose contents decide whether
 // they hold a credential.
-var secretFileNeeds = []string{
-	"**/.npmrc", "**/npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pypirc", "**/pip.conf",
-	"**/.netrc", "**/_netrc", "**/.my.cnf", "**/.dockercfg",
-	"/*/.docker/config.json", "/*/*/.docker/config.json", "/*/*/*/.docker/config.json", "/*/*/*/*/.docker/config.json",
+func secretFileNeeds() []string {
+	return []string{
+		"**/.npmrc", "**/npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pypirc", "**/pip.conf",
+		"**/.netrc", "**/_netrc", "**/.my.cnf", "**/.dockercfg",
+		"/*/.docker/config.json", "/*/*/.docker/config.json", "/*/*/*/.docker/config.json", "/*/*/*/*/.docker/config.json",
+	}
 }
 
 func (*secretFile) Meta() Meta {
@@ -50,7 +52,7 @@ func (*secretFile) Meta() Meta {
 			"Empty files hold nothing and are skipped. When a file whose content decides was too large to capture it is reported (fail closed). " +
 			"Docker config.json is read at depths up to 4 (/root/.docker, /home/USER/.docker, ...). Regular files only: a credential reached " +
 			"through a symlink is reported at its target when the target's own name or contents qualify.",
-		Needs: secretFileNeeds,
+		Needs: secretFileNeeds(),
 	}
 }
 
@@ -60,11 +62,11 @@ func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
 		if n.Type != layers.TypeRegular {
 			return nil
 		}
-		kind, why := secretFileKind(n.Path, &n.Entry, func() ([]byte, bool) { return img.readFile(n.Path) })
+		kind, why := secretFileKind(n.Path, &n.Entry, func() ([]byte, bool) { return readFile(img, n.Path) })
 		if kind == "" {
 			return nil
 		}
-		f := img.fileFinding(n)
+		f := fileFinding(img, n)
 		f.Name, f.Detail = kind, why
 		out = append(out, lowerForTestData(f))
 		return nil
@@ -72,7 +74,7 @@ func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range img.fsys().Deleted() {
+	for _, d := range filesOf(img).Deleted() {
 		if d.Type != layers.TypeRegular {
 			continue
 		}
@@ -84,7 +86,7 @@ func (*secretFile) Run(ctx context.Context, img *Image) ([]Finding, error) {
 			Path:    d.Path,
 			Name:    kind,
 			Deleted: true,
-			Layer:   img.layerRef(d.Layer),
+			Layer:   layerRef(img, d.Layer),
 			Detail:  fmt.Sprintf("%s; removed by layer %d, still shipped in layer %d", why, d.RemovedBy, d.Layer),
 		}))
 	}
@@ -101,12 +103,16 @@ func lowerForTestData(f Finding) Finding {
 	return f
 }
 
-// sourceExts are source code files, where a PEM private key marker is far
-// more often a parser constant than a key.
-var sourceExts = map[string]bool{
-	".go": true, ".py": true, ".pyc": true, ".js": true, ".mjs": true, ".cjs": true, ".ts": true, ".rb": true,
-	".java": true, ".kt": true, ".scala": true, ".c": true, ".h": true, ".cc": true, ".cpp": true, ".hpp": true,
-	".rs": true, ".php": true, ".pl": true, ".pm": true, ".cs": true, ".swift": true, ".lua": true,
+// isSourceExt reports whether s is the extension of source code files,
+// where a PEM private key marker is far more often a parser constant than a
+// key.
+func isSourceExt(s string) bool {
+	switch s {
+	case ".go", ".py", ".pyc", ".js", ".mjs", ".cjs", ".ts", ".rb", ".java", ".kt", ".scala", ".c", ".h",
+		".cc", ".cpp", ".hpp", ".rs", ".php", ".pl", ".pm", ".cs", ".swift", ".lua":
+		return true
+	}
+	return false
 }
 
 // isFixtureDir reports whether a directory name is one that packages ship
@@ -175,30 +181,13 @@ func testDataTree(p string) string {
 	return ""
 }
 
-var sshKeyNames = map[string]bool{
-	"id_rsa": true, "id_dsa": true, "id_ecdsa": true, "id_ed25519": true, "id_ecdsa_sk": true, "id_ed25519_sk": true, "id_xmss": true,
-}
-
-// nameOnly lists credential files recognised by name alone: path suffix ->
-// kind.
-var nameOnly = []struct{ suffix, kind string }{
-	{"/.aws/credentials", "aws-credentials"},
-	{"/.git-credentials", "git-credentials"},
-	{"/.pgpass", "pgpass"},
-	{"/.htpasswd", "htpasswd"},
-	{"/.kube/config", "kubeconfig"},
-	{"/.vault-token", "vault-token"},
-	{"/.gem/credentials", "rubygems-credentials"},
-	{"/.cargo/credentials", "cargo-credentials"},
-	{"/.cargo/credentials.toml", "cargo-credentials"},
-	{"/.config/gh/hosts.yml", "github-cli-token"},
-	{"/credentials.tfrc.json", "terraform-credentials"},
-	{"/.config/gcloud/application_default_credentials.json", "gcloud-credentials"},
-	{"/.config/gcloud/credentials.db", "gcloud-credentials"},
-	{"/.azure/accessTokens.json", "azure-credentials"},
-	{"/.azure/msal_token_cache.json", "azure-credentials"},
-	{"/.s3cfg", "s3cmd-credentials"},
-	{"/.boto", "boto-credentials"},
+// isSSHKeyName reports whether s is the name of an SSH private key file.
+func isSSHKeyName(s string) bool {
+	switch s {
+	case "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk", "id_xmss":
+		return true
+	}
+	return false
 }
 
 var (
@@ -206,8 +195,17 @@ var (
 	yarnToken   = regexp.MustCompile(`(?m)^\s*(?:npmAuthToken|npmAuthIdent)\s*:\s*["']?([^\s"']+)`)
 	iniPassword = regexp.MustCompile(`(?mi)^\s*password\s*[:=]\s*["']?([^\s"']+)`)
 	netrcPass   = regexp.MustCompile(`(?m)(?:^|\s)password\s+(\S+)`)
-	envExamples = map[string]bool{"example": true, "sample": true, "template": true, "dist": true, "tmpl": true, "defaults": true, "schema": true}
 )
+
+// isEnvExample reports whether s, the suffix of a .env.* file, names a
+// template rather than settings.
+func isEnvExample(s string) bool {
+	switch s {
+	case "example", "sample", "template", "dist", "tmpl", "defaults", "schema":
+		return true
+	}
+	return false
+}
 
 // secretFileKind decides whether a regular file holds a credential, from its
 // path, sniffed content facts and, for the files whose contents decide, the
@@ -222,19 +220,38 @@ func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind
 
 func credentialKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {
 	base := path.Base(p)
-	if k := e.Content.PrivateKey(); k != "" && !sourceExts[path.Ext(base)] {
+	if k := e.Content.PrivateKey(); k != "" && !isSourceExt(path.Ext(base)) {
 		return "private-key", "holds a " + k + " block"
 	}
-	if sshKeyNames[base] {
+	if isSSHKeyName(base) {
 		return "ssh-private-key", "SSH private key file"
 	}
 	if path.Ext(base) == ".ppk" {
 		return "putty-private-key", "PuTTY private key file"
 	}
-	if base == ".env" || (strings.HasPrefix(base, ".env.") && !envExamples[strings.TrimPrefix(base, ".env.")]) {
+	if base == ".env" || (strings.HasPrefix(base, ".env.") && !isEnvExample(strings.TrimPrefix(base, ".env."))) {
 		return "dotenv", "environment file with application settings and credentials"
 	}
-	for _, r := range nameOnly {
+	// Credential files recognised by name alone: path suffix -> kind.
+	for _, r := range []struct{ suffix, kind string }{
+		{"/.aws/credentials", "aws-credentials"},
+		{"/.git-credentials", "git-credentials"},
+		{"/.pgpass", "pgpass"},
+		{"/.htpasswd", "htpasswd"},
+		{"/.kube/config", "kubeconfig"},
+		{"/.vault-token", "vault-token"},
+		{"/.gem/credentials", "rubygems-credentials"},
+		{"/.cargo/credentials", "cargo-credentials"},
+		{"/.cargo/credentials.toml", "cargo-credentials"},
+		{"/.config/gh/hosts.yml", "github-cli-token"},
+		{"/credentials.tfrc.json", "terraform-credentials"},
+		{"/.config/gcloud/application_default_credentials.json", "gcloud-credentials"},
+		{"/.config/gcloud/credentials.db", "gcloud-credentials"},
+		{"/.azure/accessTokens.json", "azure-credentials"},
+		{"/.azure/msal_token_cache.json", "azure-credentials"},
+		{"/.s3cfg", "s3cmd-credentials"},
+		{"/.boto", "boto-credentials"},
+	} {
 		if strings.HasSuffix(p, r.suffix) {
 			return r.kind, "credential file"
 		}

@@ -32,9 +32,9 @@ func (*secretHistory) Meta() Meta {
 }
 
 func (*secretHistory) Run(_ context.Context, img *Image) ([]Finding, error) {
-	env := img.envVars()
+	env := envOf(img)
 	var out []Finding
-	for i, h := range img.history() {
+	for i, h := range historyOf(img) {
 		instr, _ := instruction(h.CreatedBy)
 		seen := map[string]bool{}
 		for _, s := range findTextSecrets(h.CreatedBy) {
@@ -53,7 +53,7 @@ func (*secretHistory) Run(_ context.Context, img *Image) ([]Finding, error) {
 			if isSecretName(s.name) {
 				detail = fmt.Sprintf("history step %d (%s): %s=%s", i, instr, s.name, redactValue(value))
 			}
-			out = append(out, Finding{Name: s.name, Detail: detail, Layer: img.historyRef(i)})
+			out = append(out, Finding{Name: s.name, Detail: detail, Layer: historyRef(img, i)})
 		}
 	}
 	return out, nil

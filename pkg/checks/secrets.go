@@ -13,36 +13,42 @@ import (
 // by the redaction of history text (every LayerRef.CreatedBy goes through
 // redactText, so no finding ever carries a secret's value).
 
-// secretWords are name words that make a variable a credential.
-var secretWords = map[string]bool{
-	"PASSWORD": true, "PASSWD": true, "PASSPHRASE": true, "PASS": true, "PWD": true,
-	"SECRET": true, "SECRETS": true, "TOKEN": true, "TOKENS": true,
-	"CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true,
-	"APIKEY": true, "PRIVATEKEY": true, "ACCESSKEY": true, "SECRETKEY": true,
-	"AUTHTOKEN": true, "ACCESSTOKEN": true,
+// isSecretWord reports whether a name word makes a variable a credential.
+func isSecretWord(s string) bool {
+	switch s {
+	case "PASSWORD", "PASSWD", "PASSPHRASE", "PASS", "PWD", "SECRET", "SECRETS", "TOKEN", "TOKENS",
+		"CREDENTIAL", "CREDENTIALS", "CREDS", "APIKEY", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY",
+		"AUTHTOKEN", "ACCESSTOKEN":
+		return true
+	}
+	return false
 }
 
-// secretKeyPairs are the words that, followed by KEY, make a credential
+// isKeyQualifier reports whether a word followed by KEY makes a credential
 // name: API_KEY, ACCESS_KEY, PRIVATE_KEY ... (KEY alone, as in GPG_KEY, is
 // not one).
-var secretKeyPairs = map[string]bool{
-	"API": true, "ACCESS": true, "PRIVATE": true, "SECRET": true, "AUTH": true,
-	"ENCRYPTION": true, "SIGNING": true, "MASTER": true, "ACCOUNT": true,
-	"SESSION": true, "LICENSE": true, "CLIENT": true, "APP": true, "SERVICE": true,
+func isKeyQualifier(s string) bool {
+	switch s {
+	case "API", "ACCESS", "PRIVATE", "SECRET", "AUTH", "ENCRYPTION", "SIGNING", "MASTER", "ACCOUNT",
+		"SESSION", "LICENSE", "CLIENT", "APP", "SERVICE":
+		return true
+	}
+	return false
 }
 
-// metadataWords end names that describe a credential without being one
-// (TOKEN_URL, PASSWORD_MIN_LENGTH).
-var metadataWords = map[string]bool{
-	"URL": true, "URI": true, "ENDPOINT": true, "HOST": true, "HOSTNAME": true, "PORT": true,
-	"NAME": true, "USER": true, "USERNAME": true, "LENGTH": true, "LEN": true, "SIZE": true,
-	"TTL": true, "EXPIRY": true, "EXPIRES": true, "EXPIRATION": true, "TIMEOUT": true, "LIFETIME": true,
-	"DURATION": true, "TYPE": true, "KIND": true, "HEADER": true, "ALGORITHM": true, "ALG": true,
-	"VERSION": true, "ENABLED": true, "DISABLED": true, "REQUIRED": true, "POLICY": true, "MODE": true,
-	"FORMAT": true, "PREFIX": true, "ISSUER": true, "AUDIENCE": true, "SCOPE": true, "SCOPES": true,
-	"REGION": true, "COUNT": true, "LIMIT": true, "RETRIES": true, "MIN": true, "MAX": true,
-	"METHOD": true, "PROVIDER": true, "BACKEND": true, "STORE": true, "ARN": true, "HINT": true,
-	"FILE": true, "FILES": true, "PATH": true, "DIR": true, "FILENAME": true, "LOCATION": true, "FOLDER": true,
+// isMetadataWord reports whether a word ending a name describes a
+// credential without being one (TOKEN_URL, PASSWORD_MIN_LENGTH).
+func isMetadataWord(s string) bool {
+	switch s {
+	case "URL", "URI", "ENDPOINT", "HOST", "HOSTNAME", "PORT", "NAME", "USER", "USERNAME", "LENGTH", "LEN",
+		"SIZE", "TTL", "EXPIRY", "EXPIRES", "EXPIRATION", "TIMEOUT", "LIFETIME", "DURATION", "TYPE",
+		"KIND", "HEADER", "ALGORITHM", "ALG", "VERSION", "ENABLED", "DISABLED", "REQUIRED", "POLICY",
+		"MODE", "FORMAT", "PREFIX", "ISSUER", "AUDIENCE", "SCOPE", "SCOPES", "REGION", "COUNT", "LIMIT",
+		"RETRIES", "MIN", "MAX", "METHOD", "PROVIDER", "BACKEND", "STORE", "ARN", "HINT", "FILE", "FILES",
+		"PATH", "DIR", "FILENAME", "LOCATION", "FOLDER":
+		return true
+	}
+	return false
 }
 
 // nameWords splits a variable name into upper-case words at non-alphanumeric
@@ -78,17 +84,17 @@ func nameWords(name string) []string {
 // The whole names PWD and OLDPWD (the shell's directories) are not.
 func isSecretName(name string) bool {
 	words := nameWords(name)
-	if len(words) == 0 || metadataWords[words[len(words)-1]] {
+	if len(words) == 0 || isMetadataWord(words[len(words)-1]) {
 		return false
 	}
 	if len(words) == 1 && (words[0] == "PWD" || words[0] == "OLDPWD") {
 		return false
 	}
 	for i, w := range words {
-		if secretWords[w] {
+		if isSecretWord(w) {
 			return true
 		}
-		if w == "KEY" && i > 0 && secretKeyPairs[words[i-1]] {
+		if w == "KEY" && i > 0 && isKeyQualifier(words[i-1]) {
 			return true
 		}
 	}
@@ -98,19 +104,25 @@ func isSecretName(name string) bool {
 var (
 	varReference = regexp.MustCompile("^[$`]") // $VAR, ${VAR}, $(cmd), `cmd`: expanded at run time, not a literal
 	pathLike     = regexp.MustCompile(`^(/|\./|\.\./|~/)[^\s]*$`)
-	notValues    = map[string]bool{
-		"true": true, "false": true, "yes": true, "no": true, "on": true, "off": true,
-		"0": true, "1": true, "none": true, "null": true, "nil": true, "enabled": true, "disabled": true,
-		"required": true, "optional": true,
-	}
 )
+
+// isNotValue reports whether s (lower case) is a switch value, not a
+// credential.
+func isNotValue(s string) bool {
+	switch s {
+	case "true", "false", "yes", "no", "on", "off", "0", "1", "none", "null", "nil", "enabled", "disabled",
+		"required", "optional":
+		return true
+	}
+	return false
+}
 
 // isSecretValue reports whether a value assigned to a credential-named
 // variable is a credential: not empty, not a boolean-like switch, not a
 // reference to another variable or command, not a file path.
 func isSecretValue(v string) bool {
 	v = strings.TrimSpace(v)
-	if v == "" || notValues[strings.ToLower(v)] {
+	if v == "" || isNotValue(strings.ToLower(v)) {
 		return false
 	}
 	if varReference.MatchString(v) || pathLike.MatchString(v) {
@@ -125,24 +137,48 @@ type tokenPattern struct {
 	re   *regexp.Regexp // group 1, when present, is the secret part
 }
 
-var tokenPatterns = []tokenPattern{
-	{"aws-access-key-id", regexp.MustCompile(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b`)},
-	{"github-token", regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`)},
-	{"gitlab-token", regexp.MustCompile(`\b(gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,})`)},
-	{"slack-token", regexp.MustCompile(`\b(xox[baprs]-[A-Za-z0-9-]{10,})`)},
-	{"slack-webhook", regexp.MustCompile(`https://hooks\.slack\.com/services/([A-Za-z0-9/_+-]{20,})`)},
-	{"stripe-key", regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{20,})\b`)},
-	{"google-api-key", regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})`)},
-	{"npm-token", regexp.MustCompile(`\b(npm_[A-Za-z0-9]{36})\b`)},
-	{"pypi-token", regexp.MustCompile(`\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})`)},
-	{"docker-hub-token", regexp.MustCompile(`\b(dckr_pat_[A-Za-z0-9_-]{20,})`)},
-	{"openai-key", regexp.MustCompile(`\b(sk-(?:proj-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})`)},
-	{"anthropic-key", regexp.MustCompile(`\b(sk-ant-[a-z]+[0-9]{2}-[A-Za-z0-9_-]{80,})`)},
-	{"huggingface-token", regexp.MustCompile(`\b(hf_[A-Za-z]{34})\b`)},
-	{"sendgrid-key", regexp.MustCompile(`\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})`)},
-	{"jwt", regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`)},
-	{"private-key", regexp.MustCompile(`(-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----|$))`)},
-	{"url-credentials", regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"'<>]+:([^/\s@"'<>]+)@`)},
+// Token formats: see tokenPatterns.
+var (
+	tokAwsAccessKeyId   = regexp.MustCompile(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b`)
+	tokGithubToken      = regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`)
+	tokGitlabToken      = regexp.MustCompile(`\b(gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,})`)
+	tokSlackToken       = regexp.MustCompile(`\b(xox[baprs]-[A-Za-z0-9-]{10,})`)
+	tokSlackWebhook     = regexp.MustCompile(`https://hooks\.slack\.com/services/([A-Za-z0-9/_+-]{20,})`)
+	tokStripeKey        = regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{20,})\b`)
+	tokGoogleApiKey     = regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})`)
+	tokNpmToken         = regexp.MustCompile(`\b(npm_[A-Za-z0-9]{36})\b`)
+	tokPypiToken        = regexp.MustCompile(`\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})`)
+	tokDockerHubToken   = regexp.MustCompile(`\b(dckr_pat_[A-Za-z0-9_-]{20,})`)
+	tokOpenaiKey        = regexp.MustCompile(`\b(sk-(?:proj-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})`)
+	tokAnthropicKey     = regexp.MustCompile(`\b(sk-ant-[a-z]+[0-9]{2}-[A-Za-z0-9_-]{80,})`)
+	tokHuggingfaceToken = regexp.MustCompile(`\b(hf_[A-Za-z]{34})\b`)
+	tokSendgridKey      = regexp.MustCompile(`\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})`)
+	tokJwt              = regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`)
+	tokPrivateKey       = regexp.MustCompile(`(-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----|$))`)
+	tokUrlCredentials   = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"'<>]+:([^/\s@"'<>]+)@`)
+)
+
+// tokenPatterns returns the credential formats recognised by value.
+func tokenPatterns() []tokenPattern {
+	return []tokenPattern{
+		{"aws-access-key-id", tokAwsAccessKeyId},
+		{"github-token", tokGithubToken},
+		{"gitlab-token", tokGitlabToken},
+		{"slack-token", tokSlackToken},
+		{"slack-webhook", tokSlackWebhook},
+		{"stripe-key", tokStripeKey},
+		{"google-api-key", tokGoogleApiKey},
+		{"npm-token", tokNpmToken},
+		{"pypi-token", tokPypiToken},
+		{"docker-hub-token", tokDockerHubToken},
+		{"openai-key", tokOpenaiKey},
+		{"anthropic-key", tokAnthropicKey},
+		{"huggingface-token", tokHuggingfaceToken},
+		{"sendgrid-key", tokSendgridKey},
+		{"jwt", tokJwt},
+		{"private-key", tokPrivateKey},
+		{"url-credentials", tokUrlCredentials},
+	}
 }
 
 // textSecret is one credential found in a piece of text.
@@ -153,24 +189,45 @@ type textSecret struct {
 }
 
 var (
-	assignment = regexp.MustCompile(`(?:^|[\s;|&'"(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|'"()]*)`)
-	// Command-line credentials, searched per command of a shell line.
-	cmdCredentials = []struct {
-		name  string
-		cmd   *regexp.Regexp // the command the option belongs to; nil for any
-		value *regexp.Regexp // group 1 is the secret
-	}{
-		{"curl -u", regexp.MustCompile(`\bcurl\b`), regexp.MustCompile(`(?:^|\s)(?:-u\s*|--user[=\s]\s*|--proxy-user[=\s]\s*|-U\s*)["']?[^\s:"']+:([^\s"']+)`)},
-		{"password option", nil, regexp.MustCompile(`(?:^|\s)--(?:[a-z]+-)?(?:password|passwd)[=\s]\s*["']?([^\s"']+)`)},
-		{"docker login -p", regexp.MustCompile(`\b(?:docker|podman|buildah|skopeo|helm|nerdctl)\b.*\blogin\b`), regexp.MustCompile(`(?:^|\s)-p\s+["']?([^\s"']+)`)},
-		{"sshpass -p", regexp.MustCompile(`\bsshpass\b`), regexp.MustCompile(`(?:^|\s)-p\s*["']?([^\s"']+)`)},
-		{"mysql -p", regexp.MustCompile(`\bmysql(?:dump|admin)?\b|\bmariadb\b`), regexp.MustCompile(`(?:^|\s)-p([^\s"']+)`)},
-		{"authorization header", nil, regexp.MustCompile(`(?i)(?:authorization:\s*(?:bearer|token|basic)\s+|(?:private|job|deploy)-token:\s*|x-api-key:\s*)([^\s"'\\]+)`)},
-	}
+	assignment       = regexp.MustCompile(`(?:^|[\s;|&'"(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|'"()]*)`)
 	commandSeparator = regexp.MustCompile(`&&|\|\||[;|\n]`)
 	// "echo user:password | chpasswd" spans a pipe.
 	chpasswd = regexp.MustCompile(`\becho\s+(?:-e\s+)?["']?[^\s:"']+:([^\s"']+)["']?\s*\|\s*(?:sudo\s+)?chpasswd\b`)
 )
+
+// Command-line credentials: see cmdCredentials.
+var (
+	cmdCurlU               = regexp.MustCompile(`\bcurl\b`)
+	optCurlU               = regexp.MustCompile(`(?:^|\s)(?:-u\s*|--user[=\s]\s*|--proxy-user[=\s]\s*|-U\s*)["']?[^\s:"']+:([^\s"']+)`)
+	optPasswordOption      = regexp.MustCompile(`(?:^|\s)--(?:[a-z]+-)?(?:password|passwd)[=\s]\s*["']?([^\s"']+)`)
+	cmdDockerLoginP        = regexp.MustCompile(`\b(?:docker|podman|buildah|skopeo|helm|nerdctl)\b.*\blogin\b`)
+	optDockerLoginP        = regexp.MustCompile(`(?:^|\s)-p\s+["']?([^\s"']+)`)
+	cmdSshpassP            = regexp.MustCompile(`\bsshpass\b`)
+	optSshpassP            = regexp.MustCompile(`(?:^|\s)-p\s*["']?([^\s"']+)`)
+	cmdMysqlP              = regexp.MustCompile(`\bmysql(?:dump|admin)?\b|\bmariadb\b`)
+	optMysqlP              = regexp.MustCompile(`(?:^|\s)-p([^\s"']+)`)
+	optAuthorizationHeader = regexp.MustCompile(`(?i)(?:authorization:\s*(?:bearer|token|basic)\s+|(?:private|job|deploy)-token:\s*|x-api-key:\s*)([^\s"'\\]+)`)
+)
+
+// cmdCredential is a command-line option that carries a credential.
+type cmdCredential struct {
+	name  string
+	cmd   *regexp.Regexp // the command the option belongs to; nil for any
+	value *regexp.Regexp // group 1 is the secret
+}
+
+// cmdCredentials returns the command-line credentials, searched per
+// command of a shell line.
+func cmdCredentials() []cmdCredential {
+	return []cmdCredential{
+		{"curl -u", cmdCurlU, optCurlU},
+		{"password option", nil, optPasswordOption},
+		{"docker login -p", cmdDockerLoginP, optDockerLoginP},
+		{"sshpass -p", cmdSshpassP, optSshpassP},
+		{"mysql -p", cmdMysqlP, optMysqlP},
+		{"authorization header", nil, optAuthorizationHeader},
+	}
+}
 
 // findTextSecrets finds credentials in free text such as a history
 // created_by: NAME=value assignments with a credential name (ARG, ENV,
@@ -201,7 +258,7 @@ func findTextSecrets(text string) []textSecret {
 	// Commands of a shell line.
 	off := 0
 	for _, seg := range splitKeep(text, commandSeparator) {
-		for _, c := range cmdCredentials {
+		for _, c := range cmdCredentials() {
 			if c.cmd != nil && !c.cmd.MatchString(seg) {
 				continue
 			}
@@ -221,7 +278,7 @@ func findTextSecrets(text string) []textSecret {
 // findTokens finds values with a recognisable credential format.
 func findTokens(text string) []textSecret {
 	var out []textSecret
-	for _, p := range tokenPatterns {
+	for _, p := range tokenPatterns() {
 		for _, m := range p.re.FindAllStringSubmatchIndex(text, -1) {
 			s, e := m[0], m[1]
 			if len(m) >= 4 && m[2] >= 0 {

@@ -42,7 +42,7 @@ func modeFindings(ctx context.Context, img *Image, bit fs.FileMode) ([]Finding, 
 		if n.Type != layers.TypeRegular || n.Mode&bit == 0 {
 			return nil
 		}
-		f := img.fileFinding(n)
+		f := fileFinding(img, n)
 		f.Detail = fmt.Sprintf("mode %s, owner %d:%d", modeString(n.Mode), n.UID, n.GID)
 		out = append(out, f)
 		return nil

@@ -17,7 +17,8 @@ const (
 	Critical
 )
 
-var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+// severityNames returns the names of the severities, in order.
+func severityNames() []string { return []string{"info", "low", "medium", "high", "critical"} }
 
 // Severities returns every severity, from Info to Critical.
 func Severities() []Severity { return []Severity{Info, Low, Medium, High, Critical} }
@@ -25,18 +26,19 @@ func Severities() []Severity { return []Severity{Info, Low, Medium, High, Critic
 // String returns the lowercase name: "info", "low", "medium", "high" or
 // "critical".
 func (s Severity) String() string {
-	if s >= 0 && int(s) < len(severityNames) {
-		return severityNames[s]
+	if names := severityNames(); s >= 0 && int(s) < len(names) {
+		return names[s]
 	}
 	return fmt.Sprintf("severity(%d)", int(s))
 }
 
 // MarshalText encodes the severity as its name. Unknown values are an error.
 func (s Severity) MarshalText() ([]byte, error) {
-	if s < 0 || int(s) >= len(severityNames) {
+	names := severityNames()
+	if s < 0 || int(s) >= len(names) {
 		return nil, fmt.Errorf("invalid severity %d", int(s))
 	}
-	return []byte(severityNames[s]), nil
+	return []byte(names[s]), nil
 }
 
 // UnmarshalText decodes a severity name (see [ParseSeverity]).
@@ -52,10 +54,11 @@ func (s *Severity) UnmarshalText(b []byte) error {
 // ParseSeverity parses a severity name, ignoring case and surrounding space.
 func ParseSeverity(name string) (Severity, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
-	for i, s := range severityNames {
+	names := severityNames()
+	for i, s := range names {
 		if n == s {
 			return Severity(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[:], ", "))
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(names, ", "))
 }

@@ -35,10 +35,10 @@ func (*shadowPassword) Meta() Meta {
 
 func (*shadowPassword) Run(_ context.Context, img *Image) ([]Finding, error) {
 	var out []Finding
-	pw := img.passwd()
+	pw := usersOf(img)
 	shadowed := map[string]bool{}
-	if n, err := img.fsys().Stat(etcShadow); err == nil && n.Type == layers.TypeRegular {
-		if b, ok := img.readFile(etcShadow); ok {
+	if n, err := filesOf(img).Stat(etcShadow); err == nil && n.Type == layers.TypeRegular {
+		if b, ok := readFile(img, etcShadow); ok {
 			sc := bufio.NewScanner(bytes.NewReader(b))
 			sc.Buffer(nil, len(b)+1) // a long line must not end the parse early
 			for sc.Scan() {
@@ -48,7 +48,7 @@ func (*shadowPassword) Run(_ context.Context, img *Image) ([]Finding, error) {
 				}
 				shadowed[f[0]] = true
 				if what := passwordState(f[1]); what != "" {
-					out = append(out, Finding{Path: n.Path, Name: f[0], Layer: img.layerRef(n.Layer),
+					out = append(out, Finding{Path: n.Path, Name: f[0], Layer: layerRef(img, n.Layer),
 						Detail: fmt.Sprintf("account %q has %s in /etc/shadow", f[0], what)})
 				}
 			}
@@ -59,7 +59,7 @@ func (*shadowPassword) Run(_ context.Context, img *Image) ([]Finding, error) {
 			continue
 		}
 		if what := passwordState(a.pw); what != "" {
-			out = append(out, Finding{Path: pw.passwd.node.Path, Name: a.name, Layer: img.layerRef(pw.passwd.node.Layer),
+			out = append(out, Finding{Path: pw.passwd.node.Path, Name: a.name, Layer: layerRef(img, pw.passwd.node.Layer),
 				Detail: fmt.Sprintf("account %q has %s in the world-readable /etc/passwd", a.name, what)})
 		}
 	}

@@ -1,12 +1,14 @@
 package checks
 
-// shellTools are command interpreters. busybox is one (it runs "sh" for any
-// argv[0] of that name), and so is every busybox binary whatever name
-// reaches it.
-var shellTools = newToolSet([]string{
-	"sh", "bash", "rbash", "dash", "ash", "hush", "msh", "zsh", "ksh", "ksh93", "mksh", "lksh", "pdksh", "oksh",
-	"csh", "tcsh", "fish", "yash", "posh", "elvish", "nu", "xonsh", "pwsh", "busybox",
-}, nil, false)
+// shellTools lists the command interpreters. busybox is one (it runs "sh"
+// for any argv[0] of that name), and so is every busybox binary whatever
+// name reaches it.
+func shellTools() *toolSet {
+	return newToolSet([]string{
+		"sh", "bash", "rbash", "dash", "ash", "hush", "msh", "zsh", "ksh", "ksh93", "mksh", "lksh", "pdksh", "oksh",
+		"csh", "tcsh", "fish", "yash", "posh", "elvish", "nu", "xonsh", "pwsh", "busybox",
+	}, nil, false)
+}
 
 // Shell reports command interpreters reachable from PATH.
 func Shell() Check {
@@ -22,7 +24,7 @@ func Shell() Check {
 				"copy only the application into it, and use exec-form ENTRYPOINT/CMD.",
 			Notes: "A busybox multi-call binary counts as a shell whatever name reaches it, because it runs the applet argv[0] names.",
 		},
-		tools:   shellTools,
+		tools:   shellTools(),
 		busybox: true,
 	}
 }

@@ -1,9 +1,11 @@
 package checks
 
-// sshServerTools are remote login daemons.
-var sshServerTools = newToolSet([]string{
-	"sshd", "dropbear", "dropbearmulti", "tinysshd",
-}, nil, false)
+// sshServerTools lists the remote login daemons.
+func sshServerTools() *toolSet {
+	return newToolSet([]string{
+		"sshd", "dropbear", "dropbearmulti", "tinysshd",
+	}, nil, false)
+}
 
 // SSHServer reports SSH servers reachable from PATH.
 func SSHServer() Check {
@@ -17,6 +19,6 @@ func SSHServer() Check {
 				"and shared by every container started from it.",
 			Remediation: "Remove the SSH server; use `kubectl exec`/`docker exec` or an ephemeral debug container for access.",
 		},
-		tools: sshServerTools,
+		tools: sshServerTools(),
 	}
 }

@@ -108,6 +108,7 @@ var _ Check = (*toolCheck)(nil)
 func (c *toolCheck) Meta() Meta {
 	m := c.meta
 	m.Names = c.tools.list
+	m.Needs = packageNeeds() // the remediation names the package owning the tool
 	return m
 }
 
@@ -128,12 +129,12 @@ type toolGroup struct {
 func toolGroups(img *Image, tools *toolSet, busybox bool) []toolGroup {
 	var order []*toolGroup
 	byFile := map[*layers.Node]*toolGroup{}
-	for _, t := range img.toolRefs().refs {
-		if img.isStub(t) {
+	for _, t := range toolsOf(img).refs {
+		if isStub(img, t) {
 			continue
 		}
 		named := tools.match(t.name)
-		if !named && !(busybox && img.isBusybox(t.file)) {
+		if !named && !(busybox && isBusybox(img, t.file)) {
 			continue
 		}
 		g := byFile[t.file]
@@ -168,7 +169,7 @@ func toolFindings(img *Image, tools *toolSet, busybox bool, remediation string) 
 			Path:        g.file.Path,
 			Aliases:     g.aliases,
 			Name:        strings.Join(g.names, ","),
-			Layer:       img.layerRef(g.file.Layer),
+			Layer:       layerRef(img, g.file.Layer),
 			Remediation: toolRemediation(img, g.file, g.names, remediation),
 		})
 	}
@@ -198,7 +199,7 @@ func isStubName(name string) bool {
 // /usr/sbin/nologin /bin/sh`, a common last hardening step, gives an
 // attacker nothing. A busybox applet link is never a stub: busybox runs the
 // applet argv[0] names, so /bin/sh -> /bin/true -> busybox is a shell.
-func (img *Image) isStub(t toolRef) bool {
+func isStub(img *Image, t toolRef) bool {
 	n := t.target
 	if n == nil || n.Type != layers.TypeRegular || n.Content.Kind != layers.ContentELF || n.Size > maxStubSize {
 		return false
@@ -206,26 +207,16 @@ func (img *Image) isStub(t toolRef) bool {
 	if !isStubName(path.Base(n.Path)) && (n.HardlinkOf() == "" || !isStubName(path.Base(n.HardlinkOf()))) {
 		return false
 	}
-	return !img.isBusybox(t.file)
-}
-
-// isBusybox reports whether the executable is a busybox multi-call binary:
-// one of its names, or the file it was hardlinked from, is "busybox", or a
-// PATH entry named busybox reaches it.
-func (img *Image) isBusybox(n *layers.Node) bool {
-	if fi := img.file(n); fi != nil && fi.busybox {
-		return true
-	}
-	return img.toolRefs().busybox[n]
+	return !isBusybox(img, t.file)
 }
 
 // toolRemediation prefixes the check's remediation with the command removing
 // the package that owns the file, when the package database says which.
 func toolRemediation(img *Image, file *layers.Node, names []string, generic string) string {
-	if img.isBusybox(file) {
+	if isBusybox(img, file) {
 		return "Remove busybox and its applet links (" + strings.Join(names, ", ") + ") from the final image; an applet link cannot be removed alone, since the busybox binary runs whichever applet argv[0] names. " + generic
 	}
-	if p := img.ownerOf(file); p != nil {
+	if p := ownerOf(img, file); p != nil {
 		if cmd := p.removeCommand(); cmd != "" {
 			return "Remove package " + p.Name + " (`" + cmd + "`) in the step that installed it, or copy the application into a smaller final stage. " + generic
 		}

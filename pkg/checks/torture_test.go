@@ -107,7 +107,7 @@ func TestHostilePath(t *testing.T) {
 	}
 	items = append(items, it.File("usr/bin/dash", 0o755, elf), it.Symlink("usr/bin/sh", "dash"))
 	img := build(t, v1.Config{Env: []string{"PATH=" + strings.Join(dirs, ":")}}, it.Step("FROM hostile", items...))
-	if refs := len(img.toolRefs().refs); refs != n+2 {
+	if refs := len(toolsOf(img).refs); refs != n+2 {
 		t.Fatalf("%d tool entries indexed, want %d: a directory was read more than once", refs, n+2)
 	}
 	fs, err := Run(context.Background(), img, []Check{Shell()})

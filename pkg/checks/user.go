@@ -77,9 +77,9 @@ func ResolveUser(img *Image) User {
 // resolveUser is ResolveUser that also returns the runtime's error, nil
 // when the runtime accepts the value.
 func resolveUser(img *Image) (User, error) {
-	spec := img.config().User
+	spec := configOf(img).User
 	u := User{Configured: spec}
-	db := img.passwd()
+	db := usersOf(img)
 	userPart, _, _ := strings.Cut(spec, ":")
 	_, numErr := strconv.Atoi(userPart)
 	numeric := numErr == nil
@@ -111,7 +111,9 @@ func resolveUser(img *Image) (User, error) {
 
 // errUnreadable marks a lookup imgaudit cannot decide: the runtime would
 // read a file whose contents were not captured.
-var errUnreadable = errors.New("/etc/passwd could not be read")
+type errUnreadable struct{}
+
+func (errUnreadable) Error() string { return "/etc/passwd could not be read" }
 
 // rootReading returns how another reading of spec than the runtime's gives
 // uid 0, or "".
@@ -152,7 +154,7 @@ func (db *passwdFile) resolve(spec string, withGroup bool) (int, error) {
 	pw, ok := db.passwd.reader()
 	if !ok {
 		if _, err := strconv.Atoi(userPart); err != nil && userPart != "" {
-			return 0, errUnreadable
+			return 0, errUnreadable{}
 		}
 		// A uid does not depend on /etc/passwd: the runtime reads it only
 		// to fill in the group and home.
@@ -234,9 +236,9 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("is a directory") }
 
-func (img *Image) userFile(p string) userFile {
+func openUserFile(img *Image, p string) userFile {
 	var f userFile
-	n, err := img.fsys().Stat(p)
+	n, err := filesOf(img).Stat(p)
 	if err != nil {
 		return f // cannot be opened: missing, dangling, a loop
 	}
@@ -246,7 +248,7 @@ func (img *Image) userFile(p string) userFile {
 		f.isDir = true
 	case layers.TypeRegular:
 		f.node = n
-		f.data, f.captured = img.readFile(p)
+		f.data, f.captured = readFile(img, p)
 	}
 	return f
 }
@@ -267,16 +269,15 @@ type passwdFile struct {
 	accounts []account
 }
 
-// passwd reads /etc/passwd and /etc/group once.
-func (img *Image) passwd() *passwdFile {
-	img.pwOnce.Do(func() {
-		img.pw.passwd = img.userFile(etcPasswd)
-		img.pw.group = img.userFile(etcGroup)
-		if img.pw.passwd.captured {
-			img.pw.accounts = parseAccounts(img.pw.passwd.data)
+// usersOf returns the users view of img: /etc/passwd and /etc/group.
+func usersOf(img *Image) *passwdFile {
+	return view(img, viewUsers, func(img *Image) *passwdFile {
+		db := &passwdFile{passwd: openUserFile(img, etcPasswd), group: openUserFile(img, etcGroup)}
+		if db.passwd.captured {
+			db.accounts = parseAccounts(db.passwd.data)
 		}
+		return db
 	})
-	return &img.pw
 }
 
 // parseAccounts reads the password fields of well-formed /etc/passwd lines.
@@ -308,13 +309,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// userStep returns the reference of the last USER history step, nil when
-// there is none.
-func (img *Image) userStep() *LayerRef {
-	if i := img.lastStep("USER", nil); i >= 0 {
-		return img.historyRef(i)
-	}
-	return nil
 }

@@ -35,6 +35,6 @@ func (*userName) Run(_ context.Context, img *Image) ([]Finding, error) {
 	return []Finding{{
 		Name:   name,
 		Detail: fmt.Sprintf("USER %q is uid %d in /etc/passwd; use the number", u.Configured, *u.UID),
-		Layer:  img.userStep(),
+		Layer:  userStep(img),
 	}}, nil
 }

@@ -40,10 +40,10 @@ func (*userUnknown) Run(_ context.Context, img *Image) ([]Finding, error) {
 		return nil, nil
 	}
 	name := trimUser(u.Configured)
-	pw := img.passwd().passwd
+	pw := usersOf(img).passwd
 	var detail string
 	switch {
-	case errors.Is(err, errUnreadable):
+	case errors.Is(err, errUnreadable{}):
 		detail = fmt.Sprintf("USER %q: /etc/passwd could not be read", u.Configured)
 	case errors.Is(err, user.ErrNoPasswdEntries) && !pw.exists:
 		detail = fmt.Sprintf("USER %q: the image has no /etc/passwd", u.Configured)
@@ -52,7 +52,7 @@ func (*userUnknown) Run(_ context.Context, img *Image) ([]Finding, error) {
 	default:
 		detail = fmt.Sprintf("USER %q: the runtime rejects it: %s", u.Configured, u.Problem)
 	}
-	return []Finding{{Name: name, Detail: detail, Layer: img.userStep()}}, nil
+	return []Finding{{Name: name, Detail: detail, Layer: userStep(img)}}, nil
 }
 
 // trimUser returns the user part of a USER value ("app" of "app:staff").

@@ -45,7 +45,7 @@ func (*worldWritable) Run(ctx context.Context, img *Image) ([]Finding, error) {
 		default:
 			return nil
 		}
-		f := img.fileFinding(n)
+		f := fileFinding(img, n)
 		if n.Path == "/" {
 			f.Name = "/"
 		}
