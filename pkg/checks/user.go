@@ -74,9 +74,28 @@ func ResolveUser(img *Image) User {
 	return u
 }
 
+// resolved is the resolved-user view: the user and the runtime's error.
+type resolved struct {
+	user User
+	err  error
+}
+
 // resolveUser is ResolveUser that also returns the runtime's error, nil
-// when the runtime accepts the value.
+// when the runtime accepts the value. It is computed once per image.
 func resolveUser(img *Image) (User, error) {
+	r := view(img, viewUser, func(img *Image) resolved {
+		u, err := buildUser(img)
+		return resolved{u, err}
+	})
+	u := r.user
+	if u.UID != nil {
+		uid := *u.UID // a copy: callers may keep or change theirs
+		u.UID = &uid
+	}
+	return u, r.err
+}
+
+func buildUser(img *Image) (User, error) {
 	spec := configOf(img).User
 	u := User{Configured: spec}
 	db := usersOf(img)

@@ -24,6 +24,7 @@ const (
 	viewTools     viewName = "path-tools"     // executables reachable from PATH
 	viewLayers    viewName = "layers"         // layer descriptions
 	viewUsers     viewName = "users"          // /etc/passwd and /etc/group
+	viewUser      viewName = "user"           // who the container runs as
 	viewOSRelease viewName = "os-release"     // os-release(5)
 	viewPackages  viewName = "packages"       // package databases
 	viewOwners    viewName = "package-owners" // package of each recorded path
