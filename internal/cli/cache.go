@@ -44,7 +44,7 @@ func (o *cacheOptions) resolveDir(env Env) string {
 }
 
 // open returns the cache, or nil when caching is off or has no home.
-func (o *cacheOptions) open(env Env) (*layers.DiskCache, error) {
+func (o *cacheOptions) open(env Env) (layers.Cache, error) {
 	if o.noCache {
 		return nil, nil
 	}
@@ -74,20 +74,39 @@ re-scan runs no cataloguer either.`,
   imgaudit cache clean --cache-dir /var/cache/imgaudit`,
 		Args: cobra.NoArgs,
 	}
-	info := &cobra.Command{
+	info := newCacheInfoCommand(env, &co)
+	clean := newCacheCleanCommand(env, &co)
+	for _, c := range []*cobra.Command{info, clean} {
+		c.Flags().StringVar(&co.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
+	}
+	cmd.AddCommand(info, clean)
+	return cmd
+}
+
+// openExisting opens the cache the cache commands look at.
+func (o *cacheOptions) openExisting(env Env) (string, *layers.DiskCache, error) {
+	dir := o.resolveDir(env)
+	if dir == "" {
+		return "", nil, &exitError{code: ExitError, err: fmt.Errorf("no cache directory: set --cache-dir, IMGAUDIT_CACHE_DIR or HOME")}
+	}
+	c, err := layers.NewDiskCache(dir, 0)
+	if err != nil {
+		return "", nil, &exitError{code: ExitError, err: err}
+	}
+	return dir, c, nil
+}
+
+func newCacheInfoCommand(env Env, co *cacheOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "info",
 		Short: "Print the cache directory, its entries and size",
 		Example: `  imgaudit cache info
   imgaudit cache info --cache-dir /var/cache/imgaudit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := co.resolveDir(env)
-			if dir == "" {
-				return &exitError{code: ExitError, err: fmt.Errorf("no cache directory: set --cache-dir, IMGAUDIT_CACHE_DIR or HOME")}
-			}
-			c, err := layers.NewDiskCache(dir, 0)
+			dir, c, err := co.openExisting(env)
 			if err != nil {
-				return &exitError{code: ExitError, err: err}
+				return err
 			}
 			n, size, err := c.Stats()
 			if err != nil {
@@ -97,19 +116,18 @@ re-scan runs no cataloguer either.`,
 			return nil
 		},
 	}
-	clean := &cobra.Command{
+}
+
+func newCacheCleanCommand(env Env, co *cacheOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:     "clean",
 		Short:   "Remove every cached layer analysis",
 		Example: `  imgaudit cache clean`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := co.resolveDir(env)
-			if dir == "" {
-				return &exitError{code: ExitError, err: fmt.Errorf("no cache directory: set --cache-dir, IMGAUDIT_CACHE_DIR or HOME")}
-			}
-			c, err := layers.NewDiskCache(dir, 0)
+			dir, c, err := co.openExisting(env)
 			if err != nil {
-				return &exitError{code: ExitError, err: err}
+				return err
 			}
 			n, err := c.Clean()
 			if err != nil {
@@ -119,9 +137,4 @@ re-scan runs no cataloguer either.`,
 			return nil
 		},
 	}
-	for _, c := range []*cobra.Command{info, clean} {
-		c.Flags().StringVar(&co.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
-	}
-	cmd.AddCommand(info, clean)
-	return cmd
 }

@@ -97,28 +97,9 @@ func outputRules() []output.Rule {
 	rules := make([]output.Rule, 0, len(metas))
 	for _, m := range metas {
 		rules = append(rules, output.Rule{
-			ID: m.ID, Title: m.Title, Category: string(m.Category), Severity: m.Severity.String(),
+			ID: m.ID, Title: m.Title, Category: string(m.Category), Severity: m.Severity,
 			Rationale: m.Rationale, Remediation: m.Remediation,
 		})
 	}
 	return rules
-}
-
-// enabledChecks is the catalogue less the checks and categories the policy
-// disables, so disabled checks do not run at all; nil (all checks) when the
-// policy disables none. Policy.Apply drops their findings too.
-func enabledChecks(p *policy.Policy) []checks.Check {
-	if p == nil || (len(p.DisabledChecks) == 0 && len(p.DisabledCategories) == 0) {
-		return nil
-	}
-	fold := func(s string) func(string) bool { return func(x string) bool { return strings.EqualFold(x, s) } }
-	out := []checks.Check{}
-	for _, c := range checks.All() {
-		m := c.Meta()
-		if slices.ContainsFunc(p.DisabledChecks, fold(m.ID)) || slices.ContainsFunc(p.DisabledCategories, fold(string(m.Category))) {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
 }

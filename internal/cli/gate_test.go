@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
@@ -37,17 +38,17 @@ func fakeReport() *report.Report {
 				User: report.User{UID: uid(0), Root: true, Verifiable: true},
 				Base: report.Base{Kind: "debian"},
 				Findings: []report.Finding{
-					{ID: "IA-SECRET-FILE", Category: "secret", Severity: "critical", Title: "Credential file", Path: "/root/.ssh/id_ed25519", Deleted: true, Layer: layer, Remediation: "Rotate it."},
-					{ID: "IA-ROOT-USER", Category: "root-user", Severity: "high", Title: "Container runs as root", Remediation: "Add USER."},
-					{ID: "IA-SHELL", Category: "shell", Severity: "medium", Title: "Shell available", Path: "/usr/bin/bash", Aliases: []string{"/bin/sh"}, Layer: layer, Remediation: "Drop it."},
-					{ID: "IA-SHELL", Category: "shell", Severity: "medium", Title: "Shell available", Path: "/usr/bin/dash", Layer: layer, Remediation: "Drop it."},
+					{ID: "IA-SECRET-FILE", Category: "secret", Severity: report.Critical, Title: "Credential file", Path: "/root/.ssh/id_ed25519", Deleted: true, Layer: layer, Remediation: "Rotate it."},
+					{ID: "IA-ROOT-USER", Category: "root-user", Severity: report.High, Title: "Container runs as root", Remediation: "Add USER."},
+					{ID: "IA-SHELL", Category: "shell", Severity: report.Medium, Title: "Shell available", Path: "/usr/bin/bash", Aliases: []string{"/bin/sh"}, Layer: layer, Remediation: "Drop it."},
+					{ID: "IA-SHELL", Category: "shell", Severity: report.Medium, Title: "Shell available", Path: "/usr/bin/dash", Layer: layer, Remediation: "Drop it."},
 				},
 			},
 			{
 				Reference: "registry.example.com/team/base:3", Source: "registry", Digest: "sha256:cd", Platform: "linux/amd64",
 				User: report.User{Configured: "65532", UID: uid(65532), Verifiable: true},
 				Findings: []report.Finding{
-					{ID: "IA-HEALTHCHECK", Category: "healthcheck", Severity: "low", Title: "No HEALTHCHECK", Remediation: "Add one."},
+					{ID: "IA-HEALTHCHECK", Category: "healthcheck", Severity: report.Low, Title: "No HEALTHCHECK", Remediation: "Add one."},
 				},
 			},
 		},
@@ -306,7 +307,7 @@ ignore:
 		}
 	}
 	// The policy's fail-on applies; the flag overrides it.
-	if rep.Gate.FailOn != "critical" {
+	if rep.Gate.FailOn != policy.FailOnCritical.String() {
 		t.Errorf("gate %+v, want the policy's critical", rep.Gate)
 	}
 	withAudit(t, fakeReport(), nil)

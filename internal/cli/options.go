@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 )
@@ -99,15 +100,10 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
 	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
-	f.IntVar(&o.concurrency, "concurrency", 4, "images audited at once")
-	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: number of CPUs)")
+	f.IntVar(&o.concurrency, "concurrency", audit.DefaultConcurrency, "images audited at once")
+	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: the number of CPUs, shared among the images audited at once)")
 }
 
-func (o *limitOptions) toLayers() layers.ImageOptions {
-	return layers.ImageOptions{
-		Options: layers.Options{Limits: layers.Limits{
-			MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen,
-		}},
-		Concurrency: o.layerConcurrency,
-	}
+func (o *limitOptions) limits() layers.Limits {
+	return layers.Limits{MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,137 +41,168 @@ func (a *auditFlags) AddFlags(cmd *cobra.Command) {
 // auditFunc is the one library call an auditing command makes.
 type auditFunc func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error)
 
-// run builds the library options from the flags, makes the call, applies
-// the policy, writes the reports and turns the outcome into an exit code.
+// usage makes err an exit-2 error.
+func usage(err error) error { return &exitError{code: ExitError, err: err} }
+
+// run builds the library options from the flags, makes the call, has the
+// policy package decide the verdict, writes the reports and maps the
+// verdict to an exit code.
 func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
-	usage := func(err error) error { return &exitError{code: ExitError, err: err} }
-	dests, err := a.oo.destinations()
+	r, err := a.prepare(cmd, env)
 	if err != nil {
 		return usage(err)
 	}
-	sbomDests, err := a.so.destinations()
-	if err != nil {
-		return usage(err)
-	}
-	fopts, err := a.fo.toFetch(cmd, env)
-	if err != nil {
-		return usage(err)
-	}
-	pol, err := a.gopt.load(env)
-	if err != nil {
-		return usage(err)
-	}
-	threshold, err := a.gopt.threshold(cmd, pol)
-	if err != nil {
-		return usage(err)
-	}
-	cache, err := a.co.open(env)
-	if err != nil {
-		return usage(err)
-	}
-
-	opts := audit.DefaultOptions()
-	opts.Fetch = fopts
-	opts.Layers = a.lo.toLayers()
-	if cache != nil {
-		opts.Layers.Cache = cache
-	}
-	opts.Concurrency = a.lo.concurrency
-	opts.ToolVersion = env.Version.String()
-	opts.Checks = enabledChecks(pol)
-	opts.SBOM = !a.so.noSBOM
-	opts.OnSBOM = a.so.writer(sbomDests)
-	var prog *progress
-	if !a.oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
-		prog = newProgress(cmd.ErrOrStderr())
-		opts.Progress = prog.event
-	}
-
-	// jsonl on standard output streams: one line per image as it is done.
-	var emit func(report.Image)
-	var streamErr error
-	streaming := false
-	for i, d := range dests {
-		if d.file == "-" && d.format == output.FormatJSONL {
-			streaming = true
-			dests = append(dests[:i:i], dests[i+1:]...)
-			break
-		}
-	}
-	if streaming {
-		var mu sync.Mutex
-		w := cmd.OutOrStdout()
-		emit = func(img report.Image) {
-			one := &report.Report{Images: []report.Image{img}}
-			pol.Apply(one, env.Now())
-			mu.Lock()
-			defer mu.Unlock()
-			if err := output.WriteJSONLImage(w, one.Images[0]); err != nil && streamErr == nil {
-				streamErr = err
-			}
-		}
-	}
-
-	rep, auditErr := call(cmd.Context(), opts, emit)
-	prog.finish()
+	rep, auditErr := call(cmd.Context(), r.opts, r.stream.emitter())
+	r.prog.finish()
 	if rep == nil {
 		if auditErr == nil {
 			auditErr = errors.New("the audit returned no report")
 		}
 		return usage(auditErr)
 	}
-	for _, w := range pol.Apply(rep, env.Now()) {
+	for _, w := range policy.Evaluate(rep, r.pol, r.threshold, env.Now()) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}
-	failing := policy.Failing(rep, threshold)
-	rep.Gate = &report.Gate{FailOn: threshold.String(), Failed: len(failing) > 0}
 	if len(rep.Images) > 1 {
-		rep.ComputeFleet(func(img report.Image) bool {
-			if img.Error != "" {
-				return true
-			}
-			for _, f := range img.Findings {
-				if f.Suppressed == nil && threshold.Fails(f.Severity) {
-					return true
-				}
-			}
-			return false
-		}, 10)
+		rep.ComputeFleet(report.FleetTop)
 	}
-	if streaming {
-		if streamErr == nil {
-			streamErr = output.WriteJSONLSummary(cmd.OutOrStdout(), rep)
-		}
-		if streamErr != nil {
-			return usage(streamErr)
-		}
-	}
-	err = writeReports(cmd, env, dests, rep, output.Options{
-		ShowSuppressed: a.oo.showSuppressed,
-		Rules:          outputRules(),
-	})
-	if err != nil {
+	if err := r.stream.close(rep); err != nil {
 		return usage(err)
 	}
-	if auditErr != nil {
-		return usage(incompleteMessage(auditErr))
+	if err := writeReports(cmd, env, r.dests, rep, r.out); err != nil {
+		return usage(err)
 	}
-	if len(failing) > 0 {
+	return exitFor(rep.Gate, auditErr)
+}
+
+// auditRun is what one auditing command needs, resolved from its flags.
+type auditRun struct {
+	opts      audit.Options
+	pol       *policy.Policy
+	threshold policy.Threshold
+	dests     []destination
+	out       output.Options
+	stream    *jsonlStream // nil unless jsonl streams to standard output
+	prog      *progress    // nil unless standard error is a terminal
+}
+
+// prepare resolves the flags, the policy and the library options.
+func (a *auditFlags) prepare(cmd *cobra.Command, env Env) (*auditRun, error) {
+	dests, err := a.oo.destinations()
+	if err != nil {
+		return nil, err
+	}
+	r := &auditRun{out: output.Options{ShowSuppressed: a.oo.showSuppressed, Rules: outputRules()}}
+	if r.pol, err = a.gopt.load(env); err != nil {
+		return nil, err
+	}
+	if r.threshold, err = a.gopt.threshold(cmd, r.pol); err != nil {
+		return nil, err
+	}
+	if r.opts, err = a.options(cmd, env, r.pol); err != nil {
+		return nil, err
+	}
+	r.dests, r.stream = streamed(dests, cmd.OutOrStdout(), r.pol, r.threshold, env.Now)
+	if !a.oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
+		r.prog = newProgress(cmd.ErrOrStderr())
+		r.opts.Progress = r.prog.event
+	}
+	return r, nil
+}
+
+// options builds the library options from the flags and the policy.
+func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (audit.Options, error) {
+	opts := audit.DefaultOptions()
+	sbomDests, err := a.so.destinations()
+	if err != nil {
+		return opts, err
+	}
+	if opts.Fetch, err = a.fo.toFetch(cmd, env); err != nil {
+		return opts, err
+	}
+	if opts.Cache, err = a.co.open(env); err != nil {
+		return opts, err
+	}
+	opts.Limits = a.lo.limits()
+	opts.Concurrency, opts.LayerConcurrency = a.lo.concurrency, a.lo.layerConcurrency
+	opts.ToolVersion = env.Version.String()
+	if pol != nil {
+		// Disabled checks do not run at all; Evaluate drops their findings too.
+		opts.DisabledChecks, opts.DisabledCategories = pol.DisabledChecks, pol.DisabledCategories
+	}
+	opts.SBOM = !a.so.noSBOM
+	opts.OnSBOM = a.so.writer(sbomDests)
+	return opts, nil
+}
+
+// exitFor maps the report's verdict to the exit code: pass 0, fail 1,
+// incomplete 2. An audit that returned an error is incomplete whatever the
+// verdict says.
+func exitFor(g *report.Gate, auditErr error) error {
+	switch {
+	case auditErr != nil:
+		return usage(incompleteMessage(auditErr))
+	case g.Verdict == report.Incomplete:
+		return usage(fmt.Errorf("%d %s could not be scanned completely", g.Incomplete, pluralWord(g.Incomplete, "image")))
+	case g.Verdict == report.Fail:
 		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)",
-			len(failing), pluralWord(len(failing), "finding"), threshold)}
+			g.Failing, pluralWord(g.Failing, "finding"), g.FailOn)}
 	}
 	return nil
 }
 
-func newScanCommand(env Env) *cobra.Command {
-	var (
-		af       auditFlags
-		fromFile string
-	)
-	cmd := &cobra.Command{
-		Use:   "scan IMAGE...",
-		Short: "Audit one or more images",
-		Long: `Audit one or more images.
+// jsonlStream writes one jsonl line per image as soon as it is done, each
+// with its verdict, then the summary line. A nil stream does nothing.
+type jsonlStream struct {
+	w         io.Writer
+	pol       *policy.Policy
+	threshold policy.Threshold
+	now       func() time.Time
+
+	mu  sync.Mutex
+	err error
+}
+
+// streamed takes a jsonl report on standard output out of dests and
+// returns the stream that writes it instead.
+func streamed(dests []destination, w io.Writer, pol *policy.Policy, t policy.Threshold, now func() time.Time) ([]destination, *jsonlStream) {
+	for i, d := range dests {
+		if d.file == "-" && d.format == output.FormatJSONL {
+			return append(dests[:i:i], dests[i+1:]...), &jsonlStream{w: w, pol: pol, threshold: t, now: now}
+		}
+	}
+	return dests, nil
+}
+
+// emitter is the audit's emit callback, nil for a nil stream.
+func (s *jsonlStream) emitter() func(report.Image) {
+	if s == nil {
+		return nil
+	}
+	return func(img report.Image) {
+		one := &report.Report{Images: []report.Image{img}}
+		policy.Evaluate(one, s.pol, s.threshold, s.now())
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := output.WriteJSONLImage(s.w, one.Images[0]); err != nil && s.err == nil {
+			s.err = err
+		}
+	}
+}
+
+// close writes the summary line, or returns the first write error.
+func (s *jsonlStream) close(rep *report.Report) error {
+	if s == nil {
+		return nil
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return output.WriteJSONLSummary(s.w, rep)
+}
+
+// scanLong is the help of the scan command.
+const scanLong = `Audit one or more images.
 
 IMAGE is any of:
   alpine:3.20, registry.example.com:5000/team/app:1.2, repo@sha256:...   a registry reference
@@ -203,14 +235,26 @@ category, path glob and image glob, each with a reason and an optional
 expiry date. Flags override the file. An expired ignore stops applying and
 is reported as a warning.
 
-` + exitCodesHelp,
-		Example: `  imgaudit scan testdata/images/demo
+` + exitCodesHelp
+
+const scanExample = `  imgaudit scan testdata/images/demo
   imgaudit scan --fail-on critical registry.example.com/app:1.2
   imgaudit scan -o json=report.json -o sarif=results.sarif registry.example.com/app:1.2
   imgaudit scan --sbom-output cyclonedx-json=sbom.cdx.json registry.example.com/app:1.2
   imgaudit scan --format markdown --show-suppressed app.tar > comment.md
   imgaudit scan --from-file images.txt --format jsonl > audit.jsonl
-  echo "$TOKEN" | imgaudit scan -u ci --password-stdin registry.example.com/app@sha256:...`,
+  echo "$TOKEN" | imgaudit scan -u ci --password-stdin registry.example.com/app@sha256:...`
+
+func newScanCommand(env Env) *cobra.Command {
+	var (
+		af       auditFlags
+		fromFile string
+	)
+	cmd := &cobra.Command{
+		Use:     "scan IMAGE...",
+		Short:   "Audit one or more images",
+		Long:    scanLong,
+		Example: scanExample,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && fromFile == "" {
 				return fmt.Errorf("requires at least 1 arg(s), only received 0 (or --from-file)")

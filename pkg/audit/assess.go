@@ -47,7 +47,7 @@ func reportFinding(f checks.Finding) report.Finding {
 	rf := report.Finding{
 		ID:          f.ID,
 		Category:    string(f.Category),
-		Severity:    f.Severity.String(),
+		Severity:    f.Severity,
 		Title:       f.Title,
 		Path:        f.Path,
 		Aliases:     f.Aliases,
@@ -111,11 +111,11 @@ func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers
 // every layer's cache key (diffID, analyzer version, captures, limits). A
 // cache entry that cannot be read is a miss.
 func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo layers.Options, o Options) (*sbom.Result, error) {
-	bc, _ := o.Layers.Cache.(layers.BlobCache)
+	bc, _ := o.Cache.(layers.BlobCache)
 	var key string
 	if bc != nil && t.Digest.Hex != "" {
 		h := sha256.New()
-		fmt.Fprintf(h, "sbom v%d\nsyft %s\nimgaudit %s\n%s\n%s\n", sbom.CacheVersion, sbom.SyftVersion(), o.ToolVersion, t.Reference, t.Digest)
+		fmt.Fprintf(h, "sbom v%d\nsyft %s\nimgaudit %s\n%s\n%s\n", sbom.CacheVersion, sbom.SyftVersion(), o.toolVersion(), t.Reference, t.Digest)
 		for _, l := range fsys.Layers() {
 			fmt.Fprintln(h, layers.CacheKey(l.DiffID, lo))
 		}
@@ -127,7 +127,7 @@ func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo laye
 		}
 	}
 	res, err := sbom.Catalog(ctx, sbom.Image{Reference: t.Reference, Digest: t.Digest, Image: t.Image}, fsys,
-		sbom.Options{ToolName: "imgaudit", ToolVersion: o.ToolVersion})
+		sbom.Options{ToolName: "imgaudit", ToolVersion: o.toolVersion()})
 	if err != nil {
 		return nil, err
 	}

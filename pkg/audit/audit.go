@@ -23,34 +23,6 @@ import (
 // failed ones with their Error set.
 var ErrIncomplete = errors.New("audit incomplete")
 
-// Options configure an audit. The zero value is not useful: use
-// [DefaultOptions] and adjust.
-type Options struct {
-	// Fetch options, passed to fetch.Open for each reference.
-	Fetch []fetch.Option
-	// Layers configures the streaming pass (limits, concurrency, cache).
-	Layers layers.ImageOptions
-	// Concurrency is how many images are audited at once by Run and
-	// Registry (0: 4). Layers.Concurrency bounds the layers read at once
-	// within each image.
-	Concurrency int
-	// Checks are the checks to run; nil means checks.All().
-	Checks []checks.Check
-	// ToolVersion goes into the report's tool field.
-	ToolVersion string
-	// Progress, when set, receives events as the audit goes. It is called
-	// from several goroutines.
-	Progress func(Event)
-	// SBOM catalogues each image's packages with syft (pkg/sbom) from the
-	// same single pass over its layers: the report gets the package summary
-	// and the package that owns each tool finding's file.
-	SBOM bool
-	// OnSBOM, when set with SBOM, receives each image's catalogue (its full
-	// document for sbom.Encode) once the image is assessed; an error fails
-	// the image. It is called from several goroutines.
-	OnSBOM func(img report.Image, res *sbom.Result) error
-}
-
 // Event reports progress.
 type Event struct {
 	Reference string
@@ -60,13 +32,6 @@ type Event struct {
 	Bytes  int64 // compressed bytes of that layer
 	Cached bool
 	Done   bool // the image is done
-}
-
-// DefaultOptions returns the options used when the caller sets nothing.
-// Package cataloguing (SBOM) is off: it costs a few seconds of CPU once per
-// process and some memory per image; the CLI turns it on.
-func DefaultOptions() Options {
-	return Options{ToolVersion: "dev"}
 }
 
 // Run audits every reference in refs and returns one report. References
@@ -154,16 +119,9 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	if ri.Platform == "" && cfg.OS != "" {
 		ri.Platform = (&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}).String()
 	}
-	lo := o.Layers
-	// Every layer pkg/fetch serves checks its own digest as it streams.
-	lo.SourceVerifiesDigest = true
-	cs := o.Checks
-	if cs == nil {
-		cs = checks.All()
-	}
-	lo.Capture = append(append([]string(nil), lo.Capture...), captures(cs)...)
+	cs := o.checks()
+	lo := o.layerOptions(cs)
 	if o.SBOM {
-		lo.Capture = append(lo.Capture, sbom.Needs()...)
 		// syft's license scanner takes seconds of CPU to build, once per
 		// process: build it while the layers are read, from the first
 		// layer that is not in the cache (when every layer is, the

@@ -55,7 +55,7 @@ func BenchmarkRegistryFleet(b *testing.B) {
 	opts := func(cache layers.Cache) audit.Options {
 		o := audit.DefaultOptions()
 		o.Fetch = []fetch.Option{fetch.WithInsecure(), fetch.WithRetries(0)}
-		o.Layers.Cache = cache
+		o.Cache = cache
 		return o
 	}
 	for _, n := range []int{10, 20, 40} {

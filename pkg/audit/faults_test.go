@@ -318,7 +318,7 @@ func TestHostileImagesFailClosed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := tc.make(t)
 			o := fastOptions()
-			o.Layers.Limits = tc.limits
+			o.Limits = tc.limits
 			start := time.Now()
 			r, err := audit.Run(context.Background(), []string{"oci:" + good, ref}, o)
 			elapsed := time.Since(start)
@@ -816,7 +816,11 @@ func TestCancelLeavesNothingBehind(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			o := fastOptions()
 			// The layer is read: cataloguing starts now.
-			o.Layers.OnLayer = func(int, *layers.LayerIndex, bool) { time.AfterFunc(delay, cancel) }
+			o.Progress = func(e audit.Event) {
+				if e.Layer >= 0 {
+					time.AfterFunc(delay, cancel)
+				}
+			}
 			start := time.Now()
 			_, err := audit.Run(ctx, []string{"oci:" + dir}, o)
 			cancel()

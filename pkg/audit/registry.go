@@ -71,7 +71,7 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 	}
 	tags := make([][]string, len(selected))
 	tagErrs := make([]error, len(selected))
-	parallel(ctx, len(selected), workers(o), func(i int) {
+	parallel(ctx, len(selected), o.workers(), func(i int) {
 		tags[i], tagErrs[i] = fetch.Tags(ctx, host+"/"+selected[i], o.Fetch...)
 	})
 	if ctx.Err() != nil {
@@ -174,20 +174,16 @@ const memoryCacheEntries = 1_000_000
 // runRefs opens every reference, audits each distinct image once with
 // o.Concurrency workers sharing one layer Flight, and reports them.
 func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
-	if o.Layers.Flight == nil {
-		o.Layers.Flight = layers.NewFlight()
+	if o.flight == nil {
+		o.flight = layers.NewFlight()
 	}
 	if len(refs) > 1 {
 		// Images of one audit share layers: keep decoded indexes in memory
 		// for the run (bounded by entries), in front of the disk cache.
-		o.Layers.Cache = layers.NewMemoryCache(o.Layers.Cache, memoryCacheEntries)
+		o.Cache = layers.NewMemoryCache(o.Cache, memoryCacheEntries)
 	}
-	workers := workers(o)
-	// Layer reads inside each image share the machine with other images.
-	if o.Layers.Concurrency <= 0 {
-		o.Layers.Concurrency = 2
-	}
-	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.ToolVersion}}
+	workers := o.workers()
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.toolVersion()}}
 
 	type job struct {
 		target fetch.Target
@@ -251,7 +247,9 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 		}
 	}
 
-	// Phase 2: audit each distinct image once.
+	// Phase 2: audit each distinct image once. Layer reads inside each
+	// image share the machine with the other images read at once.
+	o.LayerConcurrency = o.layerWorkers(len(jobs))
 	parallel(ctx, len(jobs), workers, func(i int) {
 		j := jobs[i]
 		img, err := Target(ctx, j.target, o)
@@ -271,13 +269,6 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 		return r, errors.Join(errs...)
 	}
 	return r, nil
-}
-
-func workers(o Options) int {
-	if o.Concurrency > 0 {
-		return o.Concurrency
-	}
-	return 4
 }
 
 // withSession returns o with a fetch session shared by all its calls (one

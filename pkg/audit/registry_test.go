@@ -180,7 +180,7 @@ func TestRegistryAudit(t *testing.T) {
 			} else {
 				o.Fetch = append(o.Fetch, fetch.WithInsecure())
 			}
-			o.Layers.Cache = cache
+			o.Cache = cache
 			var emitted int
 			r, err := audit.Registry(context.Background(), reg.Host, audit.RegistryOptions{}, o, func(report.Image) { emitted++ })
 			if !errors.Is(err, audit.ErrIncomplete) {

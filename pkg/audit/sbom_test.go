@@ -172,7 +172,7 @@ func TestSBOMCached(t *testing.T) {
 	cache := &catalogueCounter{DiskCache: dc}
 	o := audit.DefaultOptions()
 	o.SBOM = true
-	o.Layers.Cache = cache
+	o.Cache = cache
 	var pkgs []string
 	o.OnSBOM = func(_ report.Image, res *sbom.Result) error {
 		for _, f := range sbom.Formats() {

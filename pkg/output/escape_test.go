@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/imgaudit/imgaudit/pkg/output"
+	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
@@ -174,29 +176,28 @@ func hostile() *report.Report {
 				SBOM: &report.SBOM{Distro: "Debian" + attackBidi, Packages: 1, ByType: map[string]int{"deb" + attackCR: 1},
 					Skipped: []string{"/opt/" + attackGHA}},
 				Findings: []report.Finding{
-					{ID: "IA-SETUID", Category: "setuid", Severity: "high", Title: "Setuid file",
+					{ID: "IA-SETUID", Category: "setuid", Severity: report.High, Title: "Setuid file",
 						Path: "/usr/bin/" + attackBidi + attackGHA, Aliases: []string{"/bin/" + attackClear}, Name: "x" + attackCR,
 						Detail: "mode " + attackMisc, Layer: layer,
 						Package:     &report.PackageRef{Name: "pkg" + attackLink, Version: attackClear, Type: "deb", Remove: "apt-get purge -y pkg" + attackLink},
 						Remediation: "Remove it."},
-					{ID: "IA-PATH-ESCAPE", Category: "layer", Severity: "critical", Title: "Layer entry escapes the image root",
+					{ID: "IA-PATH-ESCAPE", Category: "layer", Severity: report.Critical, Title: "Layer entry escapes the image root",
 						Path: "/app/link\\|" + attackLegacy, Name: "escaping-link",
 						Detail: `escaping-link: "../../` + attackLink + `"`, Layer: layer, Remediation: "Rebuild."},
-					{ID: "IA-SECRET-ENV", Category: "secret", Severity: "critical", Title: "Credential in ENV",
+					{ID: "IA-SECRET-ENV", Category: "secret", Severity: report.Critical, Title: "Credential in ENV",
 						Name: "API_TOKEN" + attackClear, Detail: "API_TOKEN=\x1bc…(24 chars) (credential name)",
 						Layer: &report.LayerRef{Index: -1, CreatedBy: "ENV API_TOKEN=\x1bc…(24 chars)"}, Remediation: "Pass secrets at runtime."},
-					{ID: "IA-SHELL", Category: "shell", Severity: "medium", Title: "Shell available", Path: "/bin/sh", Layer: layer,
+					{ID: "IA-SHELL", Category: "shell", Severity: report.Medium, Title: "Shell available", Path: "/bin/sh", Layer: layer,
 						Suppressed: &report.Suppression{Reason: "accepted" + attackGHA, Policy: ".imgaudit.yaml" + attackCR, Expires: "2099-12-31"}},
 				},
 			},
 			{Reference: "oci:/tmp/" + attackBidi, Error: "reading usr/bin/" + attackGHA + attackClear + ": unexpected EOF"},
 		},
 		Policy:   &report.PolicyRef{File: ".imgaudit.yaml" + attackClear, DisabledChecks: []string{"IA-BASE" + attackCR}},
-		Gate:     &report.Gate{FailOn: "high", Failed: true},
 		Warnings: []report.Warning{{Kind: "x", Message: attackLegacy + " " + attackGHA + " " + a}, {Kind: "y", Message: "::error::x " + strings.Repeat("y ", 60) + "::error::z"}},
 	}
-	r.Summarize()
-	r.ComputeFleet(func(report.Image) bool { return true }, 10)
+	policy.Evaluate(r, nil, policy.FailOnHigh, time.Time{})
+	r.ComputeFleet(report.FleetTop)
 	return r
 }
 

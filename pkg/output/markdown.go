@@ -175,12 +175,12 @@ func markdownFindings(b *strings.Builder, fs []report.Finding) {
 	}
 }
 
-func mdSeverity(s string) string {
-	switch strings.ToLower(s) {
-	case "critical", "high":
-		return "**" + mdCell(s) + "**"
+// mdSeverity renders a severity, in bold from high up.
+func mdSeverity(s report.Severity) string {
+	if s >= report.High {
+		return "**" + mdCell(s.String()) + "**"
 	}
-	return mdCell(s)
+	return mdCell(s.String())
 }
 
 func mdLayer(l *report.LayerRef) string {

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -79,9 +80,8 @@ type Rule struct {
 	ID       string
 	Title    string
 	Category string
-	// Severity is the check's default severity: info, low, medium, high or
-	// critical.
-	Severity    string
+	// Severity is the check's default severity.
+	Severity    report.Severity
 	Rationale   string
 	Remediation string
 }
@@ -176,33 +176,12 @@ func normalized(r *report.Report) *report.Report {
 		c.Images[i] = img
 	}
 	if c.Summary.BySeverity == nil {
-		c.Summary.BySeverity = map[string]int{}
+		c.Summary.BySeverity = map[report.Severity]int{}
 	}
 	if c.Summary.ByCategory == nil {
 		c.Summary.ByCategory = map[string]int{}
 	}
 	return &c
-}
-
-// severityNames are the known severities, least severe first.
-var severityNames = []string{"info", "low", "medium", "high", "critical"}
-
-// severityRank ranks a severity name; an unknown name ranks above critical,
-// as a gate treats it.
-func severityRank(s string) int {
-	if i := slices.Index(severityNames, strings.ToLower(s)); i >= 0 {
-		return i
-	}
-	return len(severityNames)
-}
-
-// thresholdRank ranks a gate threshold; "none" (or anything unknown) is
-// above every severity, so nothing reaches it.
-func thresholdRank(s string) int {
-	if i := slices.Index(severityNames, strings.ToLower(s)); i >= 0 {
-		return i
-	}
-	return len(severityNames) + 1
 }
 
 // sortedFindings returns the findings to show, worst first: all of them, or
@@ -219,7 +198,7 @@ func sortedFindings(fs []report.Finding, withSuppressed bool) []report.Finding {
 }
 
 func compareFindings(a, b report.Finding) int {
-	if c := cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)); c != 0 {
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.ID, b.ID); c != 0 {
@@ -231,7 +210,8 @@ func compareFindings(a, b report.Finding) int {
 	return cmp.Compare(a.Name, b.Name)
 }
 
-// verdict is the one-line conclusion about one image.
+// verdict is the one-line conclusion about one image, as the report's gate
+// decided it (policy.Evaluate): renderers read verdicts, never decide them.
 type verdict struct {
 	// state is "error" (not scanned completely), "fail", "pass", or ""
 	// when the report carries no gate.
@@ -246,37 +226,30 @@ type verdict struct {
 
 func imageVerdict(r *report.Report, img *report.Image) verdict {
 	v := verdict{err: img.Error}
-	counts := map[string]int{}
+	counts := map[report.Severity]int{}
 	for _, f := range img.Findings {
 		if f.Suppressed != nil {
 			v.suppressed++
 			continue
 		}
 		v.findings++
-		counts[strings.ToLower(f.Severity)]++
+		counts[f.Severity]++
 	}
-	var parts []string
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(severityRank(b), severityRank(a)) })
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	sevs := slices.Collect(maps.Keys(counts))
+	slices.Sort(sevs)
+	parts := make([]string, 0, len(sevs))
+	for _, s := range slices.Backward(sevs) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 	}
 	v.counts = strings.Join(parts, ", ")
+	g := img.Gate
 	switch {
-	case img.Error != "":
+	case img.Error != "" || (g != nil && g.Verdict == report.Incomplete):
 		v.state = "error"
-	case r.Gate != nil:
-		v.failOn = r.Gate.FailOn
-		for k, n := range counts {
-			if severityRank(k) >= thresholdRank(v.failOn) {
-				v.failing += n
-			}
-		}
+	case g != nil && r.Gate != nil:
+		v.failOn, v.failing = r.Gate.FailOn, g.Failing
 		v.state = "pass"
-		if v.failing > 0 {
+		if g.Verdict == report.Fail {
 			v.state = "fail"
 		}
 	}

@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imgaudit/imgaudit/internal/schematest"
 	"github.com/imgaudit/imgaudit/pkg/output"
+	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
@@ -60,20 +62,20 @@ func fixture() *report.Report {
 				SBOM: &report.SBOM{Distro: "Debian GNU/Linux 12 (bookworm)", DistroID: "debian", DistroVersion: "12",
 					Packages: 114, ByType: map[string]int{"deb": 112, "python": 2}, Skipped: []string{"/opt/app/lib/huge.jar"}},
 				Findings: []report.Finding{
-					{ID: "IA-SHELL", Category: "shell", Severity: "medium", Title: "Shell available", Path: "/usr/bin/bash",
+					{ID: "IA-SHELL", Category: "shell", Severity: report.Medium, Title: "Shell available", Path: "/usr/bin/bash",
 						Aliases: []string{"/bin/bash", "/bin/sh", "/usr/bin/sh"}, Name: "bash,sh", Layer: l1, Remediation: "Use a base without a shell.",
 						Package: &report.PackageRef{Name: "bash", Version: "5.2.15-2+b7", Type: "deb", Remove: "apt-get purge -y bash"}},
-					{ID: "IA-SECRET-FILE", Category: "secret", Severity: "critical", Title: "Credential file", Path: "/root/.ssh/id_ed25519",
+					{ID: "IA-SECRET-FILE", Category: "secret", Severity: report.Critical, Title: "Credential file", Path: "/root/.ssh/id_ed25519",
 						Deleted: true, Layer: l2, Detail: "OpenSSH private key <id_ed25519>", Remediation: "Never COPY keys; use `RUN --mount=type=ssh`."},
-					{ID: "IA-SECRET-ENV", Category: "secret", Severity: "critical", Title: "Credential in ENV", Name: "AWS_SECRET_ACCESS_KEY",
+					{ID: "IA-SECRET-ENV", Category: "secret", Severity: report.Critical, Title: "Credential in ENV", Name: "AWS_SECRET_ACCESS_KEY",
 						Layer: cfg, Remediation: "Pass secrets at runtime."},
-					{ID: "IA-ROOT-USER", Category: "root-user", Severity: "high", Title: "Container runs as root", Remediation: "Add a numeric USER."},
-					{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: "medium", Title: "Network tool available", Path: "/usr/bin/curl", Name: "curl",
+					{ID: "IA-ROOT-USER", Category: "root-user", Severity: report.High, Title: "Container runs as root", Remediation: "Add a numeric USER."},
+					{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: report.Medium, Title: "Network tool available", Path: "/usr/bin/curl", Name: "curl",
 						Package: &report.PackageRef{Name: "curl", Version: "7.88.1-10+deb12u8", Type: "deb", Remove: "apt-get purge -y curl"},
 						Layer:   l1, Remediation: "Remove curl.", Suppressed: &report.Suppression{Reason: "needed by the | health probe until v2", Expires: "2099-12-31", Policy: ".imgaudit.yaml:9"}},
-					{ID: "IA-WORLD-WRITABLE", Category: "world-writable", Severity: "low", Title: "World-writable file or directory",
+					{ID: "IA-WORLD-WRITABLE", Category: "world-writable", Severity: report.Low, Title: "World-writable file or directory",
 						Path: "/opt/app/data dir/cache [tmp]/a_b*c#d?e%f:g", Layer: l1, Remediation: "chmod o-w."},
-					{ID: "IA-HEALTHCHECK", Category: "healthcheck", Severity: "info", Title: "No HEALTHCHECK", Remediation: "Add a HEALTHCHECK."},
+					{ID: "IA-HEALTHCHECK", Category: "healthcheck", Severity: report.Info, Title: "No HEALTHCHECK", Remediation: "Add a HEALTHCHECK."},
 				},
 			},
 			{
@@ -95,21 +97,20 @@ func fixture() *report.Report {
 			},
 		},
 		Policy: &report.PolicyRef{File: ".imgaudit.yaml", DisabledChecks: []string{"IA-BASE"}},
-		Gate:   &report.Gate{FailOn: "high", Failed: true},
 		Warnings: []report.Warning{{Kind: "expired-ignore",
 			Message: ".imgaudit.yaml:14: ignore of IA-SETUID at /usr/bin/passwd expired on 2024-01-31 and no longer applies (reason was: legacy login)"}},
 	}
-	r.Summarize()
+	policy.Evaluate(r, nil, policy.FailOnHigh, time.Time{})
 	return r
 }
 
 func rules() []output.Rule {
 	return []output.Rule{
-		{ID: "IA-ROOT-USER", Title: "Container runs as root", Category: "root-user", Severity: "high",
+		{ID: "IA-ROOT-USER", Title: "Container runs as root", Category: "root-user", Severity: report.High,
 			Rationale: "Root in the container owns every file.", Remediation: "Add a numeric non-root user, e.g. `USER 65532:65532`."},
-		{ID: "IA-SHELL", Title: "Shell available", Category: "shell", Severity: "medium",
+		{ID: "IA-SHELL", Title: "Shell available", Category: "shell", Severity: report.Medium,
 			Rationale: "A shell runs whatever an attacker types.", Remediation: "Build FROM a base without a shell (gcr.io/distroless/*)."},
-		{ID: "IA-BASE", Title: "Base is not distroless", Category: "base", Severity: "low",
+		{ID: "IA-BASE", Title: "Base is not distroless", Category: "base", Severity: report.Low,
 			Rationale: "A full distribution ships tools.", Remediation: "Use a distroless base."},
 	}
 }
@@ -552,10 +553,10 @@ func TestPackageOwnership(t *testing.T) {
 	r := fixture()
 	img := &r.Images[0]
 	img.Findings = append(img.Findings,
-		report.Finding{ID: "IA-PKG-MANAGER", Category: "package-manager", Severity: "medium", Title: "Package manager available",
+		report.Finding{ID: "IA-PKG-MANAGER", Category: "package-manager", Severity: report.Medium, Title: "Package manager available",
 			Path: "/usr/local/bin/pip3", Name: "pip3", Remediation: "Install in a build stage.",
 			Package: &report.PackageRef{Name: "pip", Version: "24.0", Type: "python"}},
-		report.Finding{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: "medium", Title: "Network tool available",
+		report.Finding{ID: "IA-NETWORK-TOOL", Category: "network-tool", Severity: report.Medium, Title: "Network tool available",
 			Path: "/usr/bin/wget", Name: "wget", Remediation: "Remove wget.",
 			Package: &report.PackageRef{Name: "wget", Version: "1.21.3-1+b2", Type: "deb", Remove: "apt-get purge -y wget"}},
 	)

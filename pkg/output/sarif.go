@@ -71,11 +71,11 @@ type sarifRuleProperties struct {
 	Tags []string `json:"tags"`
 	// SecuritySeverity is the CVSS-like score GitHub code scanning ranks
 	// alerts by, as a string.
-	SecuritySeverity string `json:"security-severity"`
-	Precision        string `json:"precision"`
-	ProblemSeverity  string `json:"problem.severity"`
-	Category         string `json:"category,omitempty"`
-	Severity         string `json:"severity"`
+	SecuritySeverity string          `json:"security-severity"`
+	Precision        string          `json:"precision"`
+	ProblemSeverity  string          `json:"problem.severity"`
+	Category         string          `json:"category,omitempty"`
+	Severity         report.Severity `json:"severity"`
 }
 
 type sarifInvocation struct {
@@ -120,7 +120,7 @@ type sarifResultProps struct {
 	Image    string           `json:"image"`
 	Digest   string           `json:"imageDigest,omitempty"`
 	Platform string           `json:"platform,omitempty"`
-	Severity string           `json:"severity"`
+	Severity report.Severity  `json:"severity"`
 	Category string           `json:"category"`
 	Path     string           `json:"path,omitempty"`
 	Aliases  []string         `json:"aliases,omitempty"`
@@ -251,8 +251,8 @@ func sarifRuleOf(c Rule) sarifRule {
 		fmt.Fprintf(&text, "\n\nHow to fix: %s", c.Remediation)
 		fmt.Fprintf(&md, "\n\n**How to fix:** %s", c.Remediation)
 	}
-	fmt.Fprintf(&text, "\n\nCheck %s, category %s, default severity %s.", c.ID, orDash(c.Category), orDash(c.Severity))
-	fmt.Fprintf(&md, "\n\nCheck `%s`, category `%s`, default severity **%s**.", c.ID, orDash(c.Category), orDash(c.Severity))
+	fmt.Fprintf(&text, "\n\nCheck %s, category %s, default severity %s.", c.ID, orDash(c.Category), c.Severity)
+	fmt.Fprintf(&md, "\n\nCheck `%s`, category `%s`, default severity **%s**.", c.ID, orDash(c.Category), c.Severity)
 	sr.Help = sarifMultiformat{Text: text.String(), Markdown: md.String()}
 	sr.DefaultConfiguration.Level = sarifLevel(c.Severity)
 	tags := []string{"security", "container", "hardening"}
@@ -265,7 +265,7 @@ func sarifRuleOf(c Rule) sarifRule {
 		Precision:        "very-high",
 		ProblemSeverity:  problemSeverity(c.Severity),
 		Category:         c.Category,
-		Severity:         strings.ToLower(c.Severity),
+		Severity:         c.Severity,
 	}
 	return sr
 }
@@ -416,40 +416,43 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-func sarifLevel(severity string) string {
-	switch strings.ToLower(severity) {
-	case "info", "low":
-		return "note"
-	case "medium":
+// sarifLevel maps a severity onto SARIF's levels; a severity above
+// critical is an error.
+func sarifLevel(s report.Severity) string {
+	switch {
+	case s >= report.High:
+		return "error"
+	case s == report.Medium:
 		return "warning"
 	}
-	return "error" // high, critical, and anything unknown
+	return "note"
 }
 
-func problemSeverity(severity string) string {
-	switch strings.ToLower(severity) {
-	case "info", "low":
-		return "recommendation"
-	case "medium":
+// problemSeverity maps a severity onto the problem.severity property that
+// GitHub code scanning reads.
+func problemSeverity(s report.Severity) string {
+	switch {
+	case s >= report.High:
+		return "error"
+	case s == report.Medium:
 		return "warning"
 	}
-	return "error"
+	return "recommendation"
 }
 
 // securitySeverity maps a severity onto GitHub's scale: critical above 9.0,
-// high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.
-func securitySeverity(severity string) string {
-	switch strings.ToLower(severity) {
-	case "critical":
-		return "9.5"
-	case "high":
-		return "8.0"
-	case "medium":
-		return "5.5"
-	case "low":
-		return "3.0"
-	case "info":
+// high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9. A severity above critical
+// scores as critical.
+func securitySeverity(s report.Severity) string {
+	switch s {
+	case report.Info:
 		return "1.0"
+	case report.Low:
+		return "3.0"
+	case report.Medium:
+		return "5.5"
+	case report.High:
+		return "8.0"
 	}
 	return "9.5"
 }

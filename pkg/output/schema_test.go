@@ -82,6 +82,20 @@ func generateSchema(t *testing.T) []byte {
 		// Consumers of v1 must accept fields added later.
 		AllowAdditionalProperties: true,
 		ExpandedStruct:            true,
+		// A severity is written as its name (report.Severity is a
+		// TextMarshaler), and so are the keys of maps keyed by severity.
+		Mapper: func(rt reflect.Type) *jsonschema.Schema {
+			switch rt {
+			case reflect.TypeFor[report.Severity]():
+				return &jsonschema.Schema{Type: "string", Enum: severityEnum()}
+			case reflect.TypeFor[map[report.Severity]int]():
+				return &jsonschema.Schema{Type: "object", AdditionalProperties: &jsonschema.Schema{Type: "integer"},
+					PropertyNames: &jsonschema.Schema{Enum: severityEnum()}}
+			case reflect.TypeFor[report.Verdict]():
+				return &jsonschema.Schema{Type: "string", Enum: []any{report.Pass, report.Fail, report.Incomplete}}
+			}
+			return nil
+		},
 	}
 	// Doc comments become descriptions; AddGoComments reads paths relative
 	// to the module root.
@@ -110,13 +124,8 @@ func generateSchema(t *testing.T) []byte {
 		return p
 	}
 	prop("", "schemaVersion").Const = report.SchemaVersion
-	severities := []any{"info", "low", "medium", "high", "critical"}
-	prop("Finding", "severity").Enum = severities
-	prop("Gate", "failOn").Enum = append(append([]any(nil), severities...), "none")
+	prop("Gate", "failOn").Enum = append(severityEnum(), "none")
 	prop("Suppression", "expires").Format = "date"
-	for _, key := range []string{"bySeverity"} {
-		prop("Summary", key).PropertyNames = &jsonschema.Schema{Enum: severities}
-	}
 	makeNullable(t, s, reflect.TypeFor[report.Report]())
 
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -124,6 +133,15 @@ func generateSchema(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return append(b, '\n')
+}
+
+// severityEnum lists the severity names, as report.Severity writes them.
+func severityEnum() []any {
+	var out []any
+	for _, s := range report.Severities() {
+		out = append(out, s.String())
+	}
+	return out
 }
 
 // makeNullable lets every pointer field without omitempty be null, as

@@ -35,16 +35,16 @@ func (p painter) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (p painter) severity(s string) string {
-	u := strings.ToUpper(s)
-	switch strings.ToLower(s) {
-	case "critical":
+func (p painter) severity(s report.Severity) string {
+	u := strings.ToUpper(s.String())
+	switch {
+	case s >= report.Critical:
 		return p.paint(ansiBold+ansiRed, u)
-	case "high":
+	case s == report.High:
 		return p.paint(ansiRed, u)
-	case "medium":
+	case s == report.Medium:
 		return p.paint(ansiYel, u)
-	case "low":
+	case s == report.Low:
 		return p.paint(ansiCyan, u)
 	}
 	return u
@@ -196,7 +196,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
 	wSev, wID, wLayer := len("SEVERITY"), len("CHECK"), len("LAYER")
 	for _, f := range fs {
-		wSev = max(wSev, len(f.Severity))
+		wSev = max(wSev, len(f.Severity.String()))
 		wID = max(wID, utf8.RuneCountInString(f.ID))
 		wLayer = max(wLayer, len(layerLabel(f.Layer)))
 	}
@@ -458,7 +458,7 @@ func WriteRuleTable(w io.Writer, rules []Rule, o Options) error {
 	wID, wSev, wCat := len("CHECK"), len("SEVERITY"), len("CATEGORY")
 	for _, r := range rules {
 		wID = max(wID, utf8.RuneCountInString(r.ID))
-		wSev = max(wSev, len(r.Severity))
+		wSev = max(wSev, len(r.Severity.String()))
 		wCat = max(wCat, utf8.RuneCountInString(r.Category))
 	}
 	room := max(TableWidth-5-8-wID-wSev-wCat, 24)

@@ -20,7 +20,7 @@
 // Unknown keys are errors, and every error names the file, the line and the
 // field. An ignore past its expiry date stops applying, and [Policy.Apply]
 // says so with a [Warning]. Suppressed findings stay in the report, marked
-// with the ignore's reason, and never fail [Gate].
+// with the ignore's reason, and never fail the gate ([Evaluate]).
 package policy
 
 import (

@@ -154,7 +154,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func finding(id, cat, sev, path string, aliases ...string) report.Finding {
+func finding(id, cat string, sev report.Severity, path string, aliases ...string) report.Finding {
 	return report.Finding{ID: id, Category: cat, Severity: sev, Title: id, Path: path, Aliases: aliases}
 }
 
@@ -163,18 +163,18 @@ func testReport() *report.Report {
 		SchemaVersion: 1,
 		Images: []report.Image{
 			{Reference: "registry.example.com/team/app:1.2", Findings: []report.Finding{
-				finding("IA-SETUID", "setuid", "high", "/usr/bin/passwd", "/bin/passwd"),
-				finding("IA-SETUID", "setuid", "high", "/usr/bin/su"),
-				finding("IA-SHELL", "shell", "medium", "/usr/bin/dash", "/bin/sh"),
-				finding("IA-ROOT-USER", "root-user", "high", ""),
-				finding("IA-HEALTHCHECK", "healthcheck", "low", ""),
+				finding("IA-SETUID", "setuid", report.High, "/usr/bin/passwd", "/bin/passwd"),
+				finding("IA-SETUID", "setuid", report.High, "/usr/bin/su"),
+				finding("IA-SHELL", "shell", report.Medium, "/usr/bin/dash", "/bin/sh"),
+				finding("IA-ROOT-USER", "root-user", report.High, ""),
+				finding("IA-HEALTHCHECK", "healthcheck", report.Low, ""),
 			}},
 			{Reference: "registry.example.com/team/app:1.2 (linux/arm64)", Findings: []report.Finding{
-				finding("IA-SETUID", "setuid", "high", "/usr/bin/passwd"),
+				finding("IA-SETUID", "setuid", report.High, "/usr/bin/passwd"),
 			}},
 			{Reference: "docker.io/library/debian:12", Findings: []report.Finding{
-				finding("IA-SETUID", "setuid", "high", "/usr/bin/passwd"),
-				finding("IA-SHELL", "shell", "medium", "/opt/tools/bin/bash"),
+				finding("IA-SETUID", "setuid", report.High, "/usr/bin/passwd"),
+				finding("IA-SHELL", "shell", report.Medium, "/opt/tools/bin/bash"),
 			}},
 		},
 	}
@@ -268,7 +268,7 @@ func TestApplyExpiredIgnore(t *testing.T) {
 		t.Errorf("suppressed (-want +got):\n%s", d)
 	}
 	// The expired ignore no longer keeps the gate open.
-	if !policy.Gate(r, policy.FailOnHigh) {
+	if len(policy.Failing(r, policy.FailOnHigh)) == 0 {
 		t.Error("gate passes with the expired ignore's findings")
 	}
 	// An ignore applies through its last day, UTC.
@@ -317,8 +317,9 @@ func TestGate(t *testing.T) {
 		if got := len(policy.Failing(r, tc.t)); got != tc.want {
 			t.Errorf("%s: %d failing, want %d", tc.t, got, tc.want)
 		}
-		if policy.Gate(r, tc.t) != (tc.want > 0) {
-			t.Errorf("%s: Gate disagrees with Failing", tc.t)
+		policy.Evaluate(r, nil, tc.t, now)
+		if r.Gate.Failed != (tc.want > 0) || r.Gate.Failing != tc.want {
+			t.Errorf("%s: Evaluate disagrees with Failing: %+v", tc.t, r.Gate)
 		}
 	}
 	// Suppressed findings never fail.
@@ -327,12 +328,12 @@ func TestGate(t *testing.T) {
 			r.Images[i].Findings[j].Suppressed = &report.Suppression{Reason: "r"}
 		}
 	}
-	if policy.Gate(r, policy.FailOnInfo) {
+	if len(policy.Failing(r, policy.FailOnInfo)) > 0 {
 		t.Error("suppressed findings fail the gate")
 	}
-	// An unknown severity fails closed.
-	r.Images[0].Findings = append(r.Images[0].Findings, finding("X", "x", "catastrophic", ""))
-	if !policy.Gate(r, policy.FailOnCritical) {
+	// A severity above critical (not a known one) fails closed.
+	r.Images[0].Findings = append(r.Images[0].Findings, finding("X", "x", report.Critical+2, ""))
+	if len(policy.Failing(r, policy.FailOnCritical)) == 0 {
 		t.Error("an unknown severity passes the gate")
 	}
 }

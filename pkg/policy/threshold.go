@@ -11,51 +11,54 @@ import (
 // [FailNever] ("none") never fails.
 type Threshold int
 
-// Thresholds, from the lowest to "never".
+// Thresholds, from the lowest to "never": each severity's threshold has
+// the severity's value, so a finding fails a threshold when its severity is
+// at or above it.
 const (
-	FailOnInfo Threshold = iota
-	FailOnLow
-	FailOnMedium
-	FailOnHigh
-	FailOnCritical
-	FailNever
+	FailOnInfo     = Threshold(report.Info)
+	FailOnLow      = Threshold(report.Low)
+	FailOnMedium   = Threshold(report.Medium)
+	FailOnHigh     = Threshold(report.High)
+	FailOnCritical = Threshold(report.Critical)
+	FailNever      = FailOnCritical + 1
 )
 
 // DefaultThreshold is the gate when neither the command line nor a policy
 // file sets one.
 const DefaultThreshold = FailOnHigh
 
-var thresholdNames = [...]string{"info", "low", "medium", "high", "critical", "none"}
+// thresholdNames are the names of FailOnInfo to FailNever.
+func thresholdNames() []string { return append(report.SeverityNames(), "none") }
 
 // ThresholdNames lists the accepted threshold names, lowest first.
-func ThresholdNames() []string { return append([]string(nil), thresholdNames[:]...) }
+func ThresholdNames() []string { return thresholdNames() }
 
 // ParseThreshold parses a threshold name (a severity or "none"), ignoring
 // case and surrounding space.
 func ParseThreshold(s string) (Threshold, error) {
 	n := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range thresholdNames {
+	for i, name := range thresholdNames() {
 		if n == name {
 			return Threshold(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown threshold %q (want one of %s)", s, strings.Join(thresholdNames[:], ", "))
+	return 0, fmt.Errorf("unknown threshold %q (want one of %s)", s, strings.Join(thresholdNames(), ", "))
 }
 
 // String returns the threshold's name.
 func (t Threshold) String() string {
-	if t >= 0 && int(t) < len(thresholdNames) {
-		return thresholdNames[t]
+	if t >= 0 && t <= FailNever {
+		return thresholdNames()[t]
 	}
 	return fmt.Sprintf("threshold(%d)", int(t))
 }
 
 // MarshalText encodes the threshold as its name.
 func (t Threshold) MarshalText() ([]byte, error) {
-	if t < 0 || int(t) >= len(thresholdNames) {
+	if t < 0 || t > FailNever {
 		return nil, fmt.Errorf("invalid threshold %d", int(t))
 	}
-	return []byte(thresholdNames[t]), nil
+	return []byte(thresholdNames()[t]), nil
 }
 
 // UnmarshalText decodes a threshold name (see [ParseThreshold]).
@@ -68,44 +71,30 @@ func (t *Threshold) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// SeverityRank ranks a report severity name: info 0, low 1, medium 2, high
-// 3, critical 4. A name it does not know ranks 5, above critical, so that an
-// unexpected severity fails a gate rather than slipping through it.
-func SeverityRank(severity string) int {
-	n := strings.ToLower(severity)
-	for i, name := range thresholdNames[:FailNever] {
-		if n == name {
-			return i
-		}
-	}
-	return int(FailNever)
-}
-
-// Fails reports whether a finding of the given severity reaches t.
-func (t Threshold) Fails(severity string) bool {
-	if t >= FailNever {
-		return false
-	}
-	return SeverityRank(severity) >= int(t)
-}
-
-// Gate reports whether r fails at threshold t: whether any image has an
-// unsuppressed finding at or above t. Images that could not be scanned
-// completely are the caller's to fail (imgaudit exits 2 for them); Gate
-// looks at findings only.
-func Gate(r *report.Report, t Threshold) (failed bool) {
-	return len(Failing(r, t)) > 0
+// Fails reports whether a finding of the given severity reaches t. A
+// severity above [report.Critical] (not one of report.Severities) fails
+// every threshold but "none", so that it fails a gate rather than slipping
+// through it.
+func (t Threshold) Fails(severity report.Severity) bool {
+	return t < FailNever && severity >= report.Severity(t)
 }
 
 // Failing returns the unsuppressed findings of r at or above t, image by
-// image in report order.
+// image in report order. It decides nothing: [Evaluate] writes the
+// verdicts.
 func Failing(r *report.Report, t Threshold) []report.Finding {
 	var out []report.Finding
 	for _, img := range r.Images {
-		for _, f := range img.Findings {
-			if f.Suppressed == nil && t.Fails(f.Severity) {
-				out = append(out, f)
-			}
+		out = append(out, failingIn(img, t)...)
+	}
+	return out
+}
+
+func failingIn(img report.Image, t Threshold) []report.Finding {
+	var out []report.Finding
+	for _, f := range img.Findings {
+		if f.Suppressed == nil && t.Fails(f.Severity) {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -40,9 +40,13 @@ type LayerScore struct {
 	Categories []string `json:"categories"`
 }
 
-// ComputeFleet sets r.Summary.Fleet from the images: failing tells whether
-// an image fails the gate; top bounds the two ranked lists.
-func (r *Report) ComputeFleet(failing func(Image) bool, top int) {
+// FleetTop is how many images and layers the fleet summary ranks.
+const FleetTop = 10
+
+// ComputeFleet sets r.Summary.Fleet from the images; top bounds the two
+// ranked lists. An image fails the gate when its verdict (Image.Gate, set
+// by policy.Evaluate) is not pass, or when it could not be scanned.
+func (r *Report) ComputeFleet(top int) {
 	f := &Fleet{ImagesByCategory: map[string]int{}, WorstImages: []ImageScore{}, OffendingLayers: []LayerScore{}}
 	type layerAcc struct {
 		score  LayerScore
@@ -51,7 +55,7 @@ func (r *Report) ComputeFleet(failing func(Image) bool, top int) {
 	}
 	byLayer := map[string]*layerAcc{}
 	for _, img := range r.Images {
-		if failing(img) {
+		if img.Error != "" || (img.Gate != nil && img.Gate.Verdict != Pass) {
 			f.ImagesFailing++
 		}
 		cats := map[string]bool{}
@@ -63,13 +67,13 @@ func (r *Report) ComputeFleet(failing func(Image) bool, top int) {
 			cats[fd.Category] = true
 			s.Findings++
 			switch fd.Severity {
-			case "critical":
+			case Critical:
 				s.Critical++
-			case "high":
+			case High:
 				s.High++
-			case "medium":
+			case Medium:
 				s.Medium++
-			case "low":
+			case Low:
 				s.Low++
 			}
 			if fd.Layer == nil || fd.Layer.DiffID == "" {

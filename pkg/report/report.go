@@ -48,6 +48,41 @@ type Gate struct {
 	// Failed is true when at least one unsuppressed finding is at or above
 	// FailOn.
 	Failed bool `json:"failed"`
+	// Verdict is the run's: incomplete when an image could not be scanned
+	// completely (whatever the findings), else fail when Failed, else pass.
+	Verdict Verdict `json:"verdict,omitempty"`
+	// Failing counts the unsuppressed findings at or above FailOn, over
+	// every image.
+	Failing int `json:"failing,omitempty"`
+	// Incomplete counts the images that could not be scanned completely.
+	Incomplete int `json:"incomplete,omitempty"`
+}
+
+// Verdict is the gate's decision about an image or a run.
+type Verdict string
+
+// Verdicts.
+const (
+	// Pass: no unsuppressed finding at or above the threshold.
+	Pass Verdict = "pass"
+	// Fail: at least one unsuppressed finding at or above the threshold.
+	Fail Verdict = "fail"
+	// Incomplete: the image could not be scanned completely, so it is not
+	// assessed, and never passes; a run with such an image is incomplete.
+	Incomplete Verdict = "incomplete"
+)
+
+// ImageGate is the verdict of the run's gate on one image.
+type ImageGate struct {
+	// Verdict is pass, fail or incomplete.
+	Verdict Verdict `json:"verdict"`
+	// Failing counts the image's unsuppressed findings at or above the
+	// gate's threshold.
+	Failing int `json:"failing"`
+	// Reasons explain a verdict other than pass, one line each: a failing
+	// check with its count and severity ("IA-SHELL: 2 medium findings"),
+	// worst first, or why the scan is incomplete.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Warning is a problem that did not stop the run.
@@ -91,6 +126,9 @@ type Image struct {
 	// Error is set when the image could not be scanned completely; such an
 	// image is never reported as clean.
 	Error string `json:"error,omitempty"`
+	// Gate is the image's verdict under the run's gate (Report.Gate),
+	// absent when no gate was applied.
+	Gate *ImageGate `json:"gate,omitempty"`
 }
 
 // User is the user the container runs as.
@@ -156,8 +194,8 @@ type Finding struct {
 	ID       string `json:"id"`
 	Category string `json:"category"`
 	// Severity is info, low, medium, high or critical.
-	Severity string `json:"severity"`
-	Title    string `json:"title"`
+	Severity Severity `json:"severity"`
+	Title    string   `json:"title"`
 	// Path is absolute in the final filesystem ("" for findings about the
 	// config, such as the user).
 	Path string `json:"path,omitempty"`
@@ -226,12 +264,12 @@ type SBOM struct {
 
 // Summary aggregates a report over its images.
 type Summary struct {
-	Images     int            `json:"images"`
-	Errors     int            `json:"errors"`
-	Findings   int            `json:"findings"`
-	BySeverity map[string]int `json:"bySeverity"`
-	ByCategory map[string]int `json:"byCategory"`
-	Suppressed int            `json:"suppressed"`
+	Images     int              `json:"images"`
+	Errors     int              `json:"errors"`
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"bySeverity"`
+	ByCategory map[string]int   `json:"byCategory"`
+	Suppressed int              `json:"suppressed"`
 	// Fleet is set when the report covers more than one image.
 	Fleet *Fleet `json:"fleet,omitempty"`
 }
@@ -239,7 +277,7 @@ type Summary struct {
 // Summarize recomputes r.Summary from r.Images. Suppressed findings are
 // counted apart and not in the other counts.
 func (r *Report) Summarize() {
-	s := Summary{BySeverity: map[string]int{}, ByCategory: map[string]int{}}
+	s := Summary{BySeverity: map[Severity]int{}, ByCategory: map[string]int{}}
 	for _, img := range r.Images {
 		s.Images++
 		if img.Error != "" {

@@ -1,0 +1,139 @@
+package audit
+
+import (
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/imgaudit/imgaudit/pkg/checks"
+	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
+)
+
+// DefaultConcurrency is how many images an audit reads at once when
+// [Options.Concurrency] is 0.
+const DefaultConcurrency = 4
+
+// Options configure an audit. Every default lives here: a zero field means
+// its default, and [DefaultOptions] is the zero value with a tool version.
+// Like crane's Options, the one field that configures a lower package,
+// Fetch, takes that package's own options; everything else is the
+// audit's.
+type Options struct {
+	// Fetch are pkg/fetch's options (fetch.WithCredentials, WithInsecure,
+	// WithPlatform, WithTimeout, ...): how to reach images. They are
+	// passed to fetch.Open, and to fetch.Catalog and fetch.Tags by
+	// [Registry]. None: anonymous or Docker keychain credentials, TLS,
+	// linux/amd64 from a multi-platform index.
+	Fetch []fetch.Option
+	// Limits bound what one layer may make the audit do (entries,
+	// decompressed bytes, name length). A zero field takes the value of
+	// layers.DefaultLimits.
+	Limits layers.Limits
+	// Cache keeps layer analyses between audits, and each image's package
+	// catalogue next to them when it is also a layers.BlobCache (as
+	// layers.DiskCache is). Nil: nothing is kept between audits; within an
+	// audit of several images a layer is still read once.
+	Cache layers.Cache
+	// Concurrency is how many images are audited at once by [Run] and
+	// [Registry]. 0: [DefaultConcurrency].
+	Concurrency int
+	// LayerConcurrency is how many layers of one image are read at once.
+	// 0: the number of CPUs (GOMAXPROCS), shared among the images audited
+	// at once (at least one layer each).
+	LayerConcurrency int
+	// DisabledChecks and DisabledCategories name the checks (by ID) and
+	// the categories, ignoring case, that do not run; every other check of
+	// checks.All() does. Their findings then never exist.
+	DisabledChecks     []string
+	DisabledCategories []string
+	// ToolVersion goes into the report's tool field ("": "dev").
+	ToolVersion string
+	// Progress, when set, receives events as the audit goes. It is called
+	// from several goroutines.
+	Progress func(Event)
+	// SBOM catalogues each image's packages with syft (pkg/sbom) from the
+	// same single pass over its layers: the report gets the package summary
+	// and the package that owns each tool finding's file. Off by default:
+	// it costs a few seconds of CPU once per process and some memory per
+	// image.
+	SBOM bool
+	// OnSBOM, when set with SBOM, receives each image's catalogue (its full
+	// document for sbom.Encode) once the image is assessed; an error fails
+	// the image. It is called from several goroutines.
+	OnSBOM func(img report.Image, res *sbom.Result) error
+
+	// flight makes the images of one audit share the read of a layer.
+	flight *layers.Flight
+}
+
+// DefaultOptions returns the options used when the caller sets nothing:
+// the zero Options, whose fields all document their defaults, with the
+// tool version "dev".
+func DefaultOptions() Options {
+	return Options{ToolVersion: "dev"}
+}
+
+// workers is how many images are audited at once.
+func (o Options) workers() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+// layerWorkers is how many layers of one image are read at once when the
+// audit has images images to read: LayerConcurrency, or the CPUs shared
+// among the images read at once.
+func (o Options) layerWorkers(images int) int {
+	if o.LayerConcurrency > 0 {
+		return o.LayerConcurrency
+	}
+	return max(1, runtime.GOMAXPROCS(0)/max(1, min(images, o.workers())))
+}
+
+// toolVersion is the version the report names.
+func (o Options) toolVersion() string {
+	if o.ToolVersion == "" {
+		return "dev"
+	}
+	return o.ToolVersion
+}
+
+// checks returns the checks to run: the catalogue less the disabled ones.
+func (o Options) checks() []checks.Check {
+	all := checks.All()
+	if len(o.DisabledChecks) == 0 && len(o.DisabledCategories) == 0 {
+		return all
+	}
+	fold := func(s string) func(string) bool { return func(x string) bool { return strings.EqualFold(x, s) } }
+	out := make([]checks.Check, 0, len(all))
+	for _, c := range all {
+		m := c.Meta()
+		if slices.ContainsFunc(o.DisabledChecks, fold(m.ID)) || slices.ContainsFunc(o.DisabledCategories, fold(string(m.Category))) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// layerOptions are the options of the streaming pass over one image, the
+// audit's share of layerWorkers(1) unless runRefs set LayerConcurrency.
+func (o Options) layerOptions(cs []checks.Check) layers.ImageOptions {
+	lo := layers.ImageOptions{
+		Options:     layers.Options{Limits: o.Limits},
+		Concurrency: o.layerWorkers(1),
+		Cache:       o.Cache,
+		Flight:      o.flight,
+	}
+	// Every layer pkg/fetch serves checks its own digest as it streams.
+	lo.SourceVerifiesDigest = true
+	lo.Capture = captures(cs)
+	if o.SBOM {
+		lo.Capture = append(lo.Capture, sbom.Needs()...)
+	}
+	return lo
+}

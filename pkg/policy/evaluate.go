@@ -1,0 +1,94 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// Evaluate is imgaudit's gate, the one function that decides verdicts. It
+// applies p to r (see [Policy.Apply]; a nil policy changes no finding),
+// recomputes r.Summary, and writes into r each image's verdict
+// (report.Image.Gate) and the run's verdict (report.Report.Gate), which the
+// fleet summary ([report.Report.ComputeFleet]) then reads. It returns the
+// policy's warnings, for the caller to print.
+//
+// An image fails when it has an unsuppressed finding at or above t; an
+// image that could not be scanned completely is incomplete whatever its
+// findings, and so is a run with such an image. Renderers and the exit code
+// only read what Evaluate wrote.
+func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning {
+	warns := p.Apply(r, now)
+	r.Summarize()
+	g := &report.Gate{FailOn: t.String()}
+	for i := range r.Images {
+		img := &r.Images[i]
+		img.Gate = imageGate(*img, t)
+		g.Failing += img.Gate.Failing
+		if img.Gate.Verdict == report.Incomplete {
+			g.Incomplete++
+		}
+	}
+	g.Failed = g.Failing > 0
+	switch {
+	case g.Incomplete > 0:
+		g.Verdict = report.Incomplete
+	case g.Failed:
+		g.Verdict = report.Fail
+	default:
+		g.Verdict = report.Pass
+	}
+	r.Gate = g
+	return warns
+}
+
+// imageGate decides one image's verdict.
+func imageGate(img report.Image, t Threshold) *report.ImageGate {
+	failing := failingIn(img, t)
+	g := &report.ImageGate{Verdict: report.Pass, Failing: len(failing)}
+	switch {
+	case img.Error != "":
+		g.Verdict = report.Incomplete
+		g.Reasons = []string{"scan incomplete, image not assessed: " + img.Error}
+	case len(failing) > 0:
+		g.Verdict = report.Fail
+		g.Reasons = failReasons(failing)
+	}
+	return g
+}
+
+// failReasons names each failing check with its count and severity, worst
+// first: "IA-SHELL: 2 medium findings".
+func failReasons(fs []report.Finding) []string {
+	type key struct {
+		id  string
+		sev report.Severity
+	}
+	counts := map[key]int{}
+	var keys []key
+	for _, f := range fs {
+		k := key{f.ID, f.Severity}
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(b.sev, a.sev); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		word := "findings"
+		if counts[k] == 1 {
+			word = "finding"
+		}
+		out = append(out, fmt.Sprintf("%s: %d %s %s", k.id, counts[k], k.sev, word))
+	}
+	return out
+}
