@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +51,11 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if err != nil {
 		return usage(err)
 	}
-	rep, auditErr := call(cmd.Context(), r.opts, r.stream.emitter())
+	var emit func(report.Image)
+	if r.stream != nil {
+		emit = r.stream.Emit
+	}
+	rep, auditErr := call(cmd.Context(), r.opts, emit)
 	r.prog.finish()
 	if rep == nil {
 		if auditErr == nil {
@@ -66,8 +69,10 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if len(rep.Images) > 1 {
 		rep.ComputeFleet(report.FleetTop)
 	}
-	if err := r.stream.close(rep); err != nil {
-		return usage(err)
+	if r.stream != nil {
+		if err := r.stream.Close(rep); err != nil {
+			return usage(err)
+		}
 	}
 	if err := writeReports(cmd, env, r.dests, rep, r.out); err != nil {
 		return usage(err)
@@ -82,8 +87,8 @@ type auditRun struct {
 	threshold policy.Threshold
 	dests     []destination
 	out       output.Options
-	stream    *jsonlStream // nil unless jsonl streams to standard output
-	prog      *progress    // nil unless standard error is a terminal
+	stream    *output.JSONLStream // nil unless jsonl streams to standard output
+	prog      *progress           // nil unless standard error is a terminal
 }
 
 // prepare resolves the flags, the policy and the library options.
@@ -151,54 +156,17 @@ func exitFor(g *report.Gate, auditErr error) error {
 	return nil
 }
 
-// jsonlStream writes one jsonl line per image as soon as it is done, each
-// with its verdict, then the summary line. A nil stream does nothing.
-type jsonlStream struct {
-	w         io.Writer
-	pol       *policy.Policy
-	threshold policy.Threshold
-	now       func() time.Time
-
-	mu  sync.Mutex
-	err error
-}
-
 // streamed takes a jsonl report on standard output out of dests and
-// returns the stream that writes it instead.
-func streamed(dests []destination, w io.Writer, pol *policy.Policy, t policy.Threshold, now func() time.Time) ([]destination, *jsonlStream) {
+// returns the stream that writes it as the audit goes, each image with its
+// verdict; nil when there is none.
+func streamed(dests []destination, w io.Writer, pol *policy.Policy, t policy.Threshold, now func() time.Time) ([]destination, *output.JSONLStream) {
 	for i, d := range dests {
 		if d.file == "-" && d.format == output.FormatJSONL {
-			return append(dests[:i:i], dests[i+1:]...), &jsonlStream{w: w, pol: pol, threshold: t, now: now}
+			evaluate := func(one *report.Report) { policy.Evaluate(one, pol, t, now()) }
+			return append(dests[:i:i], dests[i+1:]...), output.NewJSONLStream(w, evaluate)
 		}
 	}
 	return dests, nil
-}
-
-// emitter is the audit's emit callback, nil for a nil stream.
-func (s *jsonlStream) emitter() func(report.Image) {
-	if s == nil {
-		return nil
-	}
-	return func(img report.Image) {
-		one := &report.Report{Images: []report.Image{img}}
-		policy.Evaluate(one, s.pol, s.threshold, s.now())
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err := output.WriteJSONLImage(s.w, one.Images[0]); err != nil && s.err == nil {
-			s.err = err
-		}
-	}
-}
-
-// close writes the summary line, or returns the first write error.
-func (s *jsonlStream) close(rep *report.Report) error {
-	if s == nil {
-		return nil
-	}
-	if s.err != nil {
-		return s.err
-	}
-	return output.WriteJSONLSummary(s.w, rep)
 }
 
 // scanLong is the help of the scan command.
