@@ -154,8 +154,12 @@ func TestGateExitCodes(t *testing.T) {
 			}
 			if tc.code != 2 {
 				rep := decodeReport(t, r.stdout)
-				if rep.Gate == nil || rep.Gate.Failed != (tc.code == 1) {
+				want := map[int]report.Verdict{0: report.Pass, 1: report.Fail}[tc.code]
+				if rep.Gate == nil || rep.Gate.Failed != (tc.code == 1) || rep.Gate.Verdict != want {
 					t.Errorf("gate = %+v for exit %d", rep.Gate, tc.code)
+				}
+				if g := rep.Images[0].Gate; g == nil || g.Verdict != want {
+					t.Errorf("image verdict %+v for exit %d", g, tc.code)
 				}
 			}
 		})
@@ -186,8 +190,9 @@ func TestIncompleteNeverPasses(t *testing.T) {
 				t.Errorf("table does not say the image was not assessed:\n%s", r.stdout)
 			}
 			b, _ := os.ReadFile(filepath.Join(dir, "r.json"))
-			if got := decodeReport(t, string(b)); got.Summary.Errors != 1 || got.Images[2].Error == "" {
-				t.Errorf("json report: errors %d, image %+v", got.Summary.Errors, got.Images[2])
+			if got := decodeReport(t, string(b)); got.Summary.Errors != 1 || got.Images[2].Error == "" ||
+				got.Gate.Verdict != report.Incomplete || got.Images[2].Gate.Verdict != report.Incomplete {
+				t.Errorf("json report: errors %d, gate %+v, image %+v", got.Summary.Errors, got.Gate, got.Images[2])
 			}
 			b, _ = os.ReadFile(filepath.Join(dir, "r.sarif"))
 			if !strings.Contains(string(b), `"executionSuccessful": false`) {
@@ -501,5 +506,36 @@ func TestOutputToSpecialFile(t *testing.T) {
 	}
 	if b, err := os.ReadFile(target); err != nil || len(b) == 0 {
 		t.Fatalf("report not written through the link: %v", err)
+	}
+}
+
+// TestAuditDefaults: without the flags, the CLI leaves the audit's
+// defaults to pkg/audit (one place): images and layers at once are the
+// library's zero values, which mean DefaultConcurrency and the number of
+// CPUs shared among the images, as the help says.
+func TestAuditDefaults(t *testing.T) {
+	var got []audit.Options
+	capture := func(_ context.Context, _ []string, o audit.Options, _ func(report.Image)) (*report.Report, error) {
+		got = append(got, o)
+		return fakeReport(), nil
+	}
+	execute(t, Env{RunAudit: capture}, "scan", "--fail-on", "none", "--no-cache", "x")
+	execute(t, Env{RunAudit: capture}, "scan", "--fail-on", "none", "--no-cache", "--concurrency", "3", "--layer-concurrency", "5", "x")
+	if len(got) != 2 {
+		t.Fatalf("%d audits", len(got))
+	}
+	if got[0].Concurrency != audit.DefaultConcurrency || got[0].LayerConcurrency != 0 || got[0].Cache != nil {
+		t.Errorf("defaults: concurrency %d, layer concurrency %d, cache %v", got[0].Concurrency, got[0].LayerConcurrency, got[0].Cache)
+	}
+	if got[1].Concurrency != 3 || got[1].LayerConcurrency != 5 {
+		t.Errorf("flags: concurrency %d, layer concurrency %d", got[1].Concurrency, got[1].LayerConcurrency)
+	}
+	root := NewRoot(Env{})
+	scan, _, err := root.Find([]string{"scan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if help := scan.Flags().Lookup("layer-concurrency").Usage; !strings.Contains(help, "0: the number of CPUs, shared among the images audited at once") {
+		t.Errorf("--layer-concurrency help %q does not say what 0 means in pkg/audit", help)
 	}
 }
