@@ -102,13 +102,9 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 		ri.Platform = t.Platform.String()
 	}
 	fail := func(err error) (report.Image, error) {
-		if errors.Is(err, layers.ErrLimit) || errors.Is(err, layers.ErrCorrupt) || errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%s: %w", ri.Reference, err)
-		} else {
-			// Registry and file errors met while reading blobs get the same
-			// one-line, classified form as errors of fetch.Open.
-			err = fetch.Classify(ri.Reference, err)
-		}
+		// Errors of blob reads come classified and scrubbed from the image
+		// pkg/fetch handed out; they only need the reference in front.
+		err = &imageError{ref: ri.Reference, err: err}
 		ri.Error = err.Error()
 		return ri, err
 	}

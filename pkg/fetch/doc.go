@@ -30,8 +30,12 @@
 // present, otherwise the only or the first platform, and [Target.PlatformNote]
 // says so.
 //
-// Every error returned by this package is a one-line [*Error] that names the
-// reference and wraps one of the sentinel errors (ErrNotFound,
-// ErrUnauthorized, ...) usable with [errors.Is]. Passwords never appear in
-// error messages. The package prints nothing.
+// Every error returned by this package is a one-line [*Error] that wraps one
+// of the sentinel errors (ErrNotFound, ErrUnauthorized, ...) usable with
+// [errors.Is]. Errors of Open, Catalog and Tags name the reference; errors
+// met later through a [Target]'s image (a blob download failing half way, a
+// blob that does not match its digest) are classified where they happen and
+// name none, since the caller knows which image and layer it was reading.
+// Credentials, those given as options and those the keychain resolved, never
+// appear in error messages. The package prints nothing.
 package fetch

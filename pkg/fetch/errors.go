@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/imgaudit/imgaudit/internal/oneline"
 )
 
 // Sentinel errors. Every error returned by this package wraps at most one of
@@ -120,7 +122,7 @@ func safeRef(ref string) string {
 // newError builds an *Error with a formatted detail. The detail is made one
 // line but not redacted: callers only format values they control.
 func newError(ref string, kind error, format string, args ...any) *Error {
-	return &Error{Ref: ref, Kind: kind, detail: oneLine(fmt.Sprintf(format, args...))}
+	return &Error{Ref: ref, Kind: kind, detail: oneline.Fold(fmt.Sprintf(format, args...))}
 }
 
 // kindError builds an error of the given kind that names no reference yet;
@@ -139,12 +141,6 @@ func wrapError(ref string, kind error, err error, secrets []string) *Error {
 	}
 	return &Error{Ref: ref, Kind: kind, Err: err, detail: sanitize(err.Error(), secrets)}
 }
-
-// Classify turns an error met while using a Target's image after Open (a
-// blob download that failed, a corrupt layer) into an *Error that names ref
-// and wraps the matching sentinel, like the errors of Open. It returns nil
-// for nil.
-func Classify(ref string, err error) error { return classify(ref, err, nil) }
 
 // classify turns any error from go-containerregistry, net/http or the
 // operating system into an *Error naming ref, with the best matching kind.
@@ -354,37 +350,40 @@ var urlQuery = regexp.MustCompile(`(https?://[^\s"?]+)\?[^\s"]*`)
 // token answer) that a registry echoed into an error body.
 var authValue = regexp.MustCompile(`(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/=._~-]{4,}|("(?:access_)?token"\s*:\s*")[^"]+`)
 
-// knownSecrets are the credentials this process handed to registries, given
-// as options or resolved from a keychain. Every message is scrubbed of all
-// of them: Classify, which knows no options, formats errors of blob reads
-// made long after Open.
-var knownSecrets struct {
-	sync.Mutex
+// secretSet holds the credentials handed to registries under one set of
+// options (given as an option, or resolved from the keychain while requests
+// are made), so that every message built later, a blob read failing long
+// after Open included, is scrubbed of them. It is safe for concurrent use.
+type secretSet struct {
+	mu   sync.Mutex
 	list []string
 }
 
-// rememberSecrets adds credentials to knownSecrets.
-func rememberSecrets(ss ...string) {
-	knownSecrets.Lock()
-	defer knownSecrets.Unlock()
-	for _, s := range ss {
-		if s != "" && !contains(knownSecrets.list, s) {
-			knownSecrets.list = append(knownSecrets.list, s)
+// add remembers the non-empty strings of ss.
+func (s *secretSet) add(ss ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range ss {
+		if v != "" && !contains(s.list, v) {
+			s.list = append(s.list, v)
 		}
 	}
 }
 
-func allSecrets(extra []string) []string {
-	knownSecrets.Lock()
-	defer knownSecrets.Unlock()
-	return append(append([]string(nil), extra...), knownSecrets.list...)
+// all returns a copy of the remembered secrets; nil for a nil set.
+func (s *secretSet) all() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.list...)
 }
 
-// sanitize makes msg one line and removes every secret from it (those given
-// and knownSecrets), also in the base64 forms an Authorization header would
-// carry, drops the values of Authorization headers and token fields a
-// registry may echo, and drops URL query strings (presigned blob URLs carry
-// signatures there).
+// sanitize makes msg one line and removes every secret given from it, also
+// in the base64 forms an Authorization header would carry, drops the values
+// of Authorization headers and token fields a registry may echo, and drops
+// URL query strings (presigned blob URLs carry signatures there).
 func sanitize(msg string, secrets []string) string {
 	msg = urlQuery.ReplaceAllString(msg, "$1?"+redacted)
 	msg = authValue.ReplaceAllStringFunc(msg, func(m string) string {
@@ -394,7 +393,7 @@ func sanitize(msg string, secrets []string) string {
 		}
 		return sub[1] + sub[2] + redacted
 	})
-	for _, s := range allSecrets(secrets) {
+	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
@@ -403,19 +402,7 @@ func sanitize(msg string, secrets []string) string {
 			msg = strings.ReplaceAll(msg, enc, redacted)
 		}
 	}
-	return oneLine(msg)
-}
-
-// oneLine folds all whitespace runs (newlines included) into single spaces
-// and replaces other control characters (a hostile registry's error message
-// may carry terminal escape sequences) by U+FFFD.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if !unicode.IsPrint(r) {
-			return unicode.ReplacementChar
-		}
-		return r
-	}, strings.Join(strings.Fields(s), " "))
+	return oneline.Fold(msg)
 }
 
 func nonEmpty(ss ...string) []string {

@@ -1,11 +1,16 @@
 package fetch
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestSanitize(t *testing.T) {
@@ -29,17 +34,83 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
-func TestClassify(t *testing.T) {
-	if Classify("x", nil) != nil {
-		t.Fatal("Classify(nil) != nil")
+// failingLayer is a layer whose blob reader fails with err after its first
+// bytes.
+type failingLayer struct {
+	v1.Layer
+	err error
+}
+
+func (l failingLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(l.err))), nil
+}
+
+type failingImage struct {
+	v1.Image
+	err error
+}
+
+func (i failingImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	for n := range ls {
+		ls[n] = failingLayer{ls[n], i.err}
 	}
-	cause := kindError(ErrCorrupt, "blob %s is missing", "sha256:00")
-	err := Classify("app:1", fmt.Errorf("reading layer: %w", cause))
-	if !errors.Is(err, ErrCorrupt) {
-		t.Errorf("%v does not wrap ErrCorrupt", err)
+	return ls, err
+}
+
+// TestClassifiedImage: errors met while reading an image after Open are
+// classified and scrubbed where they happen, by the image the Target hands
+// out; io.EOF stays io.EOF.
+func TestClassifiedImage(t *testing.T) {
+	base := randomImage(t, 1, amd64)
+	secrets := func() []string { return []string{"hunter22"} }
+	for _, tc := range []struct {
+		name string
+		err  error
+		kind error
+		want string
+	}{
+		{"sentinel below a wrapper", fmt.Errorf("reading: %w", kindError(ErrCorrupt, "blob %s is missing", "sha256:00")), ErrCorrupt, "corrupt image: blob sha256:00 is missing"},
+		{"deadline", context.DeadlineExceeded, ErrTimeout, "timeout: context deadline exceeded"},
+		{"secret in the cause", errors.New("backend said\npassword hunter22"), nil, "backend said password [redacted]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ls, err := classifyImage(failingImage{base, tc.err}, secrets).Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := ls[0].Compressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = io.ReadAll(rc)
+			want := tc.kind
+			if want == nil {
+				want = tc.err
+			}
+			var fe *Error
+			if !errors.As(err, &fe) || !errors.Is(err, want) {
+				t.Fatalf("err = %#v, want an *Error wrapping %v", err, want)
+			}
+			if diff := cmp.Diff(tc.want, err.Error()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
-	if diff := cmp.Diff("app:1: corrupt image: blob sha256:00 is missing", err.Error()); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
+	ls, err := classifyImage(base, secrets).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ls[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	for err == nil {
+		_, err = rc.Read(buf)
+	}
+	if err != io.EOF {
+		t.Errorf("end of blob: %v, want io.EOF itself", err)
 	}
 }
 

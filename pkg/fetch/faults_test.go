@@ -42,7 +42,8 @@ func faultOptions(retries int, extra ...Option) []Option {
 }
 
 // readAll opens ref and reads its config and every layer blob to the end,
-// returning the first error, classified.
+// returning the first error (already classified by the image) under ref, as
+// pkg/audit reports it.
 func readAll(ctx context.Context, ref string, opts []Option) error {
 	res, err := Open(ctx, ref, opts...)
 	if err != nil {
@@ -51,11 +52,11 @@ func readAll(ctx context.Context, ref string, opts []Option) error {
 	defer res.Close()
 	for _, tg := range res.Targets {
 		if _, err := tg.Image.ConfigFile(); err != nil {
-			return Classify(ref, err)
+			return fmt.Errorf("%s: %w", ref, err)
 		}
 		ls, err := tg.Image.Layers()
 		if err != nil {
-			return Classify(ref, err)
+			return fmt.Errorf("%s: %w", ref, err)
 		}
 		for _, l := range ls {
 			rc, err := l.Compressed()
@@ -64,7 +65,7 @@ func readAll(ctx context.Context, ref string, opts []Option) error {
 				rc.Close()
 			}
 			if err != nil {
-				return Classify(ref, err)
+				return fmt.Errorf("%s: %w", ref, err)
 			}
 		}
 	}
@@ -337,8 +338,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	echo := func(what string) string {
 		return `{"errors":[{"code":"UNKNOWN","message":"backend failed; request had ` + what + `"}]}`
 	}
-	// The keychain goes first: the password is not yet known to the
-	// package from an option (secrets are remembered process-wide).
+	// The keychain goes first, as it did when secrets were remembered
+	// process-wide: each call must scrub what its own keychain resolved.
 	credentials := []struct {
 		name string
 		opt  Option

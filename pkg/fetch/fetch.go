@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgaudit/imgaudit/internal/oneline"
 )
 
 // Source says where an image was read from.
@@ -59,7 +61,10 @@ type Target struct {
 	PlatformNote string
 	// Image reads the image. For registry sources its requests use the
 	// context given to Open; for archives it reads the archive file, which
-	// stays open until Result.Close.
+	// stays open until Result.Close. Every error of its methods, of its
+	// layers and of their blob readers is an *Error wrapping one of the
+	// sentinels and scrubbed of credentials; it names no reference (the
+	// caller says which image and layer it was reading).
 	Image v1.Image
 }
 
@@ -93,7 +98,7 @@ func (r *Result) Close() error {
 	}
 	r.closers = nil
 	if err := errors.Join(errs...); err != nil {
-		return &Error{Kind: nil, Err: err, detail: "closing: " + oneLine(err.Error())}
+		return &Error{Kind: nil, Err: err, detail: "closing: " + oneline.Fold(err.Error())}
 	}
 	return nil
 }

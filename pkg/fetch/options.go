@@ -57,6 +57,9 @@ type options struct {
 	session *Session // shared transport and authentication, if any
 	rt      http.RoundTripper
 	cleanup func()
+
+	// known are the credentials these options handed out (see secretSet).
+	known *secretSet
 }
 
 // makeOptions applies opts over the defaults. All defaults live here.
@@ -69,6 +72,7 @@ func makeOptions(opts []Option) (*options, error) {
 		maxBackoff: DefaultMaxBackoff,
 		version:    DefaultVersion,
 		pageSize:   1000,
+		known:      &secretSet{},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -81,12 +85,15 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// secrets returns the strings that must never appear in an error message.
+// secrets returns the strings that must never appear in an error message:
+// the credentials of these options and, with WithSession, those the
+// session's keychain resolved.
 func (o *options) secrets() []string {
-	if o.password == "" {
-		return nil
+	s := o.known.all()
+	if o.session != nil {
+		s = append(s, o.session.known.all()...)
 	}
-	return []string{o.username + ":" + o.password, o.password}
+	return s
 }
 
 // optionError builds the error of a rejected option. Its Ref names the
@@ -129,7 +136,7 @@ func WithCredentials(username, password string) Option {
 		}
 		o.username, o.password, o.hasCredentials = username, password, true
 		if password != "" {
-			rememberSecrets(password, username+":"+password)
+			o.known.add(password, username+":"+password)
 		}
 		return nil
 	}

@@ -247,7 +247,7 @@ func (s *selector) fromImage(img v1.Image, digest v1.Hash, idxDigest *v1.Hash, p
 		IndexDigest:  id,
 		Platform:     platform,
 		PlatformNote: note,
-		Image:        img,
+		Image:        classifyImage(img, s.o.secrets),
 	}}, nil
 }
 

@@ -39,31 +39,37 @@ func (o *options) remoteOptions(ctx context.Context) ([]remote.Option, func(), e
 	if o.hasCredentials {
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
 	} else {
-		ropts = append(ropts, remote.WithAuthFromKeychain(recordingKeychain{o.keychain}))
+		ropts = append(ropts, remote.WithAuthFromKeychain(recordingKeychain{o.keychain, o.known}))
 	}
 	return ropts, cleanup, nil
 }
 
-// recordingKeychain remembers the credentials its keychain hands out, so
-// that error messages can be scrubbed of them (see knownSecrets).
-type recordingKeychain struct{ inner authn.Keychain }
+// recordingKeychain remembers the credentials its keychain hands out in
+// known, so that error messages can be scrubbed of them (see secretSet).
+type recordingKeychain struct {
+	inner authn.Keychain
+	known *secretSet
+}
 
 func (k recordingKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	a, err := k.inner.Resolve(r)
 	if err != nil || a == nil || a == authn.Anonymous {
 		return a, err
 	}
-	return recordingAuth{a}, nil
+	return recordingAuth{a, k.known}, nil
 }
 
-type recordingAuth struct{ authn.Authenticator }
+type recordingAuth struct {
+	authn.Authenticator
+	known *secretSet
+}
 
 func (a recordingAuth) Authorization() (*authn.AuthConfig, error) {
 	c, err := a.Authenticator.Authorization()
 	if c != nil {
-		rememberSecrets(c.Password, c.Auth, c.IdentityToken, c.RegistryToken)
+		a.known.add(c.Password, c.Auth, c.IdentityToken, c.RegistryToken)
 		if c.Password != "" {
-			rememberSecrets(c.Username + ":" + c.Password)
+			a.known.add(c.Username + ":" + c.Password)
 		}
 	}
 	return c, err

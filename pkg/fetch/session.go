@@ -15,6 +15,9 @@ type Session struct {
 	rt      http.RoundTripper
 	cleanup func()
 	puller  *remote.Puller
+	// known are the credentials the session's keychain resolved; errors
+	// of every call made with the session are scrubbed of them.
+	known *secretSet
 }
 
 // NewSession builds a session from opts; calls given WithSession(s) use its
@@ -35,7 +38,7 @@ func NewSession(opts ...Option) (*Session, error) {
 		return nil, err
 	}
 	rt, _, _ := o.roundTripperCached()
-	return &Session{rt: rt, cleanup: cleanup, puller: p}, nil
+	return &Session{rt: rt, cleanup: cleanup, puller: p, known: o.known}, nil
 }
 
 // Close releases the session's idle connections.
