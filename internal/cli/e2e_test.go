@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgaudit/imgaudit/internal/cli"
+	"github.com/imgaudit/imgaudit/internal/imagetest"
 	"github.com/imgaudit/imgaudit/internal/registrytest"
 	"github.com/imgaudit/imgaudit/internal/testimages"
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -176,7 +176,7 @@ func TestSameImageEverySource(t *testing.T) {
 				t.Fatal(err)
 			}
 			ociTar := filepath.Join(dir, n+".oci.tar")
-			if err := tarDir(filepath.Join("..", "..", "testdata", "images", n), ociTar); err != nil {
+			if err := imagetest.TarDir(filepath.Join("..", "..", "testdata", "images", n), ociTar); err != nil {
 				t.Fatal(err)
 			}
 			for _, ref := range []string{"docker-archive:" + dockerTar, dockerTar, "oci-archive:" + ociTar, "oci:" + filepath.Join("..", "..", "testdata", "images", n)} {
@@ -216,9 +216,3 @@ func TestExitCodesAndErrors(t *testing.T) {
 		})
 	}
 }
-
-func tarDir(dir, out string) error {
-	return writeTarOfDir(dir, out)
-}
-
-var _ = os.Stat

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/imgaudit/imgaudit/internal/cli"
+	"github.com/imgaudit/imgaudit/internal/imagetest"
 	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
@@ -64,14 +67,14 @@ func corruptLayout(t *testing.T, damage func(t *testing.T, blob string)) string 
 			Size   int64  `json:"size"`
 		} `json:"layers"`
 	}
-	readJSON(t, blobPath(dst, index.Manifests[0].Digest), &manifest)
+	readJSON(t, blobPath(t, dst, index.Manifests[0].Digest), &manifest)
 	largest := manifest.Layers[0]
 	for _, l := range manifest.Layers {
 		if l.Size > largest.Size {
 			largest = l
 		}
 	}
-	blob := blobPath(dst, largest.Digest)
+	blob := blobPath(t, dst, largest.Digest)
 	if err := os.Chmod(blob, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +82,13 @@ func corruptLayout(t *testing.T, damage func(t *testing.T, blob string)) string 
 	return dst
 }
 
-func blobPath(layout, digest string) string {
-	algo, hex, _ := strings.Cut(digest, ":")
-	return filepath.Join(layout, "blobs", algo, hex)
+func blobPath(t *testing.T, layout, digest string) string {
+	t.Helper()
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imagetest.BlobPath(layout, h)
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -577,3 +577,12 @@ func logTail(path string) string {
 	}
 	return string(b)
 }
+
+// StaticKeychain hands out one username and password for every registry,
+// as a credential helper of the Docker config would.
+type StaticKeychain struct{ Username, Password string }
+
+// Resolve implements authn.Keychain.
+func (k StaticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return &authn.Basic{Username: k.Username, Password: k.Password}, nil
+}

@@ -24,7 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -117,20 +116,6 @@ func imageOf(t *testing.T, cfg v1.Config, ls ...v1.Layer) v1.Image {
 	return img
 }
 
-// writeLayout writes img as the only image of a new OCI layout.
-func writeLayout(t *testing.T, img v1.Image) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func layerOf(t *testing.T, items ...it.Item) v1.Layer {
 	t.Helper()
 	l, err := it.Layer(items...)
@@ -139,8 +124,6 @@ func layerOf(t *testing.T, items ...it.Item) v1.Layer {
 	}
 	return l
 }
-
-func blobPath(dir string, h v1.Hash) string { return filepath.Join(dir, "blobs", h.Algorithm, h.Hex) }
 
 func fastOptions() audit.Options {
 	o := audit.DefaultOptions()
@@ -166,7 +149,7 @@ func imageFor(t *testing.T, r *report.Report, ref string) report.Image {
 var errCorrupt = errors.New("corrupt")
 
 func TestHostileImagesFailClosed(t *testing.T) {
-	good := writeLayout(t, imageOf(t, v1.Config{User: "65532"}, layerOf(t, it.Dir("app", 0o755), it.File("app/server", 0o755, it.ELF("", 64)))))
+	good := it.WriteLayout(t, imageOf(t, v1.Config{User: "65532"}, layerOf(t, it.Dir("app", 0o755), it.File("app/server", 0o755, it.ELF("", 64)))))
 	zeros := make([]byte, 1<<20)
 	cases := []struct {
 		name   string
@@ -178,7 +161,7 @@ func TestHostileImagesFailClosed(t *testing.T) {
 		{name: "gzip bomb", limits: layers.Limits{MaxLayerBytes: 8 << 20}, want: layers.ErrLimit, detail: "max-layer-size",
 			make: func(t *testing.T) string {
 				// 48 MiB of zeros in ~50 KiB (the multi-GiB bomb is in pkg/layers).
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, gzipLayer(t, func(tw *tar.Writer) error {
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, gzipLayer(t, func(tw *tar.Writer) error {
 					tw.WriteHeader(&tar.Header{Name: "zero", Typeflag: tar.TypeReg, Mode: 0o644, Size: 48 << 20})
 					for i := 0; i < 48; i++ {
 						tw.Write(zeros)
@@ -188,7 +171,7 @@ func TestHostileImagesFailClosed(t *testing.T) {
 			}},
 		{name: "millions of entries (small limit)", limits: layers.Limits{MaxEntries: 5000}, want: layers.ErrLimit, detail: "max-entries",
 			make: func(t *testing.T) string {
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, gzipLayer(t, func(tw *tar.Writer) error {
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, gzipLayer(t, func(tw *tar.Writer) error {
 					for i := 0; i < 20_000; i++ {
 						if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f%d", i), Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
 							return err
@@ -199,11 +182,11 @@ func TestHostileImagesFailClosed(t *testing.T) {
 			}},
 		{name: "64 KiB path name", want: layers.ErrLimit, detail: "max-path-length",
 			make: func(t *testing.T) string {
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text(strings.Repeat("p", 64<<10), "x"))))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text(strings.Repeat("p", 64<<10), "x"))))
 			}},
 		{name: "10,000-deep directories", want: layers.ErrLimit, detail: "max-path-length",
 			make: func(t *testing.T) string {
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text(strings.Repeat("d/", 10_000)+"f", "x"))))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text(strings.Repeat("d/", 10_000)+"f", "x"))))
 			}},
 		{name: "zstd window bomb", want: layers.ErrLimit, detail: "zstd window",
 			make: func(t *testing.T) string {
@@ -214,7 +197,7 @@ func TestHostileImagesFailClosed(t *testing.T) {
 				zw.Close()
 				b := buf.Bytes()
 				b[5] = (30 - 10) << 3 // a 1 GiB window
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: sha(tb), mt: types.OCILayerZStd}))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: sha(tb), mt: types.OCILayerZStd}))
 			}},
 		{name: "layer diffID does not match", want: layers.ErrCorrupt, detail: "diffID",
 			make: func(t *testing.T) string {
@@ -222,12 +205,12 @@ func TestHostileImagesFailClosed(t *testing.T) {
 					return tw.WriteHeader(&tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644})
 				})
 				l.(*rawLayer).diffID = sha([]byte("something else"))
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, l))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, l))
 			}},
 		{name: "garbage layer blob", want: layers.ErrCorrupt, detail: "corrupt layer",
 			make: func(t *testing.T) string {
 				b := bytes.Repeat([]byte("not a layer "), 100)
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: sha(b), mt: types.OCILayer}))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: sha(b), mt: types.OCILayer}))
 			}},
 		{name: "truncated gzip blob (digest matches)", want: layers.ErrCorrupt, detail: "corrupt layer",
 			make: func(t *testing.T) string {
@@ -237,33 +220,33 @@ func TestHostileImagesFailClosed(t *testing.T) {
 					return err
 				}).(*rawLayer)
 				b := full.blob[:len(full.blob)/2]
-				return "oci:" + writeLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: full.diffID, mt: types.OCILayer}))
+				return "oci:" + it.WriteLayout(t, imageOf(t, v1.Config{}, &rawLayer{blob: b, digest: sha(b), diffID: full.diffID, mt: types.OCILayer}))
 			}},
 		{name: "truncated blob file", want: fetch.ErrCorrupt, detail: "bytes, descriptor says",
 			make: func(t *testing.T) string {
 				l := layerOf(t, it.Text("a", strings.Repeat("x", 5000)))
-				dir := writeLayout(t, imageOf(t, v1.Config{}, l))
+				dir := it.WriteLayout(t, imageOf(t, v1.Config{}, l))
 				d, _ := l.Digest()
-				b, _ := os.ReadFile(blobPath(dir, d))
-				os.WriteFile(blobPath(dir, d), b[:len(b)/2], 0o644)
+				b, _ := os.ReadFile(it.BlobPath(dir, d))
+				os.WriteFile(it.BlobPath(dir, d), b[:len(b)/2], 0o644)
 				return "oci:" + dir
 			}},
 		{name: "blob altered on disk", want: errCorrupt, detail: "corrupt",
 			make: func(t *testing.T) string {
 				l := layerOf(t, it.Text("a", "aaaa"))
-				dir := writeLayout(t, imageOf(t, v1.Config{}, l))
+				dir := it.WriteLayout(t, imageOf(t, v1.Config{}, l))
 				d, _ := l.Digest()
-				b, _ := os.ReadFile(blobPath(dir, d))
+				b, _ := os.ReadFile(it.BlobPath(dir, d))
 				b[len(b)/2] ^= 0xff
-				os.WriteFile(blobPath(dir, d), b, 0o644)
+				os.WriteFile(it.BlobPath(dir, d), b, 0o644)
 				return "oci:" + dir
 			}},
 		{name: "missing blob", want: fetch.ErrCorrupt, detail: "missing",
 			make: func(t *testing.T) string {
 				l := layerOf(t, it.Text("a", "a"))
-				dir := writeLayout(t, imageOf(t, v1.Config{}, l))
+				dir := it.WriteLayout(t, imageOf(t, v1.Config{}, l))
 				d, _ := l.Digest()
-				os.Remove(blobPath(dir, d))
+				os.Remove(it.BlobPath(dir, d))
 				return "oci:" + dir
 			}},
 		{name: "manifest that names itself", want: fetch.ErrCorrupt, detail: "corrupt image",
@@ -272,7 +255,7 @@ func TestHostileImagesFailClosed(t *testing.T) {
 				self := sha([]byte("self"))
 				doc, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{{MediaType: types.OCIImageIndex, Digest: self, Size: 100}}})
 				os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
-				os.WriteFile(blobPath(dir, self), doc, 0o644)
+				os.WriteFile(it.BlobPath(dir, self), doc, 0o644)
 				os.WriteFile(filepath.Join(dir, "index.json"), doc, 0o644)
 				os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 				return "oci:" + dir
@@ -293,17 +276,17 @@ func TestHostileImagesFailClosed(t *testing.T) {
 		{name: "garbage config", want: fetch.ErrCorrupt, detail: "config",
 			make: func(t *testing.T) string {
 				img := imageOf(t, v1.Config{}, layerOf(t, it.Text("a", "a")))
-				dir := writeLayout(t, img)
+				dir := it.WriteLayout(t, img)
 				cd, _ := img.ConfigName()
-				b, _ := os.ReadFile(blobPath(dir, cd))
+				b, _ := os.ReadFile(it.BlobPath(dir, cd))
 				// Same bytes, so the digest holds, but the layout's
 				// manifest now points at a config that is not JSON.
 				bad := append([]byte("\x00garbage"), b...)
-				os.WriteFile(blobPath(dir, sha(bad)), bad, 0o644)
+				os.WriteFile(it.BlobPath(dir, sha(bad)), bad, 0o644)
 				m, _ := img.RawManifest()
 				m2 := bytes.ReplaceAll(m, []byte(cd.Hex), []byte(sha(bad).Hex))
 				m2 = bytes.Replace(m2, []byte(fmt.Sprintf(`"size":%d`, len(b))), []byte(fmt.Sprintf(`"size":%d`, len(bad))), 1)
-				os.WriteFile(blobPath(dir, sha(m2)), m2, 0o644)
+				os.WriteFile(it.BlobPath(dir, sha(m2)), m2, 0o644)
 				md, _ := img.Digest()
 				ix, _ := os.ReadFile(filepath.Join(dir, "index.json"))
 				ix = bytes.ReplaceAll(ix, []byte(md.Hex), []byte(sha(m2).Hex))
@@ -411,7 +394,7 @@ func TestPathSafety(t *testing.T) {
 		it.Text("host/.netrc", "app:x:4242:4242::/:/sbin/nologin\n"),
 		it.Symlink("etc/passwd", "../../../../../../host/.netrc"),
 	))
-	dirA, dirB := writeLayout(t, hostile), writeLayout(t, resolvable)
+	dirA, dirB := it.WriteLayout(t, hostile), it.WriteLayout(t, resolvable)
 	before := append(snapshot(t, dirA), snapshot(t, dirB)...)
 
 	// A fresh TMPDIR, HOME and working directory: nothing may appear in them.
@@ -497,7 +480,7 @@ func secretImage(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "oci:" + writeLayout(t, img)
+	return "oci:" + it.WriteLayout(t, img)
 }
 
 func TestSecretsStaySecretInReports(t *testing.T) {
@@ -546,13 +529,6 @@ func TestSecretsStaySecretInReportLayers(t *testing.T) {
 	}
 }
 
-// staticKeychain hands out one username and password for every registry.
-type staticKeychain struct{ user, pass string }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
-	return &authn.Basic{Username: k.user, Password: k.pass}, nil
-}
-
 func TestSecretsStaySecretInRegistryErrors(t *testing.T) {
 	const user, pass = "auditor", "S3NTINEL-registry-Pa55-xyzzy"
 	secrets := []string{pass, base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}
@@ -568,13 +544,13 @@ func TestSecretsStaySecretInRegistryErrors(t *testing.T) {
 	d, _ := top.Digest()
 	p := faultproxy.New(t, reg.URL(), reg.Transport())
 	echo := `{"errors":[{"code":"UNKNOWN","message":"storage backend failed for ` + faultproxy.AuthPlaceholder + `"}]}`
-	// The keychain goes first: the password is not yet known to pkg/fetch
-	// from an option (secrets are remembered process-wide).
+	// The keychain goes first, as it did when pkg/fetch remembered secrets
+	// process-wide: each call must scrub what its own keychain resolved.
 	for _, c := range []struct {
 		name string
 		cred fetch.Option
 	}{
-		{"keychain", fetch.WithKeychain(staticKeychain{user, pass})},
+		{"keychain", fetch.WithKeychain(registrytest.StaticKeychain{Username: user, Password: pass})},
 		{"options", fetch.WithCredentials(user, pass)},
 	} {
 		name, cred := c.name, c.cred
@@ -773,7 +749,7 @@ func TestCancelLeavesNothingBehind(t *testing.T) {
 	}
 
 	t.Run("local layout", func(t *testing.T) {
-		dir := writeLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text("a", "a")), bigLayer(t)))
+		dir := it.WriteLayout(t, imageOf(t, v1.Config{}, layerOf(t, it.Text("a", "a")), bigLayer(t)))
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
 		before := runtime.NumGoroutine()
@@ -808,7 +784,7 @@ func TestCancelLeavesNothingBehind(t *testing.T) {
 		for i := 0; i < 300; i++ {
 			items = append(items, it.File(fmt.Sprintf("app/lib/lib%d.jar", i), 0o644, jar(t, fmt.Sprintf("lib%d", i), "1.0")))
 		}
-		dir := writeLayout(t, imageOf(t, v1.Config{}, layerOf(t, items...)))
+		dir := it.WriteLayout(t, imageOf(t, v1.Config{}, layerOf(t, items...)))
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
 		before := runtime.NumGoroutine()

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/imgaudit/imgaudit/internal/parallel"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -71,7 +71,7 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 	}
 	tags := make([][]string, len(selected))
 	tagErrs := make([]error, len(selected))
-	parallel(ctx, len(selected), o.workers(), func(i int) {
+	parallel.Each(ctx, len(selected), o.workers(), func(i int) {
 		tags[i], tagErrs[i] = fetch.Tags(ctx, host+"/"+selected[i], o.Fetch...)
 	})
 	if ctx.Err() != nil {
@@ -86,7 +86,7 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 			errs = append(errs, err)
 			continue
 		}
-		for _, t := range selectTags(tags[i], ro) {
+		for _, t := range fetch.SelectTags(tags[i], ro.TagGlob, ro.MaxTags) {
 			refs = append(refs, host+"/"+repo+":"+t)
 		}
 	}
@@ -104,67 +104,6 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 		return r, fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
 	}
 	return r, nil
-}
-
-// selectTags filters tags by glob and keeps the newest MaxTags.
-func selectTags(tags []string, ro RegistryOptions) []string {
-	var out []string
-	for _, t := range tags {
-		if ro.TagGlob != "" {
-			if ok, _ := path.Match(ro.TagGlob, t); !ok {
-				continue
-			}
-		}
-		out = append(out, t)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return newer(out[i], out[j]) })
-	if ro.MaxTags > 0 && len(out) > ro.MaxTags {
-		out = out[:ro.MaxTags]
-	}
-	return out
-}
-
-// newer orders tags newest first: semantic versions (a leading "v"
-// optional) before other tags, higher versions first, then by name.
-func newer(a, b string) bool {
-	va, oka := semver(a)
-	vb, okb := semver(b)
-	switch {
-	case oka && okb:
-		for i := range va {
-			if va[i] != vb[i] {
-				return va[i] > vb[i]
-			}
-		}
-		return a < b
-	case oka != okb:
-		return oka
-	}
-	return a < b
-}
-
-// semver parses "v1.2.3", "1.2", "1.2.3-rc1" (pre-releases sort below the
-// release) into comparable numbers.
-func semver(s string) ([4]int, bool) {
-	var v [4]int
-	s = strings.TrimPrefix(s, "v")
-	core, pre, hasPre := strings.Cut(s, "-")
-	parts := strings.Split(core, ".")
-	if len(parts) < 1 || len(parts) > 3 {
-		return v, false
-	}
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return v, false
-		}
-		v[i] = n
-	}
-	v[3] = 1
-	if hasPre && pre != "" {
-		v[3] = 0
-	}
-	return v, true
 }
 
 // memoryCacheEntries bounds the in-memory layer index cache of one audit:
@@ -217,7 +156,7 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 	// the images by digest and platform.
 	opened := make([]*fetch.Result, len(refs))
 	openErr := make([]error, len(refs))
-	parallel(ctx, len(refs), workers, func(i int) {
+	parallel.Each(ctx, len(refs), workers, func(i int) {
 		opened[i], openErr[i] = fetch.Open(ctx, refs[i], o.Fetch...)
 	})
 	if err := ctx.Err(); err != nil {
@@ -250,7 +189,7 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 	// Phase 2: audit each distinct image once. Layer reads inside each
 	// image share the machine with the other images read at once.
 	o.LayerConcurrency = o.layerWorkers(len(jobs))
-	parallel(ctx, len(jobs), workers, func(i int) {
+	parallel.Each(ctx, len(jobs), workers, func(i int) {
 		j := jobs[i]
 		img, err := Target(ctx, j.target, o)
 		sort.Strings(j.alias)
@@ -280,29 +219,4 @@ func withSession(o Options) (Options, func(), error) {
 	}
 	o.Fetch = append(append([]fetch.Option(nil), o.Fetch...), fetch.WithSession(s))
 	return o, s.Close, nil
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines, stopping early
-// when ctx ends.
-func parallel(ctx context.Context, n, workers int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			i = n
-		}
-	}
-	close(next)
-	wg.Wait()
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgaudit/imgaudit/internal/ctxio"
 )
 
 // dockerEntry is one image of a docker-save manifest.json.
@@ -160,7 +162,7 @@ func dockerImage(ctx context.Context, a *archive, e dockerEntry) (v1.Image, v1.H
 			d.Digest = cfg.RootFS.DiffIDs[i]
 		} else {
 			sr := io.NewSectionReader(a.f, m.offset, m.size)
-			if d.Digest, _, err = v1.SHA256(ctxReader{ctx, sr}); err != nil {
+			if d.Digest, _, err = v1.SHA256(ctxio.Reader(ctx, sr)); err != nil {
 				return nil, v1.Hash{}, fmt.Errorf("hashing layer %s: %w", lp, err)
 			}
 		}
@@ -259,17 +261,4 @@ func findManifestByConfig(a *archive, cfg v1.Hash) (v1.Descriptor, bool) {
 		return v1.Descriptor{}, false
 	}
 	return walk(root, 0)
-}
-
-// ctxReader stops a long local read when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -344,7 +344,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		name string
 		opt  Option
 	}{
-		{"keychain", WithKeychain(staticKeychain{user, sentinel})},
+		{"keychain", WithKeychain(registrytest.StaticKeychain{Username: user, Password: sentinel})},
 		{"options", WithCredentials(user, sentinel)},
 	}
 	faults := map[string]faultproxy.Fault{
@@ -413,13 +413,6 @@ func TestSecretsNeverLeak(t *testing.T) {
 			noSecret(t, err.Error(), secrets)
 		}
 	})
-}
-
-// staticKeychain hands out one username and password for every registry.
-type staticKeychain struct{ user, pass string }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
-	return &authn.Basic{Username: k.user, Password: k.pass}, nil
 }
 
 func noSecret(t *testing.T, msg string, secrets []string) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"

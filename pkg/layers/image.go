@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgaudit/imgaudit/internal/parallel"
 )
 
 // Cache stores layer indexes by key (see [CacheKey]). Implementations must be
@@ -61,44 +63,26 @@ func indexImage(ctx context.Context, img v1.Image, opts ImageOptions, keep bool)
 	defer cancel(nil)
 
 	out := make([]*LayerIndex, len(ls))
-	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
 	// n workers, not one goroutine per layer: a hostile manifest may list
 	// hundreds of thousands of layers.
-	next := make(chan int)
-	for range min(n, len(ls)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if ctx.Err() != nil {
-					continue
-				}
-				idx, cached, err := indexLayer(ctx, ls[i], opts)
-				if err != nil {
-					once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
-					continue
-				}
-				if keep {
-					out[i] = idx
-				}
-				if opts.OnLayer != nil {
-					opts.OnLayer(i, idx, cached)
-				}
-			}
-		}()
-	}
-feed:
-	for i := range ls {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	parallel.Each(ctx, len(ls), n, func(i int) {
+		if ctx.Err() != nil {
+			return
 		}
-	}
-	close(next)
-	wg.Wait()
+		idx, cached, err := indexLayer(ctx, ls[i], opts)
+		if err != nil {
+			once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
+			return
+		}
+		if keep {
+			out[i] = idx
+		}
+		if opts.OnLayer != nil {
+			opts.OnLayer(i, idx, cached)
+		}
+	})
 	if first != nil {
 		return nil, first
 	}

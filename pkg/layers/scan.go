@@ -18,6 +18,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/imgaudit/imgaudit/internal/ctxio"
 )
 
 const (
@@ -75,7 +77,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	// tar entries: a layer of a few huge files, read slowly from a disk or
 	// a network that does not watch ctx, must stop when ctx is done.
 	var blobHash hash.Hash
-	var src io.Reader = ctxReader{ctx, r}
+	src := ctxio.Reader(ctx, r)
 	if !opts.SourceVerifiesDigest {
 		blobHash = sha256.New()
 		src = io.TeeReader(src, blobHash)
@@ -154,19 +156,6 @@ func wrapRead(err error) error {
 }
 
 type corruptError interface{ corrupt() }
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 type countingReader struct {
 	r   io.Reader

@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/anchore/syft/syft"
@@ -91,7 +90,7 @@ func TestSameAsSyft(t *testing.T) {
 			var img v1.Image
 			if name == "polyglot" {
 				img = polyglot(t)
-				dir = writeLayout(t, img)
+				dir = it.WriteLayout(t, img)
 			} else {
 				dir, img = example(t, name)
 			}
@@ -338,21 +337,6 @@ func buildGo(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// writeLayout writes img as an OCI layout in a temporary directory, for
-// syft's own source.
-func writeLayout(t *testing.T, img v1.Image) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // TestGoBinaryAboveCap: a Go executable larger than the capture cap still
