@@ -31,13 +31,13 @@ var rules = map[string]rule{
 	"pkg/report": {banned: append(network, "os")},
 	"pkg/output": {own: []string{"pkg/report"}, thirdParty: []string{"github.com/olekukonko/tablewriter"}, banned: append(network, "os")},
 	"pkg/policy": {own: []string{"pkg/report"}, thirdParty: []string{"gopkg.in/yaml.v3"}, banned: network},
-	"pkg/layers": {thirdParty: append(ggcrData, "github.com/klauspost/compress"), banned: network},
+	"pkg/layers": {own: []string{"internal/ctxio", "internal/parallel"}, thirdParty: append(ggcrData, "github.com/klauspost/compress"), banned: network},
 	"pkg/checks": {own: []string{"pkg/layers", "pkg/report"}, thirdParty: append(ggcrData, "github.com/moby/sys/user"), banned: append(network, "os")},
 	"pkg/sbom": {own: []string{"pkg/layers"}, thirdParty: append(ggcrData, "github.com/anchore/", "modernc.org/sqlite",
 		"github.com/bmatcuk/doublestar/v4", "github.com/distribution/reference", "github.com/gabriel-vasile/mimetype", "github.com/opencontainers/go-digest"),
 		banned: append(network, "github.com/anchore/stereoscope/pkg/image")},
-	"pkg/fetch":    {thirdParty: []string{"github.com/google/go-containerregistry/"}},
-	"pkg/audit":    {own: []string{"pkg/fetch", "pkg/layers", "pkg/checks", "pkg/sbom", "pkg/report"}, thirdParty: ggcrData, banned: network},
+	"pkg/fetch":    {own: []string{"internal/ctxio", "internal/oneline"}, thirdParty: []string{"github.com/google/go-containerregistry/"}},
+	"pkg/audit":    {own: []string{"internal/oneline", "internal/parallel", "pkg/fetch", "pkg/layers", "pkg/checks", "pkg/sbom", "pkg/report"}, thirdParty: ggcrData, banned: network},
 	"cmd/imgaudit": {own: []string{"internal/cli"}},
 }
 

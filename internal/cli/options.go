@@ -96,7 +96,7 @@ type limitOptions struct {
 
 func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	d := layers.DefaultLimits
+	d := layers.DefaultLimits()
 	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
 	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,14 +61,18 @@ func reportFinding(f checks.Finding) report.Finding {
 	return rf
 }
 
-// ownedCategories are the finding categories about a file some package may
+// ownedCategory reports the finding categories about a file some package may
 // have installed: for them the report names the package and how to remove
 // it.
-var ownedCategories = []string{
-	string(checks.CategoryShell), string(checks.CategoryPackageManager), string(checks.CategoryNetworkTool),
-	string(checks.CategoryPermissionTool), string(checks.CategoryPrivilegeTool), string(checks.CategoryDebugTool),
-	string(checks.CategoryBuildTool), string(checks.CategorySSHServer), string(checks.CategorySetuid),
-	string(checks.CategorySetgid),
+func ownedCategory(category string) bool {
+	switch checks.Category(category) {
+	case checks.CategoryShell, checks.CategoryPackageManager, checks.CategoryNetworkTool,
+		checks.CategoryPermissionTool, checks.CategoryPrivilegeTool, checks.CategoryDebugTool,
+		checks.CategoryBuildTool, checks.CategorySSHServer, checks.CategorySetuid,
+		checks.CategorySetgid:
+		return true
+	}
+	return false
 }
 
 // catalog lists the image's packages with syft over the scanned
@@ -87,7 +90,7 @@ func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers
 	}
 	for i := range ri.Findings {
 		f := &ri.Findings[i]
-		if f.Path == "" || f.Deleted || !slices.Contains(ownedCategories, f.Category) {
+		if f.Path == "" || f.Deleted || !ownedCategory(f.Category) {
 			continue
 		}
 		p := res.Owner(f.Path, f.Aliases...)

@@ -36,15 +36,20 @@ type member struct {
 	isLink       bool
 }
 
-// compression magic numbers of whole-archive compressors we refuse.
-var archiveMagic = []struct {
-	name  string
-	magic []byte
-}{
-	{"gzip", []byte{0x1f, 0x8b}},
-	{"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd}},
-	{"bzip2", []byte("BZh")},
-	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}},
+// compressorOf names the whole-archive compressor whose magic number head
+// starts with (archives so compressed are refused), or "".
+func compressorOf(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		return "gzip"
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return "zstd"
+	case bytes.HasPrefix(head, []byte("BZh")):
+		return "bzip2"
+	case bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
+		return "xz"
+	}
+	return ""
 }
 
 // indexArchive reads every tar header of f, seeking over the contents.
@@ -55,10 +60,8 @@ func indexArchive(f *os.File) (*archive, error) {
 	}
 	head := make([]byte, 6)
 	n, _ := f.ReadAt(head, 0)
-	for _, m := range archiveMagic {
-		if bytes.HasPrefix(head[:n], m.magic) {
-			return nil, kindError(ErrUnsupported, "%s-compressed archive; decompress it first", m.name)
-		}
+	if c := compressorOf(head[:n]); c != "" {
+		return nil, kindError(ErrUnsupported, "%s-compressed archive; decompress it first", c)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err

@@ -34,7 +34,9 @@ const (
 )
 
 // unsupportedPrefixes are transports of other tools that a user may try.
-var unsupportedPrefixes = []string{"docker-daemon:", "containers-storage:", "podman:", "dir:", "tarball:"}
+func unsupportedPrefixes() []string {
+	return []string{"docker-daemon:", "containers-storage:", "podman:", "dir:", "tarball:"}
+}
 
 // Target is one image to audit.
 type Target struct {
@@ -167,7 +169,7 @@ func open(ctx context.Context, ref string, o *options, res *Result) ([]Target, e
 	case strings.HasPrefix(ref, prefixDocker):
 		return openRegistry(ctx, ref, strings.TrimPrefix(ref, prefixDocker), o, res)
 	}
-	for _, p := range unsupportedPrefixes {
+	for _, p := range unsupportedPrefixes() {
 		if strings.HasPrefix(ref, p) {
 			return nil, newError(ref, ErrUnsupported, "transport %q is not supported; use a registry reference, oci:, oci-archive: or docker-archive:", strings.TrimSuffix(p, ":"))
 		}

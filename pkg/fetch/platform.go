@@ -31,7 +31,8 @@ type child struct {
 	parentDigest *v1.Hash
 }
 
-var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
+// defaultPlatform is taken from an index when no platform is asked for.
+func defaultPlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: "amd64"} }
 
 // fromIndex selects the images of idx. idxDigest is nil for the index.json
 // of a layout, which is not content-addressed.
@@ -62,7 +63,7 @@ func (s *selector) fromIndex(idx v1.ImageIndex, idxDigest *v1.Hash) ([]Target, e
 		return s.fromChild(c, "")
 	}
 	n := len(children)
-	if c, ok := pickPlatform(children, defaultPlatform); ok {
+	if c, ok := pickPlatform(children, defaultPlatform()); ok {
 		if n == 1 {
 			return s.fromChild(c, formatPlatform(c.desc.Platform)+" (only platform)")
 		}

@@ -25,12 +25,27 @@ const (
 	TypeOpaque
 )
 
-var typeNames = [...]string{"", "file", "dir", "symlink", "hardlink", "char-device", "block-device", "fifo", "whiteout", "opaque"}
-
 // String returns a short lowercase name such as "file" or "symlink".
 func (t Type) String() string {
-	if int(t) < len(typeNames) && t != 0 {
-		return typeNames[t]
+	switch t {
+	case TypeRegular:
+		return "file"
+	case TypeDir:
+		return "dir"
+	case TypeSymlink:
+		return "symlink"
+	case TypeHardlink:
+		return "hardlink"
+	case TypeCharDevice:
+		return "char-device"
+	case TypeBlockDevice:
+		return "block-device"
+	case TypeFIFO:
+		return "fifo"
+	case TypeWhiteout:
+		return "whiteout"
+	case TypeOpaque:
+		return "opaque"
 	}
 	return "unknown"
 }

@@ -238,12 +238,12 @@ func TestMillionEntries(t *testing.T) {
 
 	// One entry past the default limit: 5,000,001 entries.
 	if os.Getenv("IMGAUDIT_BIG") == "2" {
-		r := tarStream(layers.DefaultLimits.MaxEntries+1, func(i int) *tar.Header {
+		r := tarStream(layers.DefaultLimits().MaxEntries+1, func(i int) *tar.Header {
 			return &tar.Header{Name: fmt.Sprintf("f%07d", i), Typeflag: tar.TypeReg, Mode: 0o644}
 		})
 		defer r.Close()
 		bounded(t, 120*time.Second, 0, func() { _, err = layers.IndexStream(context.Background(), r, layers.Options{}) })
-		wantErr(t, err, layers.ErrLimit, "max-entries", fmt.Sprint(layers.DefaultLimits.MaxEntries))
+		wantErr(t, err, layers.ErrLimit, "max-entries", fmt.Sprint(layers.DefaultLimits().MaxEntries))
 	}
 }
 

@@ -25,17 +25,20 @@ type Limits struct {
 	MaxCaptureTotal int64 // bytes captured from one layer in all
 }
 
-// DefaultLimits are generous for real images and still stop bombs quickly.
-var DefaultLimits = Limits{
-	MaxEntries:      5_000_000,
-	MaxPathLen:      4096,
-	MaxLayerBytes:   64 << 30,
-	MaxCaptureBytes: 16 << 20,
-	MaxCaptureTotal: 256 << 20,
+// DefaultLimits returns the limits a zero field takes: generous for real
+// images, and still stopping bombs quickly.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxEntries:      5_000_000,
+		MaxPathLen:      4096,
+		MaxLayerBytes:   64 << 30,
+		MaxCaptureBytes: 16 << 20,
+		MaxCaptureTotal: 256 << 20,
+	}
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.MaxEntries > 0 {
 		d.MaxEntries = l.MaxEntries
 	}

@@ -30,7 +30,7 @@ type Range struct {
 // GoBuildInfo reports whether the kept bytes include Go build information.
 func (p *Partial) GoBuildInfo() bool {
 	for _, r := range p.Ranges {
-		if bytes.HasPrefix(r.Data, goBuildInfoMagic) {
+		if bytes.HasPrefix(r.Data, []byte(goBuildInfoMagic)) {
 			return true
 		}
 	}
@@ -116,7 +116,8 @@ func (r *PartialReader) Seek(offset int64, whence int) (int64, error) {
 // Close does nothing.
 func (r *PartialReader) Close() error { return nil }
 
-var goBuildInfoMagic = []byte("\xff Go buildinf:")
+// goBuildInfoMagic starts the Go build information blob of an executable.
+const goBuildInfoMagic = "\xff Go buildinf:"
 
 const partialWindow = 64 << 10
 
@@ -126,7 +127,7 @@ const partialWindow = 64 << 10
 // there; the caller skips the rest. It returns nil when head is not ELF.
 // budget bounds the bytes kept.
 func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, error) {
-	if !bytes.HasPrefix(head, elfMagic) || int64(len(head)) > budget {
+	if !bytes.HasPrefix(head, []byte(elfMagic)) || int64(len(head)) > budget {
 		return nil, nil
 	}
 	p := &Partial{Size: size, Ranges: []Range{{Off: 0, Data: bytes.Clone(head)}}}
@@ -161,7 +162,7 @@ func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, e
 // at a 16-byte-aligned file offset (b starts at file offset pos), or -1.
 func findMagic(b []byte, pos int64) int {
 	for from := 0; ; {
-		i := bytes.Index(b[from:], goBuildInfoMagic)
+		i := bytes.Index(b[from:], []byte(goBuildInfoMagic))
 		if i < 0 {
 			return -1
 		}

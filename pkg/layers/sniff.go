@@ -25,7 +25,8 @@ func Match(pattern, p string) bool {
 	return err == nil && ok
 }
 
-var elfMagic = []byte{0x7f, 'E', 'L', 'F'}
+// elfMagic starts every ELF file.
+const elfMagic = "\x7fELF"
 
 // sniffContent classifies a file from its first bytes.
 func sniffContent(head []byte) Content {
@@ -33,7 +34,7 @@ func sniffContent(head []byte) Content {
 	switch {
 	case len(head) == 0:
 		c.Kind = ContentEmpty
-	case bytes.HasPrefix(head, elfMagic):
+	case bytes.HasPrefix(head, []byte(elfMagic)):
 		c.Kind = ContentELF
 		c.Interpreter = elfInterp(head)
 	case bytes.HasPrefix(head, []byte("#!")):

@@ -20,10 +20,16 @@ import (
 // /bin/sh.
 const dpkgInfo = "/var/lib/dpkg/info"
 
-// osTypes are the package types of distribution package managers, whose
+// osType reports the package types of distribution package managers, whose
 // file lists are authoritative: they win over a language package listing the
 // same file.
-var osTypes = []pkg.Type{pkg.DebPkg, pkg.ApkPkg, pkg.RpmPkg, pkg.AlpmPkg, pkg.PortagePkg, pkg.NixPkg}
+func osType(t pkg.Type) bool {
+	switch t {
+	case pkg.DebPkg, pkg.ApkPkg, pkg.RpmPkg, pkg.AlpmPkg, pkg.PortagePkg, pkg.NixPkg:
+		return true
+	}
+	return false
+}
 
 // owners maps files to the packages whose databases list them.
 type owners struct {
@@ -54,7 +60,7 @@ func newOwners(fsys *layers.FS, doc *syftsbom.SBOM) *owners {
 				debs[p.Name] = ref
 			}
 		}
-		osType := slices.Contains(osTypes, p.Type)
+		osType := osType(p.Type)
 		for _, f := range files {
 			claims = append(claims, claim{f, ref, osType})
 		}
@@ -161,11 +167,14 @@ type tools struct {
 	has map[string]bool
 }
 
-var managerNames = []string{"apt-get", "dpkg", "apk", "microdnf", "dnf", "yum", "rpm"}
+// managerNames are the package managers whose presence newTools records.
+func managerNames() []string {
+	return []string{"apt-get", "dpkg", "apk", "microdnf", "dnf", "yum", "rpm"}
+}
 
 func newTools(fsys *layers.FS) tools {
 	t := tools{has: map[string]bool{}}
-	for _, name := range managerNames {
+	for _, name := range managerNames() {
 		for _, dir := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"} {
 			if n, err := fsys.Stat(dir + "/" + name); err == nil && n.Type != layers.TypeDir {
 				t.has[name] = true
