@@ -1,5 +1,6 @@
-// Package boundaries holds the test that keeps imgaudit's packages within
-// the import boundaries of ARCHITECTURE.md: only pkg/fetch talks to a
-// registry, pkg/layers and pkg/checks never see the network, renderers and
-// the report model do no I/O of their own, and cmd/ holds no logic.
+// Package boundaries holds the tests that keep docs/architecture.md true:
+// every package of the module is listed there, reaches and imports exactly
+// what its row of the "Allowed imports" table says (transitively, loaded once
+// with golang.org/x/tools/go/packages), and pkg/ holds no package-level
+// mutable state.
 package boundaries
