@@ -32,16 +32,24 @@ func BlobPath(dir string, h v1.Hash) string {
 	return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
 }
 
-// TarDir writes the tree below dir into a tar file at out, with names
-// relative to dir (an oci-archive when dir is an OCI layout).
+// TarDir writes the tree below dir into a tar file at out (see WriteTar).
 func TarDir(dir, out string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+	if err := WriteTar(f, dir); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// WriteTar writes the tree below dir to w as a tar stream, with names
+// relative to dir (an oci-archive when dir is an OCI layout).
+func WriteTar(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
 		if err != nil || p == dir {
 			return err
 		}
@@ -74,8 +82,5 @@ func TarDir(dir, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+	return tw.Close()
 }

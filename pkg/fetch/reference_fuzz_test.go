@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -143,29 +142,7 @@ func writeFileTB(tb testing.TB, p string, b []byte) {
 func tarOfDir(tb testing.TB, dir string) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755})
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
+	if err := it.WriteTar(&buf, dir); err != nil {
 		tb.Fatal(err)
 	}
 	return buf.Bytes()
@@ -282,15 +259,7 @@ func FuzzOpenArchive(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	dir := f.TempDir()
-	p, err := layout.Write(filepath.Join(dir, "img"), empty.Index)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		f.Fatal(err)
-	}
-	oci := tarOfDir(f, filepath.Join(dir, "img"))
+	oci := tarOfDir(f, it.WriteLayout(f, img))
 	docker := dockerSave(f, img, "example.com/app:1")
 	for _, s := range [][]byte{oci, docker, oci[:len(oci)/2], docker[:len(docker)-1024], []byte("not a tar"), nil} {
 		for kind := uint8(0); kind < 3; kind++ {
