@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -36,20 +34,6 @@ const (
 	// A GitHub Actions workflow command on a line of its own.
 	ghaCommand = "\n::error title=imgaudit::all clear\n"
 )
-
-// writeLayout writes img as the only image of a new OCI layout.
-func writeLayout(t *testing.T, img v1.Image) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // hostileImage carries the attacks in its USER, ENV names and values (whose
 // first two characters the secret check shows), history, file names and
@@ -112,7 +96,7 @@ func inert(s string, colours ...string) string {
 var tableColours = []string{"\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[2m"}
 
 func TestHostileImageTable(t *testing.T) {
-	dir := writeLayout(t, hostileImage(t))
+	dir := it.WriteLayout(t, hostileImage(t))
 	for _, format := range []string{"table", "markdown"} {
 		t.Run(format, func(t *testing.T) {
 			r := runEnv(t, cli.Env{Dir: t.TempDir()}, "scan", "--format", format, dir)
@@ -197,7 +181,7 @@ func truncatedNameImage(t *testing.T) v1.Image {
 }
 
 func TestHostileNameInError(t *testing.T) {
-	dir := writeLayout(t, truncatedNameImage(t))
+	dir := it.WriteLayout(t, truncatedNameImage(t))
 	for _, format := range []string{"table", "json", "markdown"} {
 		t.Run(format, func(t *testing.T) {
 			r := runEnv(t, cli.Env{Dir: t.TempDir()}, "scan", "--format", format, dir)

@@ -104,7 +104,9 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	fail := func(err error) (report.Image, error) {
 		// Errors of blob reads come classified and scrubbed from the image
 		// pkg/fetch handed out; they only need the reference in front.
-		err = &imageError{ref: ri.Reference, err: err}
+		// Text from the image (a file name) is kept as it is: renderers
+		// and the CLI escape it when they print it.
+		err = fmt.Errorf("%s: %w", ri.Reference, err)
 		ri.Error = err.Error()
 		return ri, err
 	}
