@@ -35,22 +35,26 @@ const (
 	size3         = size2 + 4
 )
 
-// names are the capability names by bit number (include/uapi/linux/capability.h,
-// CAP_LAST_CAP = CAP_CHECKPOINT_RESTORE = 40 as of Linux 6.x).
-var names = [...]string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-	"CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
+// Last is the highest capability number this package names
+// (CAP_CHECKPOINT_RESTORE, CAP_LAST_CAP as of Linux 6.x).
+const Last = 40
 
-// Last is the highest capability number this package names.
-const Last = len(names) - 1
+// names returns the capability names by bit number
+// (include/uapi/linux/capability.h). The array is returned by value, so no
+// caller can change the table; TestNames checks that every entry is set.
+func names() [Last + 1]string {
+	return [Last + 1]string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+		"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+		"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+		"CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+		"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+		"CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+		"CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+		"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+		"CAP_CHECKPOINT_RESTORE",
+	}
+}
 
 // Set is a set of capabilities, bit n for capability n.
 type Set uint64
@@ -79,7 +83,7 @@ func (s Set) String() string { return strings.Join(s.Names(), ",") }
 // Name returns the name of capability n, or "CAP_<n>" when it has none.
 func Name(n int) string {
 	if n >= 0 && n <= Last {
-		return names[n]
+		return names()[n]
 	}
 	return fmt.Sprintf("CAP_%d", n)
 }
@@ -92,7 +96,7 @@ func Parse(name string) (int, bool) {
 	if !strings.HasPrefix(u, "CAP_") {
 		u = "CAP_" + u
 	}
-	for n, s := range names {
+	for n, s := range names() {
 		if s == u {
 			return n, true
 		}

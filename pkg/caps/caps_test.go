@@ -3,7 +3,9 @@ package caps
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -126,4 +128,20 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip %+v -> %+v, %v", fc, again, err)
 		}
 	})
+}
+
+// TestNames: every capability up to Last has its own CAP_ name, and Parse
+// finds each by it.
+func TestNames(t *testing.T) {
+	seen := map[string]bool{}
+	for n := 0; n <= Last; n++ {
+		name := Name(n)
+		if !strings.HasPrefix(name, "CAP_") || name == fmt.Sprintf("CAP_%d", n) || seen[name] {
+			t.Errorf("capability %d is named %q", n, name)
+		}
+		seen[name] = true
+		if got, ok := Parse(name); !ok || got != n {
+			t.Errorf("Parse(%q) = %d, %v; want %d", name, got, ok, n)
+		}
+	}
 }
