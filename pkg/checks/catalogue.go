@@ -17,6 +17,7 @@ func All() []Check {
 		SSHServer(),
 		Setuid(),
 		Setgid(),
+		FileCapability(),
 		WorldWritable(),
 		BaseImage(),
 		SecretEnv(),

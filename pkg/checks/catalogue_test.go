@@ -16,14 +16,14 @@ import (
 var knownIDs = []string{
 	"IA-ROOT-USER", "IA-USER-UNKNOWN", "IA-USER-NAME",
 	"IA-SHELL", "IA-PKG-MANAGER", "IA-NETWORK-TOOL", "IA-PERMISSION-TOOL", "IA-PRIVILEGE-TOOL", "IA-DEBUG-TOOL", "IA-BUILD-TOOL", "IA-SSH-SERVER",
-	"IA-SETUID", "IA-SETGID", "IA-WORLD-WRITABLE", "IA-BASE",
+	"IA-SETUID", "IA-SETGID", "IA-FILE-CAPABILITY", "IA-WORLD-WRITABLE", "IA-BASE",
 	"IA-SECRET-ENV", "IA-SECRET-HISTORY", "IA-SECRET-FILE", "IA-PASSWORD",
 	"IA-HEALTHCHECK", "IA-PACKAGE-RECORD", "IA-PATH-ESCAPE", "IA-LAYER-ANOMALY",
 }
 
 var categories = []Category{
 	CategoryShell, CategoryPackageManager, CategoryNetworkTool, CategoryPermissionTool, CategoryPrivilegeTool,
-	CategoryDebugTool, CategoryBuildTool, CategorySSHServer, CategorySetuid, CategorySetgid, CategoryWorldWritable,
+	CategoryDebugTool, CategoryBuildTool, CategorySSHServer, CategorySetuid, CategorySetgid, CategoryFileCapability, CategoryWorldWritable,
 	CategoryRootUser, CategoryUserUnverifiable, CategoryBase, CategorySecret, CategoryPassword, CategoryHealthcheck,
 	CategoryPackageRecord, CategorySuspiciousPath,
 }
@@ -136,7 +136,7 @@ var checkFiles = map[string]string{
 	"IA-ROOT-USER": "root_user", "IA-USER-UNKNOWN": "user_unknown", "IA-USER-NAME": "user_name",
 	"IA-SHELL": "shell", "IA-PKG-MANAGER": "package_manager", "IA-NETWORK-TOOL": "network_tool",
 	"IA-PERMISSION-TOOL": "permission_tool", "IA-PRIVILEGE-TOOL": "privilege_tool", "IA-DEBUG-TOOL": "debug_tool",
-	"IA-BUILD-TOOL": "build_tool", "IA-SSH-SERVER": "ssh_server", "IA-SETUID": "setuid", "IA-SETGID": "setgid",
+	"IA-BUILD-TOOL": "build_tool", "IA-SSH-SERVER": "ssh_server", "IA-SETUID": "setuid", "IA-SETGID": "setgid", "IA-FILE-CAPABILITY": "file_capability",
 	"IA-WORLD-WRITABLE": "world_writable", "IA-BASE": "base_image", "IA-SECRET-ENV": "secret_env",
 	"IA-SECRET-HISTORY": "secret_history", "IA-SECRET-FILE": "secret_file", "IA-PASSWORD": "shadow_password",
 	"IA-HEALTHCHECK": "healthcheck", "IA-PACKAGE-RECORD": "package_record", "IA-PATH-ESCAPE": "path_escape",

@@ -24,6 +24,7 @@ const (
 	CategorySSHServer        Category = "ssh-server"        // remote login daemons
 	CategorySetuid           Category = "setuid"            // files with the setuid bit
 	CategorySetgid           Category = "setgid"            // files with the setgid bit
+	CategoryFileCapability   Category = "file-capability"   // files with capabilities (security.capability)
 	CategoryWorldWritable    Category = "world-writable"    // o+w files, o+w directories without sticky bit
 	CategoryRootUser         Category = "root-user"         // the container runs as uid 0
 	CategoryUserUnverifiable Category = "user-unverifiable" // the user cannot be proven non-root

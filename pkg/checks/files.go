@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/imgaudit/imgaudit/pkg/caps"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
@@ -12,6 +13,7 @@ import (
 type entryList struct {
 	all     []*layers.Node // what walkFiles visits
 	special []*layers.Node // those with a setuid, setgid or world-write bit
+	capable []*layers.Node // those with file capabilities
 }
 
 // entriesOf returns the entries view of img. A walk stopped by ctx is not
@@ -31,6 +33,9 @@ func buildEntries(ctx context.Context, img *Image) (*entryList, error) {
 		l.all = append(l.all, n)
 		if n.Mode&(fs.ModeSetuid|fs.ModeSetgid|0o002) != 0 {
 			l.special = append(l.special, n)
+		}
+		if _, ok := n.Xattrs[caps.XattrName]; ok {
+			l.capable = append(l.capable, n)
 		}
 	}
 	keep(f.Root())
