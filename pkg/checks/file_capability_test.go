@@ -62,7 +62,7 @@ func TestFileCapability(t *testing.T) {
 			it.Xattr(it.HardlinkMode("bin/t2", "bin/tool", 0o755), "security.capability", setuid))},
 		want: []string{"/bin/tool CAP_DAC_OVERRIDE,CAP_SETUID aliases=/bin/t2 L0 high"},
 	}, {
-		name: "a hardlink header without the attribute clears it (the runtime's chown)",
+		name:  "a hardlink header without the attribute clears it (the runtime's chown)",
 		steps: []it.LayerStep{it.Step("FROM", it.Dir("bin", 0o755), withCaps("bin/tool", setuid), it.HardlinkMode("bin/t2", "bin/tool", 0o755))},
 	}, {
 		name:  "a value the kernel cannot read fails closed at high severity",
