@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -127,6 +128,10 @@ func Decode(ctx context.Context, name string, r io.Reader) (*Set, error) {
 	d := &decoder{name: name, set: &Set{Skipped: map[string]int{}}}
 	docs, err := split(data)
 	if err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return nil, &SyntaxError{File: name, Line: le.line, Err: le.err}
+		}
 		return nil, &SyntaxError{File: name, Line: 1, Err: err}
 	}
 	for _, doc := range docs {
@@ -190,24 +195,32 @@ func scanLinesKeepEOL(data []byte, atEOF bool) (int, []byte, error) {
 	return 0, nil, nil
 }
 
+// lineError is an error at a known line.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+
 func splitJSON(data []byte) ([]document, error) {
 	var docs []document
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var raw json.RawMessage
-		before := dec.InputOffset()
+		// skip the whitespace between values so the line is the value's own
+		start := int(dec.InputOffset())
+		for start < len(data) && strings.IndexByte(" \t\r\n", data[start]) >= 0 {
+			start++
+		}
+		line := 1 + bytes.Count(data[:start], []byte("\n"))
 		if err := dec.Decode(&raw); err != nil {
 			if errors.Is(err, io.EOF) {
 				return docs, nil
 			}
-			return nil, fmt.Errorf("line %d: %w", 1+bytes.Count(data[:dec.InputOffset()], []byte("\n")), err)
+			return nil, &lineError{line: line, err: err}
 		}
-		// skip the whitespace between values so the line is the value's own
-		start := int(before)
-		for start < len(data) && strings.IndexByte(" \t\r\n", data[start]) >= 0 {
-			start++
-		}
-		docs = append(docs, document{data: raw, line: 1 + bytes.Count(data[:start], []byte("\n"))})
+		docs = append(docs, document{data: raw, line: line})
 	}
 }
 
@@ -225,7 +238,7 @@ type typeMeta struct {
 func (d *decoder) document(doc document) error {
 	var node yaml.Node
 	if err := yaml.Unmarshal(doc.data, &node); err != nil {
-		return &SyntaxError{File: d.name, Line: doc.line + yamlErrLine(err), Err: err}
+		return &SyntaxError{File: d.name, Line: doc.line + leadingLines(doc.data), Err: fileLines(err, doc.line)}
 	}
 	if node.Kind == 0 || (node.Kind == yaml.DocumentNode && len(node.Content) == 0) {
 		return nil // empty or comments only
@@ -247,16 +260,35 @@ func (d *decoder) document(doc document) error {
 	return d.object(js, root, doc.line, objLine)
 }
 
-// yamlErrLine extracts "line N" from a yaml.v3 error (0 when absent).
-func yamlErrLine(err error) int {
-	var n int
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		if _, e := fmt.Sscanf(msg[i:], "line %d", &n); e == nil && n > 0 {
-			return n - 1
+// leadingLines counts the blank and comment lines before a document's
+// content, so an error names the line where the document starts.
+func leadingLines(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		l, rest, _ := bytes.Cut(b, []byte("\n"))
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			break
 		}
+		n, b = n+1, rest
 	}
-	return 0
+	return n
+}
+
+// fileLines rewrites yaml's "line N" (counted from the document, and off by
+// one for some parser errors) as "near line M" of the file.
+func fileLines(err error, base int) error {
+	msg := err.Error()
+	i := strings.Index(msg, "line ")
+	if i < 0 {
+		return err
+	}
+	var n int
+	if _, e := fmt.Sscanf(msg[i:], "line %d", &n); e != nil {
+		return err
+	}
+	num := strconv.Itoa(n)
+	return fmt.Errorf("%snear line %d%s", msg[:i], base+n-1, msg[i+len("line ")+len(num):])
 }
 
 // object decodes one object (JSON) whose yaml node is n; base is the file

@@ -66,6 +66,9 @@ type Effective struct {
 	// on AppArmor hosts).
 	AppArmor Profile
 
+	// Command and Args are the container's (they decide which program the
+	// runtime executes first).
+	Command, Args []string
 	// Mounts are the container's volumeMounts.
 	Mounts []corev1.VolumeMount
 	Pod    PodFacts
@@ -114,7 +117,7 @@ func (w *Workload) Effective(i int) Effective {
 	if cs == nil {
 		cs = &corev1.SecurityContext{}
 	}
-	e := Effective{Container: c.Spec.Name, Type: c.Type, ProcMount: corev1.DefaultProcMount, Mounts: c.Spec.VolumeMounts}
+	e := Effective{Container: c.Spec.Name, Type: c.Type, ProcMount: corev1.DefaultProcMount, Mounts: c.Spec.VolumeMounts, Command: c.Spec.Command, Args: c.Spec.Args}
 	e.RunAsUser = firstInt(cs.RunAsUser, ps.RunAsUser)
 	e.RunAsGroup = firstInt(cs.RunAsGroup, ps.RunAsGroup)
 	e.RunAsNonRoot = deref1(firstBool(cs.RunAsNonRoot, ps.RunAsNonRoot))
