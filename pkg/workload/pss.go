@@ -28,8 +28,9 @@ func NewPodSecurity() (*PodSecurity, error) {
 type PSSResult struct {
 	// Level is "privileged", "baseline" or "restricted".
 	Level string
-	// Violations are the failed checks of the restricted profile
-	// (baseline checks included), each with the level it belongs to.
+	// Violations are the failed checks: the baseline profile's, then those
+	// the restricted profile adds (its own, and those overriding a
+	// baseline check, such as restricted volume types over hostPath).
 	Violations []Violation
 }
 
@@ -47,28 +48,26 @@ func (p *PodSecurity) Evaluate(meta *corev1.PodTemplateSpec) PSSResult {
 	latest := psapi.LatestVersion()
 	base := p.eval.EvaluatePod(psapi.LevelVersion{Level: psapi.LevelBaseline, Version: latest}, &meta.ObjectMeta, &meta.Spec)
 	restr := p.eval.EvaluatePod(psapi.LevelVersion{Level: psapi.LevelRestricted, Version: latest}, &meta.ObjectMeta, &meta.Spec)
-	baseFailed := map[Violation]bool{}
 	out := PSSResult{Level: string(psapi.LevelRestricted)}
+	seen := map[Violation]bool{}
 	for _, r := range base {
 		if !r.Allowed {
-			baseFailed[Violation{Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail}] = true
+			v := Violation{Level: string(psapi.LevelBaseline), Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail}
+			seen[v] = true
+			out.Violations = append(out.Violations, v)
 			out.Level = string(psapi.LevelPrivileged)
 		}
 	}
 	for _, r := range restr {
-		if r.Allowed {
-			continue
+		v := Violation{Level: string(psapi.LevelBaseline), Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail}
+		if r.Allowed || seen[v] {
+			continue // restricted runs the baseline checks it does not override
 		}
-		v := Violation{Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail}
-		if baseFailed[v] {
-			v.Level = string(psapi.LevelBaseline)
-		} else {
-			v.Level = string(psapi.LevelRestricted)
-			if out.Level == string(psapi.LevelRestricted) {
-				out.Level = string(psapi.LevelBaseline)
-			}
-		}
+		v.Level = string(psapi.LevelRestricted)
 		out.Violations = append(out.Violations, v)
+		if out.Level == string(psapi.LevelRestricted) {
+			out.Level = string(psapi.LevelBaseline)
+		}
 	}
 	return out
 }
