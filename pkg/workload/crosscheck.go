@@ -243,6 +243,7 @@ func CrossCheck(e Effective, img ImageFacts) []Finding {
 		if fc.Caps.Revision == 3 && fc.Caps.RootID != 0 && e.Pod.HostUsers {
 			continue // bound to another user namespace's root: the kernel ignores it
 		}
+		fc.Path = path.Clean("/" + fc.Path)
 		missing := fc.Caps.Permitted &^ e.Bounding
 		switch {
 		case fc.Caps.Effective && missing != 0:
@@ -260,13 +261,20 @@ func CrossCheck(e Effective, img ImageFacts) []Finding {
 	}
 
 	// setuid/setgid.
+	escalates := len(out)
 	for _, f := range img.SetuidFiles {
 		add("IW-SETUID-ESCALATION", escalationDetail(f, "setuid", e.NoNewPrivs), f, e.NoNewPrivs)
 	}
 	for _, f := range img.SetgidFiles {
 		add("IW-SETUID-ESCALATION", escalationDetail(f, "setgid", e.NoNewPrivs), f, e.NoNewPrivs)
 	}
-	if !e.NoNewPrivs && len(img.SetuidFiles)+len(img.SetgidFiles) == 0 && !e.Privileged {
+	escalates = len(out) - escalates
+	for _, f := range out {
+		if f.ID == "IW-FILECAP-ESCALATION" {
+			escalates++
+		}
+	}
+	if !e.NoNewPrivs && escalates == 0 && !e.Privileged {
 		add("IW-ALLOW-PRIVILEGE-ESCALATION", allowPEDetail(e.AllowPrivilegeEscalation), "", false)
 	}
 

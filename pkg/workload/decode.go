@@ -236,19 +236,16 @@ type typeMeta struct {
 }
 
 func (d *decoder) document(doc document) error {
+	if t := bytes.TrimLeft(doc.data, " \t\r\n\ufeff"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return d.json(doc)
+	}
 	var node yaml.Node
 	if err := yaml.Unmarshal(doc.data, &node); err != nil {
 		return &SyntaxError{File: d.name, Line: doc.line + leadingLines(doc.data), Err: fileLines(err, doc.line)}
 	}
-	if node.Kind == 0 || (node.Kind == yaml.DocumentNode && len(node.Content) == 0) {
+	root := docRoot(&node)
+	if root == nil {
 		return nil // empty or comments only
-	}
-	root := &node
-	if root.Kind == yaml.DocumentNode {
-		root = root.Content[0]
-	}
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return nil
 	}
 	// line of the object: the first line of its mapping
 	objLine := doc.line + root.Line - 1
@@ -258,6 +255,37 @@ func (d *decoder) document(doc document) error {
 	}
 	d.set.Documents++
 	return d.object(js, root, doc.line, objLine)
+}
+
+// json decodes a JSON document: encoding/json decides validity; yaml.v3
+// (JSON is YAML) only supplies line numbers, and when it cannot parse the
+// text (tab-indented JSON, which YAML forbids) lines are left 0.
+func (d *decoder) json(doc document) error {
+	if !json.Valid(doc.data) {
+		var v any
+		err := json.Unmarshal(doc.data, &v)
+		return &SyntaxError{File: d.name, Line: doc.line, Err: err}
+	}
+	var node yaml.Node
+	var root *yaml.Node
+	if yaml.Unmarshal(doc.data, &node) == nil {
+		root = docRoot(&node)
+	}
+	d.set.Documents++
+	return d.object(doc.data, root, doc.line, doc.line)
+}
+
+func docRoot(n *yaml.Node) *yaml.Node {
+	if n.Kind == 0 || (n.Kind == yaml.DocumentNode && len(n.Content) == 0) {
+		return nil
+	}
+	if n.Kind == yaml.DocumentNode {
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	return n
 }
 
 // leadingLines counts the blank and comment lines before a document's

@@ -296,3 +296,13 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeTabJSON(t *testing.T) {
+	// jq --tab output: tabs indent flow collections, which yaml.v3 accepts,
+	// so container lines are known here too.
+	in := "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\"name\": \"t\"},\n\t\"spec\": {\n\t\t\"containers\": [\n\t\t\t{\"name\": \"c\", \"image\": \"i\"}\n\t\t]\n\t}\n}\n"
+	want := []wantWorkload{{"Pod", "", "t", 1, []wantContainer{{Regular, "c", "i", 7}}}}
+	if d := cmp.Diff(want, summarize(decodeString(t, "tab.json", in))); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
