@@ -488,13 +488,18 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// link sets each workload's ServiceAccount from the declared ones.
+// link sets each workload's ServiceAccount from the declared ones (the last
+// declaration of a namespace/name wins).
 func (s *Set) link() {
 	ns := func(n string) string {
 		if n == "" {
 			return "default"
 		}
 		return n
+	}
+	byName := make(map[[2]string]*corev1.ServiceAccount, len(s.ServiceAccounts))
+	for _, sa := range s.ServiceAccounts {
+		byName[[2]string{ns(sa.Namespace), sa.Name}] = sa
 	}
 	for _, w := range s.Workloads {
 		name := w.PodSpec.ServiceAccountName
@@ -504,11 +509,6 @@ func (s *Set) link() {
 		if name == "" {
 			name = "default"
 		}
-		w.ServiceAccount = nil
-		for _, sa := range s.ServiceAccounts {
-			if sa.Name == name && ns(sa.Namespace) == ns(w.Namespace) {
-				w.ServiceAccount = sa
-			}
-		}
+		w.ServiceAccount = byName[[2]string{ns(w.Namespace), name}]
 	}
 }
