@@ -339,6 +339,11 @@ func (d *decoder) object(js []byte, n *yaml.Node, base, line int) error {
 		}
 		return nil
 	}
+	if !builtinGroup(tm.Kind, tm.APIVersion) {
+		// a custom resource that reuses a built-in kind's name
+		d.set.Skipped[tm.Kind+" ("+tm.APIVersion+")"]++
+		return nil
+	}
 	w := &Workload{Kind: tm.Kind, APIVersion: tm.APIVersion, File: d.name, Line: line}
 	var meta metav1.ObjectMeta
 	var tmpl *corev1.PodTemplateSpec
@@ -438,6 +443,28 @@ func (d *decoder) object(js []byte, n *yaml.Node, base, line int) error {
 	}
 	d.set.Workloads = append(d.set.Workloads, w)
 	return nil
+}
+
+// builtinGroup reports whether apiVersion is in the API group Kubernetes
+// serves kind from (any version: older ones such as extensions/v1beta1 and
+// apps/v1beta2 share the v1 fields read here). Kinds this package does not
+// handle pass.
+func builtinGroup(kind, apiVersion string) bool {
+	group, _, found := strings.Cut(apiVersion, "/")
+	if !found {
+		group = ""
+	}
+	switch kind {
+	case "Pod", "ReplicationController", "ServiceAccount":
+		return group == ""
+	case "Deployment", "DaemonSet", "ReplicaSet":
+		return group == "apps" || group == "extensions"
+	case "StatefulSet":
+		return group == "apps"
+	case "Job", "CronJob":
+		return group == "batch"
+	}
+	return true
 }
 
 // list decodes the items of a List (kind List or <Kind>List).

@@ -112,6 +112,11 @@ spec: {template: {spec: {containers: [{name: r, image: r:1}]}}}
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: cm}
+---
+apiVersion: example.com/v1
+kind: Deployment
+metadata: {name: custom}
+spec: {template: 3}
 `
 
 func TestDecodeMultiDoc(t *testing.T) {
@@ -132,11 +137,11 @@ func TestDecodeMultiDoc(t *testing.T) {
 	if d := cmp.Diff(want, summarize(s)); d != "" {
 		t.Fatalf("workloads (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(map[string]int{"Service": 1, "ConfigMap": 1}, s.Skipped); d != "" {
+	if d := cmp.Diff(map[string]int{"Service": 1, "ConfigMap": 1, "Deployment (example.com/v1)": 1}, s.Skipped); d != "" {
 		t.Fatalf("skipped (-want +got):\n%s", d)
 	}
-	if s.Documents != 8 {
-		t.Fatalf("Documents = %d, want 8", s.Documents)
+	if s.Documents != 9 {
+		t.Fatalf("Documents = %d, want 9", s.Documents)
 	}
 	for _, w := range s.Workloads {
 		if w.File != "all.yaml" {
