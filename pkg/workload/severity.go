@@ -1,44 +1,19 @@
 package workload
 
-import "fmt"
+import "github.com/imgaudit/imgaudit/pkg/report"
 
-// Severity of a finding. pkg/report has no shared Severity type yet; this one
-// uses the same names as pkg/checks ("info" … "critical") so the two convert
-// by name when the report integration lands.
-type Severity int
+// Severity ranks a finding: report.Severity, the one severity type of
+// imgaudit.
+type Severity = report.Severity
 
 // Severities, from the least to the most severe.
 const (
-	Info Severity = iota
-	Low
-	Medium
-	High
-	Critical
+	Info     = report.Info
+	Low      = report.Low
+	Medium   = report.Medium
+	High     = report.High
+	Critical = report.Critical
 )
-
-func (s Severity) String() string {
-	switch s {
-	case Info:
-		return "info"
-	case Low:
-		return "low"
-	case Medium:
-		return "medium"
-	case High:
-		return "high"
-	case Critical:
-		return "critical"
-	}
-	return fmt.Sprintf("severity(%d)", int(s))
-}
-
-// MarshalText encodes the name; unknown values are an error.
-func (s Severity) MarshalText() ([]byte, error) {
-	if s < Info || s > Critical {
-		return nil, fmt.Errorf("invalid severity %d", int(s))
-	}
-	return []byte(s.String()), nil
-}
 
 // Category groups workload findings (the names issue 15's JSON contract
 // fixes).
