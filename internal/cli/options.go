@@ -90,6 +90,7 @@ type limitOptions struct {
 	maxEntries       int
 	maxLayerSize     int64
 	maxPathLen       int
+	maxLayers        int
 	concurrency      int
 	layerConcurrency int
 }
@@ -100,10 +101,11 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
 	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
+	f.IntVar(&o.maxLayers, "max-layers", d.MaxLayers, "most layers one image may have")
 	f.IntVar(&o.concurrency, "concurrency", audit.DefaultConcurrency, "images audited at once")
 	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: the number of CPUs, shared among the images audited at once)")
 }
 
 func (o *limitOptions) limits() layers.Limits {
-	return layers.Limits{MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen}
+	return layers.Limits{MaxLayers: o.maxLayers, MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen}
 }

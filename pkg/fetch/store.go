@@ -162,6 +162,12 @@ type localImage struct {
 	rawConfig  []byte
 	config     *v1.ConfigFile
 	configErr  error
+
+	// byDigest maps a layer digest to its first position in the manifest,
+	// built once: a per-layer scan of the manifest is quadratic work in
+	// the number of layers.
+	byDigestOnce sync.Once
+	byDigest     map[v1.Hash]int
 }
 
 var _ partial.CompressedImageCore = (*localImage)(nil)
@@ -234,12 +240,24 @@ func (li *localImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) 
 	if h == li.manifest.Config.Digest {
 		return &localBlob{img: li, desc: li.manifest.Config}, nil
 	}
-	for _, d := range li.manifest.Layers {
-		if d.Digest == h {
-			return &localLayer{localBlob{img: li, desc: d}}, nil
-		}
+	if i, ok := li.layerIndex(h); ok {
+		return &localLayer{localBlob{img: li, desc: li.manifest.Layers[i]}, i}, nil
 	}
 	return nil, kindError(ErrNotFound, "no blob %s in image", h)
+}
+
+// layerIndex returns the first manifest position of the layer h.
+func (li *localImage) layerIndex(h v1.Hash) (int, bool) {
+	li.byDigestOnce.Do(func() {
+		li.byDigest = make(map[v1.Hash]int, len(li.manifest.Layers))
+		for i, d := range li.manifest.Layers {
+			if _, ok := li.byDigest[d.Digest]; !ok {
+				li.byDigest[d.Digest] = i
+			}
+		}
+	})
+	i, ok := li.byDigest[h]
+	return i, ok
 }
 
 // localBlob is a blob of a localImage, verified as it is read.
@@ -269,12 +287,26 @@ func (b *localBlob) Compressed() (io.ReadCloser, error) {
 	return newVerifyReader(rc, b.desc.Digest, b.desc.Size)
 }
 
-// localLayer is a layer of a localImage; its DiffID comes from the config.
-type localLayer struct{ localBlob }
+// localLayer is a layer of a localImage, at position index of its
+// manifest; its DiffID comes from the config.
+type localLayer struct {
+	localBlob
+	index int
+}
 
-// DiffID implements partial.WithDiffID from the config's rootfs.
+// DiffID implements partial.WithDiffID from the config's rootfs, by
+// position, like partial.BlobToDiffID but without copying the manifest and
+// the config for each layer.
 func (l *localLayer) DiffID() (v1.Hash, error) {
-	return partial.BlobToDiffID(l.img, l.desc.Digest)
+	l.img.loadConfig()
+	if l.img.configErr != nil {
+		return v1.Hash{}, l.img.configErr
+	}
+	ids := l.img.config.RootFS.DiffIDs
+	if len(ids) != len(l.img.manifest.Layers) {
+		return v1.Hash{}, kindError(ErrCorrupt, "manifest lists %d layers, config has %d diff_ids", len(l.img.manifest.Layers), len(ids))
+	}
+	return ids[l.index], nil
 }
 
 // localIndex is an index whose children come from a blobSource.

@@ -22,6 +22,7 @@ func CacheKey(diffID v1.Hash, opts Options) string {
 	sort.Strings(caps)
 	caps = slices.Compact(caps) // the same set of patterns, the same key
 	lim := opts.Limits.withDefaults()
+	lim.MaxLayers = 0 // a limit on the image, not on what a layer's index holds
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d\n%s\n%+v\n", AnalyzerVersion, strings.Join(caps, "\n"), lim)
 	return fmt.Sprintf("%s-%s-%s", diffID.Algorithm, diffID.Hex, hex.EncodeToString(h.Sum(nil))[:16])

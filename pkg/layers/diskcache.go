@@ -6,11 +6,13 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +24,14 @@ import (
 type DiskCache struct {
 	dir      string
 	maxBytes int64
+
+	// total estimates the bytes in dir: listed once, then grown by each
+	// write, and listed again only when it passes maxBytes. Listing the
+	// directory on every write made a scan of n new layers cost O(n²)
+	// (10,000 layers: minutes of system time).
+	mu     sync.Mutex
+	listed bool
+	total  int64
 }
 
 const cacheSuffix = ".idx"
@@ -118,6 +128,11 @@ func (c *DiskCache) write(e cacheEntry) error {
 		tmp.Close()
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
@@ -125,8 +140,31 @@ func (c *DiskCache) write(e cacheEntry) error {
 		return fmt.Errorf("storing cache entry: %w", err)
 	}
 	if c.maxBytes > 0 {
-		return c.prune(c.maxBytes)
+		return c.account(size)
 	}
+	return nil
+}
+
+// account adds a written entry's size to the estimate and prunes when it
+// passes the cap. The estimate only overcounts (a replaced entry, another
+// process's evictions), which prunes early, never late; other processes'
+// writes are seen at the next listing. A prune goes down to 90% of the cap,
+// so that a full cache is listed once per tenth of its size written rather
+// than on every write.
+func (c *DiskCache) account(size int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.listed {
+		c.total += size
+		if c.total <= c.maxBytes {
+			return nil
+		}
+	}
+	total, err := c.prune(c.maxBytes, c.maxBytes-c.maxBytes/10)
+	if err != nil {
+		return err
+	}
+	c.listed, c.total = true, total
 	return nil
 }
 
@@ -157,22 +195,24 @@ func (c *DiskCache) entries() ([]cacheFile, int64, error) {
 	return out, total, nil
 }
 
-// prune removes least recently used entries until the cache holds at most max bytes.
-func (c *DiskCache) prune(max int64) error {
+// prune lists the cache and, when it holds more than max bytes, removes
+// least recently used entries until it holds at most to. It returns the
+// bytes left.
+func (c *DiskCache) prune(max, to int64) (int64, error) {
 	files, total, err := c.entries()
 	if err != nil || total <= max {
-		return err
+		return total, err
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
 	for _, f := range files {
-		if total <= max {
+		if total <= to {
 			break
 		}
 		if err := os.Remove(f.path); err == nil || errors.Is(err, fs.ErrNotExist) {
 			total -= f.size
 		}
 	}
-	return nil
+	return total, nil
 }
 
 // Stats returns the number of entries and their bytes.

@@ -45,15 +45,46 @@ type ImageOptions struct {
 // IndexImage indexes every layer of img, several at once, each read once.
 // The first error cancels the remaining work.
 func IndexImage(ctx context.Context, img v1.Image, opts ImageOptions) ([]*LayerIndex, error) {
-	return indexImage(ctx, img, opts, true)
+	m, cfg, err := readImage(img, opts)
+	if err != nil {
+		return nil, err
+	}
+	return indexImage(ctx, img, m, cfg, opts, true)
+}
+
+// readImage reads img's manifest and config once, and checks that their
+// layer lists agree and stay within Limits.MaxLayers.
+func readImage(img v1.Image, opts ImageOptions) (*v1.Manifest, *v1.ConfigFile, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	max := opts.Limits.withDefaults().MaxLayers
+	if len(m.Layers) > max {
+		return nil, nil, fmt.Errorf("manifest lists %d layers: %w", len(m.Layers), limitErr("max-layers: layers in one image", int64(max)))
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, nil, fmt.Errorf("%w: manifest has %d layers but config lists %d diffIDs", ErrCorrupt, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	return m, cfg, nil
 }
 
 // indexImage indexes every layer; keep says whether the indexes are
-// returned (Scan squashes them as they come and keeps none).
-func indexImage(ctx context.Context, img v1.Image, opts ImageOptions, keep bool) ([]*LayerIndex, error) {
+// returned (Scan squashes them as they come and keeps none). Each layer's
+// diffID is taken from cfg by position, read once: asking each layer for it
+// (partial.BlobToDiffID) re-reads the manifest and the config per layer,
+// quadratic work in the number of layers.
+func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.ConfigFile, opts ImageOptions, keep bool) ([]*LayerIndex, error) {
 	ls, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	if len(ls) != len(cfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("%w: image has %d layers but config lists %d diffIDs", ErrCorrupt, len(ls), len(cfg.RootFS.DiffIDs))
 	}
 	n := opts.Concurrency
 	if n <= 0 {
@@ -71,7 +102,7 @@ func indexImage(ctx context.Context, img v1.Image, opts ImageOptions, keep bool)
 		if ctx.Err() != nil {
 			return
 		}
-		idx, cached, err := indexLayer(ctx, ls[i], opts)
+		idx, cached, err := indexLayer(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts)
 		if err != nil {
 			once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
 			return
@@ -92,18 +123,15 @@ func indexImage(ctx context.Context, img v1.Image, opts ImageOptions, keep bool)
 	return out, nil
 }
 
-func indexLayer(ctx context.Context, l v1.Layer, opts ImageOptions) (*LayerIndex, bool, error) {
-	if opts.Cache == nil && opts.Flight == nil {
-		idx, err := Index(ctx, l, opts.Options)
-		return idx, false, err
-	}
-	diffID, err := l.DiffID()
-	if err != nil {
-		return nil, false, fmt.Errorf("reading diffID: %w", err)
-	}
+// indexLayer indexes l, whose diffID the config gives.
+func indexLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, opts ImageOptions) (*LayerIndex, bool, error) {
 	digest, err := l.Digest()
 	if err != nil {
 		return nil, false, fmt.Errorf("reading digest: %w", err)
+	}
+	if opts.Cache == nil && opts.Flight == nil {
+		idx, err := indexKnown(ctx, l, digest, diffID, opts.Options)
+		return idx, false, err
 	}
 	key := CacheKey(diffID, opts.Options)
 	load := func() (*LayerIndex, bool, error) {
@@ -112,7 +140,7 @@ func indexLayer(ctx context.Context, l v1.Layer, opts ImageOptions) (*LayerIndex
 				return idx, true, nil
 			}
 		}
-		idx, err := Index(ctx, l, opts.Options)
+		idx, err := indexKnown(ctx, l, digest, diffID, opts.Options)
 		if err != nil {
 			return nil, false, err
 		}
@@ -147,16 +175,9 @@ func indexLayer(ctx context.Context, l v1.Layer, opts ImageOptions) (*LayerIndex
 
 // Scan indexes img's layers and squashes them, with history attribution.
 func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
-	m, err := img.Manifest()
+	m, cfg, err := readImage(img, opts)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("%w: manifest has %d layers but config lists %d diffIDs", ErrCorrupt, len(m.Layers), len(cfg.RootFS.DiffIDs))
+		return nil, err
 	}
 	// Squash each layer as soon as it and every layer below it are indexed,
 	// and let its index go: the tree grows while later layers are still
@@ -186,7 +207,7 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 			next++
 		}
 	}
-	if _, err := indexImage(ctx, img, opts, false); err != nil {
+	if _, err := indexImage(ctx, img, m, cfg, opts, false); err != nil {
 		return nil, err
 	}
 	if squashErr != nil {

@@ -15,9 +15,16 @@ var ErrLimit = errors.New("limit exceeded")
 // be: bad compression, a broken tar stream, or a digest that does not match.
 var ErrCorrupt = errors.New("corrupt layer")
 
-// Limits bound what one layer may make imgaudit do. A zero field takes the
-// default from [DefaultLimits].
+// Limits bound what one layer (and, for MaxLayers, one image) may make
+// imgaudit do. A zero field takes the default from [DefaultLimits].
 type Limits struct {
+	// MaxLayers is the most layers one image may have. Docker refuses to
+	// build or run an image of more than 127 layers and containerd's
+	// overlay mounts stop near there too; the default, 1,000, is generous
+	// and bounds the per-layer work a hostile manifest of hundreds of
+	// thousands of tiny layers asks for. It does not change a layer's
+	// index (nor its cache key).
+	MaxLayers       int
 	MaxEntries      int   // entries in one layer, implied parent directories included
 	MaxPathLen      int   // bytes in one entry name or link target
 	MaxLayerBytes   int64 // decompressed bytes of one layer
@@ -29,6 +36,7 @@ type Limits struct {
 // images, and still stopping bombs quickly.
 func DefaultLimits() Limits {
 	return Limits{
+		MaxLayers:       1000,
 		MaxEntries:      5_000_000,
 		MaxPathLen:      4096,
 		MaxLayerBytes:   64 << 30,
@@ -39,6 +47,9 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
+	if l.MaxLayers > 0 {
+		d.MaxLayers = l.MaxLayers
+	}
 	if l.MaxEntries > 0 {
 		d.MaxEntries = l.MaxEntries
 	}

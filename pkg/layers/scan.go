@@ -49,6 +49,11 @@ func Index(ctx context.Context, layer v1.Layer, opts Options) (*LayerIndex, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s diffID: %w", digest, err)
 	}
+	return indexKnown(ctx, layer, digest, diffID, opts)
+}
+
+// indexKnown is Index for a layer whose digest and diffID are known.
+func indexKnown(ctx context.Context, layer v1.Layer, digest, diffID v1.Hash, opts Options) (*LayerIndex, error) {
 	rc, err := layer.Compressed()
 	if err != nil {
 		return nil, fmt.Errorf("opening layer %s: %w", digest, err)
@@ -111,7 +116,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 
 	diffHash := sha256.New()
 	ur := &limitedReader{r: io.TeeReader(tarStream, diffHash), max: lim.MaxLayerBytes}
-	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}, capture: newMatcher(opts.Capture)}
+	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}, capture: newMatcher(opts.Capture), layer: ur}
 	err := ix.run(ctx, ur)
 	if err == nil {
 		// Drain what the tar reader left (padding, trailing zeros) so both
@@ -189,6 +194,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 }
 
 type indexer struct {
+	layer    *limitedReader // the layer's tar stream, counted
 	opts     Options
 	lim      Limits
 	idx      *LayerIndex
@@ -205,7 +211,7 @@ type indexer struct {
 }
 
 func (ix *indexer) run(ctx context.Context, r io.Reader) error {
-	tr := newTarReader(r)
+	tr := newTarReaderContext(ctx, r)
 	ix.buf = make([]byte, sniffSize)
 	ix.dirs = make(map[string]struct{})
 	for n := 0; ; n++ {
@@ -220,6 +226,11 @@ func (ix *indexer) run(ctx context.Context, r io.Reader) error {
 		}
 		if err != nil {
 			return wrapRead(fmt.Errorf("reading tar: %w", err))
+		}
+		// A sparse file counts its expanded size on top of its stored
+		// bytes: the runtime writes it whole, and reading it expands it.
+		if tr.sparseBytes > 0 && ix.layer != nil && tr.sparseBytes > ix.layer.max-ix.layer.n {
+			return limitErr("max-layer-size: decompressed bytes of one layer, sparse files at their expanded size", ix.layer.max)
 		}
 		if n+ix.implied >= ix.lim.MaxEntries {
 			return limitErr("max-entries: entries in one layer, implied parent directories included", int64(ix.lim.MaxEntries))

@@ -3,6 +3,7 @@ package layers
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"strings"
@@ -26,8 +27,16 @@ import (
 // files are the exception (their stored size is not their size): after one,
 // archive/tar reads the rest of the stream.
 //
+// Sparse files cost what they expand to, not what they store: archive/tar
+// reads their holes back as zeros, and a runtime unpacking the layer writes
+// every one of those bytes. The logical sizes of the sparse entries read so
+// far are kept (sparseBytes) so that the caller counts them against its
+// layer size limit, and every Read checks ctx, since reading a hole reads
+// nothing from the stream whose reads check it.
+//
 // The Header returned by Next is reused by the next call.
 type tarReader struct {
+	ctx     context.Context
 	r       countingReader
 	blk     [blockSize]byte
 	hdr     tar.Header
@@ -36,19 +45,35 @@ type tarReader struct {
 	fb      *tar.Reader // archive/tar reading the current entry, if it does
 	sticky  bool        // archive/tar reads every remaining entry
 	skip    []byte
+	// sparseBytes adds up the logical (expanded) sizes of the sparse
+	// entries returned so far.
+	sparseBytes int64
 }
 
 const blockSize = 512
 
 func newTarReader(r io.Reader) *tarReader {
-	return &tarReader{r: countingReader{r: r}}
+	return newTarReaderContext(context.Background(), r)
+}
+
+// newTarReaderContext returns a tarReader whose Next and Read fail with
+// ctx's error once ctx is done.
+func newTarReaderContext(ctx context.Context, r io.Reader) *tarReader {
+	return &tarReader{ctx: ctx, r: countingReader{r: r}}
 }
 
 // Next advances to the next entry. It returns io.EOF at the end of the
 // archive.
 func (t *tarReader) Next() (*tar.Header, error) {
+	if err := t.ctx.Err(); err != nil {
+		return nil, err
+	}
 	if t.sticky {
-		return t.fb.Next()
+		h, err := t.fb.Next()
+		if err == nil && isSparse(h) {
+			t.sparseBytes += h.Size
+		}
+		return h, err
 	}
 	t.fb = nil
 	if err := t.skipTo(); err != nil {
@@ -112,8 +137,9 @@ func (t *tarReader) fallback() (*tar.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Typeflag == tar.TypeGNUSparse || hasSparseRecords(h) {
+	if isSparse(h) {
 		t.sticky = true
+		t.sparseBytes += h.Size
 		return h, nil
 	}
 	size := h.Size
@@ -123,6 +149,12 @@ func (t *tarReader) fallback() (*tar.Header, error) {
 	}
 	t.setData(size)
 	return h, nil
+}
+
+// isSparse reports whether archive/tar reads h as a sparse file (old GNU or
+// PAX GNU sparse formats); its Size is then the expanded size.
+func isSparse(h *tar.Header) bool {
+	return h.Typeflag == tar.TypeGNUSparse || hasSparseRecords(h)
 }
 
 func hasSparseRecords(h *tar.Header) bool {
@@ -136,6 +168,9 @@ func hasSparseRecords(h *tar.Header) bool {
 
 // Read reads the current entry's data.
 func (t *tarReader) Read(p []byte) (int, error) {
+	if err := t.ctx.Err(); err != nil {
+		return 0, err
+	}
 	if t.fb != nil {
 		return t.fb.Read(p)
 	}
