@@ -195,7 +195,7 @@ func (a *archive) readFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if sr.Size() > limit {
-		return nil, kindError(ErrUnsupported, "%s is %d bytes, more than the %d allowed", name, sr.Size(), limit)
+		return nil, tooLarge(name, sr.Size(), limit)
 	}
 	return io.ReadAll(sr)
 }

@@ -212,9 +212,18 @@ func (s *selector) fromImage(img v1.Image, digest v1.Hash, idxDigest *v1.Hash, p
 		return nil, newError(s.ref, ErrUnsupported, "not a container image (config media type %q)", m.Config.MediaType)
 	}
 	// The config is read whole into memory: a manifest must not make that
-	// unbounded (a negative size is read to the end by go-containerregistry).
-	if m.Config.Data == nil && (m.Config.Size < 0 || m.Config.Size > maxConfigSize) {
-		return nil, newError(s.ref, ErrUnsupported, "config %s is announced as %d bytes; at most %d are allowed", m.Config.Digest, m.Config.Size, maxConfigSize)
+	// unbounded (a negative size is read to the end by go-containerregistry,
+	// which verifies the announced size as it reads). The manifest was read
+	// whole too: a registry's is capped by go-containerregistry at 100 MiB
+	// only.
+	if raw, err := img.RawManifest(); err == nil && len(raw) > maxManifestSize {
+		return nil, tooLarge("image manifest", int64(len(raw)), maxManifestSize)
+	}
+	if m.Config.Size < 0 {
+		return nil, newError(s.ref, ErrUnsupported, "config %s is announced as %d bytes", m.Config.Digest, m.Config.Size)
+	}
+	if size := max(m.Config.Size, int64(len(m.Config.Data))); size > maxConfigSize {
+		return nil, tooLarge("config "+m.Config.Digest.String(), size, maxConfigSize)
 	}
 	if platform == nil {
 		cfg, err := img.ConfigFile()

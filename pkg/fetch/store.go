@@ -17,12 +17,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Size caps for the JSON documents read whole into memory from local
-// sources. Layers are always streamed.
+// Size caps for the JSON documents read whole into memory, from any
+// source. Layers are always streamed.
+//
+// A manifest of 1,000 layers (pkg/layers' default layer cap) is about
+// 200 KB, and containerd refuses manifests over 4 MiB: 8 MiB leaves room
+// for large indexes. A real image config is a few KB to a few hundred KB;
+// each of its history steps costs the checks work and may cost the report
+// a finding, and a 42 MB config of 350,000 history steps made a scan take
+// minutes and gigabytes, so configs are capped at 4 MiB (about 25,000
+// steps of a long command line each).
 const (
 	maxManifestSize = 8 << 20
-	maxConfigSize   = 64 << 20
+	maxConfigSize   = 4 << 20
 )
+
+// tooLarge is the error for a JSON document of size bytes over its cap,
+// which it names.
+func tooLarge(what string, size, limit int64) error {
+	name := "manifest size limit"
+	if limit == maxConfigSize {
+		name = "image config size limit"
+	}
+	return kindError(ErrUnsupported, "%s is %d bytes, over the %s (%d bytes)", what, size, name, limit)
+}
 
 // blobSource opens the blobs of a local image store by digest.
 type blobSource interface {
@@ -66,12 +84,15 @@ func readDescriptor(open func(v1.Descriptor) (io.ReadCloser, int64, error), desc
 		return nil, blobError(desc.Digest, err)
 	}
 	defer rc.Close()
-	if size > limit {
-		return nil, kindError(ErrUnsupported, "blob %s is %d bytes, more than the %d allowed", desc.Digest, size, limit)
+	if size > limit || desc.Size > limit {
+		return nil, tooLarge("blob "+desc.Digest.String(), max(size, desc.Size), limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", desc.Digest, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge("blob "+desc.Digest.String(), int64(len(b)), limit)
 	}
 	if err := checkBytes(b, desc); err != nil {
 		return nil, err
@@ -392,7 +413,7 @@ func loadIndex(src blobSource, d v1.Descriptor) (*localIndex, error) {
 // v1.ImageIndex methods have something to say.
 func rootIndex(src blobSource, raw []byte) (*localIndex, error) {
 	if len(raw) > maxManifestSize {
-		return nil, kindError(ErrUnsupported, "index.json is larger than %d bytes", maxManifestSize)
+		return nil, tooLarge("index.json", int64(len(raw)), maxManifestSize)
 	}
 	var probe struct {
 		Manifests json.RawMessage `json:"manifests"`

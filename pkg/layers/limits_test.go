@@ -8,9 +8,15 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
@@ -205,5 +211,92 @@ func TestCancelStopsSparseExpansion(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// countingImage counts the manifest and config reads of its image, and
+// its layers fail when asked for their diffID.
+type countingImage struct {
+	v1.Image
+	manifests, configs *atomic.Int64
+}
+
+func (c countingImage) Manifest() (*v1.Manifest, error) {
+	c.manifests.Add(1)
+	return c.Image.Manifest()
+}
+
+func (c countingImage) ConfigFile() (*v1.ConfigFile, error) {
+	c.configs.Add(1)
+	return c.Image.ConfigFile()
+}
+
+func (c countingImage) Layers() ([]v1.Layer, error) {
+	ls, err := c.Image.Layers()
+	for i := range ls {
+		ls[i] = noDiffID{ls[i]}
+	}
+	return ls, err
+}
+
+// noDiffID is a layer whose DiffID is never to be asked: go-containerregistry
+// answers it by reading the whole manifest and config again.
+type noDiffID struct{ v1.Layer }
+
+func (noDiffID) DiffID() (v1.Hash, error) { return v1.Hash{}, errors.New("DiffID asked") }
+
+func manyLayers(t *testing.T, n int) v1.Image {
+	t.Helper()
+	var adds []mutate.Addendum
+	for i := range n {
+		l, err := it.Layer(it.Text(fmt.Sprintf("f%d", i), "x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.Addendum{Layer: l})
+	}
+	img, err := mutate.Append(empty.Image, adds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestLayerCountIsLinear(t *testing.T) {
+	// Manifest and config are read once per scan whatever the number of
+	// layers, and no layer is asked for its diffID.
+	var manifests, configs atomic.Int64
+	img := countingImage{manyLayers(t, 100), &manifests, &configs}
+	for _, opts := range []layers.ImageOptions{{}, {Flight: layers.NewFlight()}} {
+		manifests.Store(0)
+		configs.Store(0)
+		f, err := layers.Scan(context.Background(), img, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Layers()) != 100 || f.Len() != 100 {
+			t.Fatalf("%d layers, %d files", len(f.Layers()), f.Len())
+		}
+		if manifests.Load() > 1 || configs.Load() > 1 {
+			t.Errorf("%d manifest and %d config reads for 100 layers, want 1 each", manifests.Load(), configs.Load())
+		}
+	}
+	if _, err := layers.IndexImage(context.Background(), img, layers.ImageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMaxLayers(t *testing.T) {
+	img := manyLayers(t, 12)
+	_, err := layers.Scan(context.Background(), img, layers.ImageOptions{MaxLayers: 11})
+	wantErr(t, err, layers.ErrLimit, "max-layers", "12 layers")
+	_, err = layers.IndexImage(context.Background(), img, layers.ImageOptions{MaxLayers: 11})
+	wantErr(t, err, layers.ErrLimit, "max-layers")
+	if _, err := layers.Scan(context.Background(), img, layers.ImageOptions{MaxLayers: 12}); err != nil {
+		t.Fatal(err)
+	}
+	// The default admits far more than real images have.
+	if layers.DefaultMaxLayers < 128 {
+		t.Errorf("DefaultMaxLayers = %d", layers.DefaultMaxLayers)
 	}
 }
