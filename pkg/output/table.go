@@ -272,12 +272,17 @@ func newTable(w io.Writer) *tablewriter.Table {
 }
 
 // wrap breaks s into lines of at most width runes: at spaces when it can,
-// else after a '/' or ',', else anywhere.
+// else after a '/' or ',', else anywhere. It converts s to runes once, so a
+// long line (a file with 100,000 hardlinks lists them all) costs time in
+// proportion to its length, not to its length squared.
 func wrap(s string, width int) []string {
 	width = max(width, 8)
+	if utf8.RuneCountInString(s) <= width {
+		return []string{s}
+	}
 	var lines []string
-	for utf8.RuneCountInString(s) > width {
-		r := []rune(s)
+	r := []rune(s)
+	for len(r) > width {
 		cut := -1
 		for i := width; i > 0; i-- {
 			if r[i] == ' ' {
@@ -287,7 +292,10 @@ func wrap(s string, width int) []string {
 		}
 		if cut > 0 {
 			lines = append(lines, strings.TrimRight(string(r[:cut]), " "))
-			s = strings.TrimLeft(string(r[cut:]), " ")
+			r = r[cut:]
+			for len(r) > 0 && r[0] == ' ' {
+				r = r[1:]
+			}
 			continue
 		}
 		for i := width - 1; i > 0; i-- {
@@ -300,9 +308,9 @@ func wrap(s string, width int) []string {
 			cut = width
 		}
 		lines = append(lines, string(r[:cut]))
-		s = string(r[cut:])
+		r = r[cut:]
 	}
-	return append(lines, s)
+	return append(lines, string(r))
 }
 
 // wrapIndent wraps a line to width, indenting continuation lines.
