@@ -13,7 +13,7 @@
 #    --max-entries below what it holds must end in exit code 2 with a
 #    one-line error naming the flag, quickly, never a partial report.
 # 3. The indexer at the default limits on 1,000,000 tiny entries in one
-#    layer (and with BIG=2 on 5,000,001, which must hit --max-entries),
+#    layer (and with BIG=2 on 2,000,001, which must hit --max-entries),
 #    with its time and live heap (go test -run TestMillionEntries).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -236,7 +236,7 @@ func TestMillionEntries(t *testing.T) {
 	t.Logf("live heap after squash: %d MiB (%d bytes per entry)", m.HeapAlloc>>20, m.HeapAlloc/(n+1000))
 	runtime.KeepAlive(f)
 
-	// One entry past the default limit: 5,000,001 entries.
+	// One entry past the default limit: 2,000,001 entries.
 	if os.Getenv("IMGAUDIT_BIG") == "2" {
 		r := tarStream(layers.DefaultLimits().MaxEntries+1, func(i int) *tar.Header {
 			return &tar.Header{Name: fmt.Sprintf("f%07d", i), Typeflag: tar.TypeReg, Mode: 0o644}

@@ -34,10 +34,16 @@ type Limits struct {
 
 // DefaultLimits returns the limits a zero field takes: generous for real
 // images, and still stopping bombs quickly.
+//
+// A scan holds about 450 bytes per entry (measured: 1,000,000 entries of
+// 36-byte paths in one layer, 469 MB peak RSS for the whole CLI scan;
+// 2,000,000, 918 MB), so MaxEntries at 2,000,000 keeps a one-layer scan
+// near 1 GB where 5,000,000 allowed 2-3 GB; the largest real layers hold a
+// few hundred thousand files. Longer paths cost more per entry.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxLayers:       1000,
-		MaxEntries:      5_000_000,
+		MaxEntries:      2_000_000,
 		MaxPathLen:      4096,
 		MaxLayerBytes:   64 << 30,
 		MaxCaptureBytes: 16 << 20,

@@ -288,15 +288,15 @@ func TestLayerCountIsLinear(t *testing.T) {
 
 func TestMaxLayers(t *testing.T) {
 	img := manyLayers(t, 12)
-	_, err := layers.Scan(context.Background(), img, layers.ImageOptions{MaxLayers: 11})
+	_, err := layers.Scan(context.Background(), img, layers.ImageOptions{Options: layers.Options{Limits: layers.Limits{MaxLayers: 11}}})
 	wantErr(t, err, layers.ErrLimit, "max-layers", "12 layers")
-	_, err = layers.IndexImage(context.Background(), img, layers.ImageOptions{MaxLayers: 11})
+	_, err = layers.IndexImage(context.Background(), img, layers.ImageOptions{Options: layers.Options{Limits: layers.Limits{MaxLayers: 11}}})
 	wantErr(t, err, layers.ErrLimit, "max-layers")
-	if _, err := layers.Scan(context.Background(), img, layers.ImageOptions{MaxLayers: 12}); err != nil {
+	if _, err := layers.Scan(context.Background(), img, layers.ImageOptions{Options: layers.Options{Limits: layers.Limits{MaxLayers: 12}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The default admits far more than real images have.
-	if layers.DefaultMaxLayers < 128 {
-		t.Errorf("DefaultMaxLayers = %d", layers.DefaultMaxLayers)
+	if d := layers.DefaultLimits().MaxLayers; d < 128 {
+		t.Errorf("default MaxLayers = %d", d)
 	}
 }
