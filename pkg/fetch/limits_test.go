@@ -3,8 +3,10 @@ package fetch
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -68,4 +70,54 @@ func TestManifestSizeLimitRegistry(t *testing.T) {
 	pushImage(t, reg+"/fat:1", img)
 	_, err = Open(context.Background(), reg+"/fat:1", testOptions(WithInsecure())...)
 	checkErr(t, err, reg+"/fat:1", ErrUnsupported, "manifest size limit")
+}
+
+func TestRegistryLayersDescribedOnce(t *testing.T) {
+	// Each layer of a registry image is described from the manifest and
+	// config read once, and fetched by digest through one connection
+	// setup: no request is repeated per layer but the layer's own blob.
+	var mu sync.Mutex
+	counts := map[string]int{}
+	reg := newRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			kind := r.URL.Path
+			switch {
+			case strings.Contains(kind, "/blobs/"):
+				kind = "blob"
+			case strings.Contains(kind, "/manifests/"):
+				kind = "manifest"
+			}
+			mu.Lock()
+			counts[r.Method+" "+kind]++
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
+	})
+	const n = 40
+	img := randomImage(t, n, v1.Platform{OS: "linux", Architecture: "amd64"})
+	pushImage(t, reg+"/many:1", img)
+	mu.Lock()
+	clear(counts)
+	mu.Unlock()
+	if err := readAll(context.Background(), reg+"/many:1", testOptions(WithInsecure())); err != nil {
+		t.Fatal(err)
+	}
+	res := openOK(t, reg+"/many:1", testOptions(WithInsecure())...)
+	ls, err := res.Targets[0].Image.Layers()
+	if err != nil || len(ls) != n {
+		t.Fatalf("%d layers, %v", len(ls), err)
+	}
+	want := readLayers(t, img)
+	for i, l := range ls {
+		if d, err := l.DiffID(); err != nil || d.String() != want.DiffIDs[i] {
+			t.Errorf("layer %d: diffID %s (%v), want %s", i, d, err, want.DiffIDs[i])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("requests: %v", counts)
+	// The first readAll: one manifest, the config and n layers.
+	if counts["GET blob"] != n+1+1 || counts["GET manifest"] > 2 || counts["GET /v2/"] > 4 {
+		t.Errorf("requests for %d layers: %v", n, counts)
+	}
 }

@@ -22,6 +22,9 @@ type selector struct {
 	ref    string
 	source Source
 	o      *options
+	// wrap, when set, wraps each selected image (registry images get
+	// layers described once from their manifest).
+	wrap func(v1.Image) v1.Image
 }
 
 // child is an image manifest found in an index.
@@ -249,6 +252,9 @@ func (s *selector) fromImage(img v1.Image, digest v1.Hash, idxDigest *v1.Hash, p
 	if idxDigest != nil {
 		d := *idxDigest
 		id = &d
+	}
+	if s.wrap != nil {
+		img = s.wrap(img)
 	}
 	return []Target{{
 		Reference:    s.ref,

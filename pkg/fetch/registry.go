@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -116,7 +117,20 @@ func openRegistry(ctx context.Context, ref, s string, o *options, res *Result) (
 	if err != nil {
 		return nil, err
 	}
-	sel := &selector{ctx: ctx, ref: ref, source: SourceRegistry, o: o}
+	// Layers are fetched by digest through one puller, so that the
+	// registry's handshake and token are not redone per layer (a session
+	// has its own).
+	lopts := ropts
+	if o.session == nil {
+		p, err := remote.NewPuller(ropts...)
+		if err != nil {
+			return nil, err
+		}
+		lopts = append(append([]remote.Option(nil), ropts...), remote.Reuse(p))
+	}
+	sel := &selector{ctx: ctx, ref: ref, source: SourceRegistry, o: o, wrap: func(img v1.Image) v1.Image {
+		return &registryImage{Image: img, repo: r.Context(), ropts: lopts}
+	}}
 	switch manifestKind(desc.MediaType, desc.Manifest) {
 	case kindIndex:
 		idx, err := desc.ImageIndex()
