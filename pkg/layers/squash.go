@@ -158,10 +158,11 @@ type model struct {
 	anomalies []Anomaly
 	files     map[string][]byte
 	partials  map[string]*Partial
-	targets   map[*Node]string // symlink -> cleaned absolute target
-	lowers    map[*Node]*Node  // upper directory -> lower entry at its path (overlay, per layer)
-	pathBytes int64            // bytes of paths not shared with an entry's name
-	refusedAt int              // the first layer containerd refuses in this mode, -1 when none
+	targets   map[*Node]string     // symlink -> cleaned absolute target
+	lowers    map[*Node]*Node      // upper directory -> lower entry at its path (overlay, per layer)
+	pathBytes int64                // bytes of paths not shared with an entry's name
+	refusedAt int                  // the first layer containerd refuses in this mode, -1 when none
+	pending   map[uint64]*linkMeta // hardlinked inodes whose names await new metadata (per layer)
 }
 
 func newModel(native bool) *model {
@@ -223,6 +224,7 @@ func (m *model) applyNative(i int, idx *LayerIndex) {
 			}
 		}
 	}
+	m.flushLinks()
 	m.files, m.partials = nil, nil
 }
 
@@ -330,6 +332,7 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 			}
 		}
 	}
+	m.flushLinks()
 	return upper, diverges || m.refusedAt == i
 }
 
@@ -636,27 +639,55 @@ func (m *model) hardlinkTarget(e *Entry, linkRoot *Node) *Node {
 // containerd's createTarFile does on the new name: chown (which clears file
 // capabilities), the header's extended attributes, then chmod (skipped for a
 // symlink).
+//
+// Every name of a file has the same metadata, so the change is computed once
+// per inode and written to its names when the layer ends (flushLinks): a
+// layer of n hardlinks to one file costs O(n), not O(n²).
 func (m *model) relink(inode uint64, e *Entry, symlink bool) {
-	xa := runtimeXattrs(e)
-	for _, n := range m.names[inode] {
-		n.UID, n.GID = e.UID, e.GID
-		if !symlink {
-			n.Mode = e.Mode
+	cur := m.pending[inode]
+	if cur == nil {
+		base := m.names[inode][0]
+		cur = &linkMeta{mode: base.Mode, xattrs: base.Xattrs}
+		if m.pending == nil {
+			m.pending = map[uint64]*linkMeta{}
 		}
-		kept := n.Xattrs
-		if _, ok := kept[xattrCapability]; ok {
-			kept = make(map[string]string, len(n.Xattrs))
-			for k, v := range n.Xattrs {
-				if k != xattrCapability {
-					kept[k] = v
-				}
-			}
-			if len(kept) == 0 {
-				kept = nil
-			}
-		}
-		n.Xattrs = mergeXattrs(kept, xa)
+		m.pending[inode] = cur
 	}
+	cur.uid, cur.gid = e.UID, e.GID
+	if !symlink {
+		cur.mode = e.Mode
+	}
+	kept := cur.xattrs
+	if _, ok := kept[xattrCapability]; ok {
+		kept = make(map[string]string, len(cur.xattrs))
+		for k, v := range cur.xattrs {
+			if k != xattrCapability {
+				kept[k] = v
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+	}
+	cur.xattrs = mergeXattrs(kept, runtimeXattrs(e))
+}
+
+// linkMeta is the metadata hardlink headers gave one inode in this layer.
+type linkMeta struct {
+	mode     fs.FileMode
+	uid, gid int
+	xattrs   map[string]string
+}
+
+// flushLinks writes the metadata hardlink headers gave each inode to every
+// name of it.
+func (m *model) flushLinks() {
+	for ino, meta := range m.pending {
+		for _, n := range m.names[ino] {
+			n.Mode, n.UID, n.GID, n.Xattrs = meta.mode, meta.uid, meta.gid, meta.xattrs
+		}
+	}
+	m.pending = nil
 }
 
 // xattrCapability holds a file's capabilities.
