@@ -143,16 +143,20 @@ const maxResolvedPath = 4096
 // links to deep directories would otherwise allocate gigabytes of paths.
 const maxLinkedPathBytes = 64 << 20
 
-// nativeInodes starts the native model's inode numbers, so that the two
-// models never share one.
-const nativeInodes = 1 << 40
+// inodeOf numbers the file that entry j of layer i makes. Both models give
+// the same entry the same number, so that a name only one of them ships
+// joins its hardlink group in the union.
+func inodeOf(layer, j int) uint64 { return uint64(layer)<<32 | uint64(j+1) }
+
+// linkInode numbers a symlink or special file once a hardlink names it.
+const linkInode = 1 << 63
 
 // model is the filesystem as one of containerd's two appliers makes it.
 type model struct {
 	native    bool
 	root      *Node
 	layer     int
-	inode     uint64
+	entry     int                // index of the entry being unpacked in its layer
 	names     map[uint64][]*Node // every name of an inode some hardlink shares
 	deleted   []DeletedEntry
 	anomalies []Anomaly
@@ -167,9 +171,6 @@ type model struct {
 
 func newModel(native bool) *model {
 	m := &model{native: native, root: newDir(Entry{Path: "/", Type: TypeDir, Mode: 0o755}), refusedAt: -1}
-	if native {
-		m.inode = nativeInodes
-	}
 	return m
 }
 
@@ -192,6 +193,7 @@ func (m *model) applyNative(i int, idx *LayerIndex) {
 	var opaqued map[*Node]struct{}
 	for j := range idx.Entries {
 		e := &idx.Entries[j]
+		m.entry = j
 		switch e.Type {
 		case TypeOpaque:
 			dir := m.resolveDir(m.root, e.Path, e.Path+"/"+opaqueMarker, m.nativeDir)
@@ -295,6 +297,7 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 	}
 	for j := range idx.Entries {
 		e = &idx.Entries[j]
+		m.entry = j
 		switch e.Type {
 		case TypeOpaque:
 			if dir := m.resolveDir(upper, e.Path, e.Path+"/"+opaqueMarker, mk); dir != nil {
@@ -585,8 +588,8 @@ func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
 		if n.Inode == 0 {
 			// A hardlink to a symlink or a special file: give the pair an
 			// identity of its own.
-			m.inode++
-			target.Inode, n.Inode = m.inode, m.inode
+			target.Inode = linkInode | inodeOf(m.layer, m.entry)
+			n.Inode = target.Inode
 		}
 		if m.names == nil {
 			m.names = map[uint64][]*Node{}
@@ -600,8 +603,7 @@ func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
 		}
 		m.relink(n.Inode, e, target.Type == TypeSymlink)
 	case TypeRegular:
-		m.inode++
-		n.Inode = m.inode
+		n.Inode = inodeOf(m.layer, m.entry)
 		if b, ok := m.files[e.Path]; ok {
 			n.ext = &nodeExt{data: b, captured: true}
 		} else if pt := m.partials[e.Path]; pt != nil {
