@@ -95,19 +95,7 @@ func (f File) Equal(g File) bool {
 }
 
 // UnixMode returns the mode as chmod takes it: 04755 for a setuid 0755.
-func UnixMode(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
-}
+func UnixMode(m fs.FileMode) uint32 { return layers.UnixMode(m) }
 
 // String is short and stable, for failure messages and assertions:
 //

@@ -52,15 +52,5 @@ func modeFindings(ctx context.Context, img *Image, bit fs.FileMode) ([]Finding, 
 
 // modeString renders a mode in octal with its special bits: "4755".
 func modeString(m fs.FileMode) string {
-	v := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		v |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		v |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		v |= 0o1000
-	}
-	return fmt.Sprintf("%04o", v)
+	return fmt.Sprintf("%04o", layers.UnixMode(m))
 }

@@ -470,6 +470,22 @@ func xattrs(hdr *tar.Header) map[string]string {
 	return m
 }
 
+// UnixMode returns m as chmod takes it, the inverse of what Index reads from
+// a tar header: 04755 for a setuid 0755.
+func UnixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return u
+}
+
 // tarMode converts a tar header mode (Unix bits) to fs.FileMode permission
 // and special bits, ignoring type bits.
 func tarMode(m int64) fs.FileMode {
