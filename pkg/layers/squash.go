@@ -35,8 +35,9 @@ import (
 // whatever is at its path, a directory over a directory updates its metadata,
 // a hardlink's own header sets the mode, owner and extended attributes of
 // the file it shares (a chown clears file capabilities first), trusted.*
-// attributes are never restored. The overlay result is the base of the union;
-// what only the native applier ships is added to it, and a path both ship
+// attributes are never restored. The overlay result is the base of the union
+// (the native one when only the native applier accepts the stack); what
+// only the other ships is added to it, and a path both ship
 // differently keeps the riskier file (setuid, setgid, capabilities). Every
 // such difference is recorded as an [AnomalyRuntimeDivergence].
 //
@@ -68,10 +69,12 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 // squasher applies layers one at a time, base first. The native model is
 // only made once the two appliers can differ in what they ship: until an
 // upper layer puts a directory where the lower ones hold a symlink (so that
-// the native applier writes through the link and overlayfs does not), the
-// native applier ships nothing the overlay one does not, and the union is
-// the overlay tree alone. From that layer on, the native model starts as a
-// copy of the tree below it and both are kept.
+// the native applier writes through the link and overlayfs does not), or a
+// layer that containerd refuses in overlay mode, the native applier ships
+// nothing the overlay one does not, and the union is the overlay tree alone.
+// From that layer on, the native model starts as a copy of the tree below
+// it and both are kept. (A copy, not a replay: where the native applier had
+// deleted more in earlier layers, its model keeps that superset.)
 type squasher struct {
 	over, native *model
 	anomalies    []Anomaly // the layers' own
