@@ -32,6 +32,20 @@ func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning
 			g.Incomplete++
 		}
 	}
+	if r.Workloads != nil {
+		// A workload run gates on its workloads: the images are their
+		// evidence (each keeps its own verdict above), and an image finding
+		// the pod spec neutralises is there as a mitigated workload finding.
+		g.Failing, g.Incomplete = 0, 0
+		for i := range r.Workloads {
+			wl := &r.Workloads[i]
+			wl.Gate = workloadGate(*wl, t)
+			g.Failing += wl.Gate.Failing
+			if wl.Gate.Verdict == report.Incomplete {
+				g.Incomplete++
+			}
+		}
+	}
 	g.Failed = g.Failing > 0
 	switch {
 	case g.Incomplete > 0:
@@ -43,6 +57,33 @@ func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning
 	}
 	r.Gate = g
 	return warns
+}
+
+// workloadGate decides one workload's verdict: incomplete when one of its
+// images could not be audited, else fail when a finding of its containers
+// that is neither suppressed nor mitigated is at or above t.
+func workloadGate(wl report.Workload, t Threshold) *report.ImageGate {
+	g := &report.ImageGate{Verdict: report.Pass}
+	var failing []report.Finding
+	for _, c := range wl.Containers {
+		if c.Image.Error != "" {
+			g.Reasons = append(g.Reasons, fmt.Sprintf("container %s: image not audited: %s", c.Name, c.Image.Error))
+		}
+		for _, f := range c.Findings {
+			if f.Suppressed == nil && !f.Mitigated && t.Fails(f.Severity) {
+				failing = append(failing, f)
+			}
+		}
+	}
+	g.Failing = len(failing)
+	switch {
+	case len(g.Reasons) > 0:
+		g.Verdict = report.Incomplete
+	case len(failing) > 0:
+		g.Verdict = report.Fail
+		g.Reasons = failReasons(failing)
+	}
+	return g
 }
 
 // imageGate decides one image's verdict.

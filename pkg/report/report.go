@@ -18,7 +18,10 @@ type Report struct {
 	SchemaVersion int     `json:"schemaVersion"`
 	Tool          Tool    `json:"tool"`
 	Images        []Image `json:"images"`
-	Summary       Summary `json:"summary"`
+	// Workloads are the Kubernetes workloads of an imgaudit workload run,
+	// absent from other reports.
+	Workloads []Workload `json:"workloads,omitempty"`
+	Summary   Summary    `json:"summary"`
 	// Policy names the policy file applied to the findings, when any.
 	Policy *PolicyRef `json:"policy,omitempty"`
 	// Gate is the CI gate the run applied, when any: the threshold and
@@ -217,6 +220,10 @@ type Finding struct {
 	Remediation string      `json:"remediation"`
 	// Suppressed is set when a policy ignore matched; Reason says why.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// Mitigated is set on a workload finding about the image that the pod
+	// spec neutralises (a root image run with runAsUser: 10001); it never
+	// fails a gate.
+	Mitigated bool `json:"mitigated,omitempty"`
 }
 
 // Suppression records the policy ignore that matched a finding.
