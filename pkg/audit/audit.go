@@ -162,6 +162,9 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	if err := assess(ctx, &ri, cs, cfg, fsys); err != nil {
 		return fail(err)
 	}
+	if o.onAssess != nil {
+		o.onAssess(&ri, cfg, fsys)
+	}
 	if o.SBOM {
 		res, err := catalog(ctx, &ri, t, fsys, lo.Options, o)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
@@ -67,6 +69,10 @@ type Options struct {
 
 	// flight makes the images of one audit share the read of a layer.
 	flight *layers.Flight
+	// onAssess, when set, sees each image once it is assessed, with its
+	// config and final filesystem (Workloads derives image facts there).
+	// It is called from several goroutines.
+	onAssess func(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS)
 }
 
 // DefaultOptions returns the options used when the caller sets nothing:
