@@ -175,6 +175,23 @@ func normalized(r *report.Report) *report.Report {
 		}
 		c.Images[i] = img
 	}
+	if r.Workloads != nil {
+		c.Workloads = make([]report.Workload, len(r.Workloads))
+		for i, wl := range r.Workloads {
+			cs := make([]report.Container, len(wl.Containers))
+			for j, ct := range wl.Containers {
+				if ct.Findings == nil {
+					ct.Findings = []report.Finding{}
+				}
+				if ct.PodSecurity.Violations == nil {
+					ct.PodSecurity.Violations = []report.PSSViolation{}
+				}
+				cs[j] = ct
+			}
+			wl.Containers = cs
+			c.Workloads[i] = wl
+		}
+	}
 	if c.Summary.BySeverity == nil {
 		c.Summary.BySeverity = map[report.Severity]int{}
 	}

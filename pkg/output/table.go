@@ -71,6 +71,10 @@ func (p painter) verdict(v verdict) string {
 func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	p := painter(o.Color)
 	rules := indexRules(o.Rules)
+	if r.Workloads != nil {
+		writeWorkloadTable(w, p, r)
+		return nil
+	}
 	for i := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
