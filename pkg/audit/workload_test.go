@@ -1,0 +1,124 @@
+package audit_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+const workloadManifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers:
+      - name: init
+        image: example.com/web:1
+      containers:
+      - name: web
+        image: example.com/web:1
+        securityContext:
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+      - name: copy
+        image: example.com/copy:1
+        securityContext:
+          allowPrivilegeEscalation: false
+`
+
+// TestWorkloads audits a Deployment whose three containers name one image
+// through two references (one mapped to a copy of the layout): the image
+// is audited once, and its facts (setuid file, file capabilities, VOLUME)
+// reach every container's cross-checks.
+func TestWorkloads(t *testing.T) {
+	img, err := it.Image(v1.Config{User: "1000", Entrypoint: []string{"/app"}, Volumes: map[string]struct{}{"/data": {}}},
+		it.Step("COPY . /",
+			it.File("app", 0o755, it.ELF("", 0)),
+			it.Owned(it.File("usr/bin/su", 0o4755, it.ELF("", 0)), 0, 0),
+			it.Xattr(it.File("usr/bin/ping", 0o755, it.ELF("", 0)), "security.capability", it.CapSetuidDacOverride)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := it.WriteLayout(t, img)
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if err := os.CopyFS(copyDir, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Int32
+	o := audit.DefaultOptions()
+	o.Progress = func(e audit.Event) {
+		if e.Done {
+			done.Add(1)
+		}
+	}
+	wo := audit.WorkloadOptions{
+		Stdin:    strings.NewReader(workloadManifest),
+		ImageMap: map[string]string{"example.com/web:1": "oci:" + dir, "example.com/copy:1": "oci:" + copyDir},
+	}
+	r, err := audit.Workloads(context.Background(), []string{"-"}, wo, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Images) != 1 || done.Load() != 1 || len(r.Images[0].AlsoKnownAs) != 1 {
+		t.Fatalf("%d images, %d audits, also known as %v: want the one image audited once", len(r.Images), done.Load(), r.Images[0].AlsoKnownAs)
+	}
+	if len(r.Workloads) != 1 || len(r.Workloads[0].Containers) != 3 {
+		t.Fatalf("workloads %+v", r.Workloads)
+	}
+	byName := map[string]report.Container{}
+	for _, c := range r.Workloads[0].Containers {
+		byName[c.Name] = c
+		if c.Image.Digest != r.Images[0].Digest || c.Image.Error != "" {
+			t.Errorf("%s: image %+v", c.Name, c.Image)
+		}
+	}
+	if !byName["init"].Init || byName["web"].Init {
+		t.Error("init flags")
+	}
+	has := func(c string, id, path string, mitigated bool) {
+		t.Helper()
+		if !slices.ContainsFunc(byName[c].Findings, func(f report.Finding) bool {
+			return f.ID == id && f.Path == path && f.Mitigated == mitigated
+		}) {
+			t.Errorf("%s: no %s %s (mitigated %v) in %+v", c, id, path, mitigated, byName[c].Findings)
+		}
+	}
+	has("init", "IW-SETUID-ESCALATION", "/usr/bin/su", false)
+	has("init", "IW-FILECAP-ESCALATION", "/usr/bin/ping", false)
+	has("web", "IW-EXEC-FILE-CAPABILITY", "/usr/bin/ping", false)
+	has("web", "IW-READONLY-IMAGE-VOLUME", "/data", false)
+	has("copy", "IW-SETUID-ESCALATION", "/usr/bin/su", true)
+	has("copy", "IW-FILE-CAPABILITY-NNP", "/usr/bin/ping", false)
+	if lvl := byName["web"].PodSecurity.Level; lvl != "baseline" {
+		t.Errorf("web podSecurity %q", lvl)
+	}
+}
+
+// TestWorkloadsUnauditableImage: a reference that cannot be opened leaves
+// its container with an image error and the run incomplete.
+func TestWorkloadsUnauditableImage(t *testing.T) {
+	wo := audit.WorkloadOptions{Stdin: strings.NewReader(workloadManifest),
+		ImageMap: map[string]string{"example.com/web:1": "oci:" + filepath.Join(t.TempDir(), "none"), "example.com/copy:1": "oci:" + filepath.Join(t.TempDir(), "none")}}
+	r, err := audit.Workloads(context.Background(), []string{"-"}, wo, audit.DefaultOptions())
+	if err == nil || !strings.Contains(err.Error(), audit.ErrIncomplete.Error()) || r == nil {
+		t.Fatalf("err %v", err)
+	}
+	for _, c := range r.Workloads[0].Containers {
+		if c.Image.Error == "" || len(c.Findings) != 0 {
+			t.Errorf("%s: %+v", c.Name, c)
+		}
+	}
+}
