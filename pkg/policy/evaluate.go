@@ -18,8 +18,13 @@ import (
 //
 // An image fails when it has an unsuppressed finding at or above t; an
 // image that could not be scanned completely is incomplete whatever its
-// findings, and so is a run with such an image. Renderers and the exit code
-// only read what Evaluate wrote.
+// findings, and so is a run with such an image. A workload report
+// (r.Workloads non-nil) is gated on its workloads instead (each gets its
+// report.Workload.Gate): a finding of a container counts unless it is
+// suppressed or mitigated, and a container whose image was not audited
+// makes its workload and the run incomplete; the images keep their own
+// verdicts as evidence. Renderers and the exit code only read what
+// Evaluate wrote.
 func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning {
 	warns := p.Apply(r, now)
 	r.Summarize()

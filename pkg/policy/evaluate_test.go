@@ -83,3 +83,42 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("fleet: %d images failing, want the incomplete one", r.Summary.Fleet.ImagesFailing)
 	}
 }
+
+// TestEvaluateWorkloads: a workload run gates on its workloads' findings;
+// mitigated and suppressed ones never count, image findings are evidence
+// only, and a container whose image was not audited makes its workload and
+// the run incomplete.
+func TestEvaluateWorkloads(t *testing.T) {
+	f := func(id string, s report.Severity, mitigated bool) report.Finding {
+		return report.Finding{ID: id, Severity: s, Mitigated: mitigated}
+	}
+	mk := func() *report.Report {
+		return &report.Report{
+			Images: []report.Image{{Reference: "img", Findings: []report.Finding{f("IA-USER-ROOT", report.High, false)}}},
+			Workloads: []report.Workload{
+				{Name: "mitigated", Containers: []report.Container{{Findings: []report.Finding{f("IW-ROOT-IMAGE", report.High, true), f("IW-SA-TOKEN", report.Low, false)}}}},
+				{Name: "failing", Containers: []report.Container{{Findings: []report.Finding{f("IW-START-IMAGE-ROOT", report.High, false)}}}},
+			},
+		}
+	}
+	r := mk()
+	policy.Evaluate(r, nil, policy.FailOnHigh, now)
+	want := &report.Gate{FailOn: "high", Failed: true, Verdict: report.Fail, Failing: 1}
+	if d := cmp.Diff(want, r.Gate); d != "" {
+		t.Errorf("gate (-want +got)\n%s", d)
+	}
+	if r.Workloads[0].Gate.Verdict != report.Pass || r.Workloads[1].Gate.Verdict != report.Fail ||
+		!cmp.Equal(r.Workloads[1].Gate.Reasons, []string{"IW-START-IMAGE-ROOT: 1 high finding"}) {
+		t.Errorf("workload gates %+v %+v", r.Workloads[0].Gate, r.Workloads[1].Gate)
+	}
+	if r.Images[0].Gate.Verdict != report.Fail {
+		t.Errorf("the image keeps its own verdict: %+v", r.Images[0].Gate)
+	}
+
+	r = mk()
+	r.Workloads[0].Containers[0].Image.Error = "img: not found"
+	policy.Evaluate(r, nil, policy.FailNever, now)
+	if r.Gate.Verdict != report.Incomplete || r.Gate.Incomplete != 1 || r.Workloads[0].Gate.Verdict != report.Incomplete {
+		t.Errorf("gate %+v, workload %+v", r.Gate, r.Workloads[0].Gate)
+	}
+}
