@@ -26,6 +26,8 @@ type auditFlags struct {
 	oo   outputOptions
 	so   sbomOptions
 	gopt gateOptions
+	// rules are more checks for the renderers, besides the image catalogue.
+	rules []output.Rule
 }
 
 func (a *auditFlags) AddFlags(cmd *cobra.Command) {
@@ -97,7 +99,7 @@ func (a *auditFlags) prepare(cmd *cobra.Command, env Env) (*auditRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &auditRun{out: output.Options{ShowSuppressed: a.oo.showSuppressed, Rules: outputRules()}}
+	r := &auditRun{out: output.Options{ShowSuppressed: a.oo.showSuppressed, Rules: append(outputRules(), a.rules...)}}
 	if r.pol, err = a.gopt.load(env); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/workload"
 )
 
 const workloadLong = `Audit Kubernetes workloads together with the images they run.
@@ -30,7 +31,9 @@ access. Image findings the spec neutralises are reported as mitigated and
 never fail the gate. An image that cannot be audited makes its workload
 incomplete (exit 2), never clean.
 
-Reports: table and json (workloads[] beside images[], schema version 1).
+Reports: table, json (workloads[] beside images[], schema version 1) and
+sarif (each workload finding located in its manifest at its container's
+line; mitigated findings are suppressed).
 
 ` + exitCodesHelp
 
@@ -63,6 +66,7 @@ func newWorkloadCommand(env Env) *cobra.Command {
 		},
 	}
 	af.AddFlags(cmd)
+	af.rules = workloadRules()
 	cmd.Flags().StringArrayVar(&imageMap, "image-map", nil,
 		"audit `REF=IMAGE` in place of the reference REF a pod spec names (e.g. app:1.2=oci:./image); repeatable")
 	return cmd
@@ -91,9 +95,20 @@ func workloadFormats(o *outputOptions) error {
 		return err
 	}
 	for _, d := range dests {
-		if d.format != output.FormatJSON && d.format != output.FormatTable {
-			return fmt.Errorf("format %s is not supported for workload yet (use table or json)", d.format)
+		if d.format != output.FormatJSON && d.format != output.FormatTable && d.format != output.FormatSARIF {
+			return fmt.Errorf("format %s is not supported for workload yet (use table, json or sarif)", d.format)
 		}
 	}
 	return nil
+}
+
+// workloadRules describes the cross-checks for the renderers; the rationale
+// quotes where the behaviour comes from.
+func workloadRules() []output.Rule {
+	var rules []output.Rule
+	for _, c := range workload.Checks() {
+		rules = append(rules, output.Rule{ID: c.ID, Title: c.Title, Category: string(c.Category), Severity: c.Severity,
+			Rationale: c.Docs, Remediation: c.Remediation})
+	}
+	return rules
 }

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,8 +205,50 @@ func TestWorkloadCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("sarif locates findings at the container line", func(t *testing.T) {
+		sarifFile := filepath.Join(t.TempDir(), "out.sarif")
+		r := runEnv(t, cli.Env{Dir: dir}, append(append([]string{"workload", "--no-cache", "--no-sbom", "--no-policy", "-q", "-f", "json", "-o", "sarif=" + sarifFile}, maps...), namedFile, mitigatedFile)...)
+		if r.code != 1 {
+			t.Fatalf("exit %d; stderr %q", r.code, r.stderr)
+		}
+		b, err := os.ReadFile(sarifFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Runs []struct {
+				Results []struct {
+					RuleID    string `json:"ruleId"`
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
+							Region           struct{ StartLine int } `json:"region"`
+						} `json:"physicalLocation"`
+					} `json:"locations"`
+					Suppressions []struct{ Justification string } `json:"suppressions"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		found, suppressed := false, 0
+		for _, res := range doc.Runs[0].Results {
+			loc := res.Locations[0].PhysicalLocation
+			if res.RuleID == "IW-START-NONNUMERIC-USER" {
+				found = loc.ArtifactLocation.URI == "file://"+namedFile && loc.Region.StartLine == 14
+			}
+			if res.RuleID == "IW-ROOT-IMAGE" && len(res.Suppressions) == 1 {
+				suppressed++
+			}
+		}
+		if !found || suppressed != 2 {
+			t.Errorf("start failure located %v, %d mitigated findings suppressed (want 2):\n%s", found, suppressed, b)
+		}
+	})
+
 	t.Run("unsupported format", func(t *testing.T) {
-		r := runEnv(t, cli.Env{Dir: dir}, append(append([]string{"workload", "-f", "sarif"}, maps...), namedFile)...)
+		r := runEnv(t, cli.Env{Dir: dir}, append(append([]string{"workload", "-f", "markdown"}, maps...), namedFile)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "not supported for workload") {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}

@@ -160,6 +160,7 @@ func WriteSARIF(w io.Writer, r *report.Report, o Options) error {
 			results = append(results, sarifFinding(&img, base, f, index[f.ID]))
 		}
 	}
+	results = append(results, sarifWorkloadResults(r, index)...)
 	for _, wn := range r.Warnings {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "warning", Message: sarifText{Text: wn.Message},
@@ -203,8 +204,17 @@ func sarifRules(r *report.Report, catalogue []Rule) ([]sarifRule, map[string]int
 	}
 	var extra []Rule
 	seen := map[string]bool{}
+	lists := make([][]report.Finding, 0, len(r.Images))
 	for _, img := range r.Images {
-		for _, f := range img.Findings {
+		lists = append(lists, img.Findings)
+	}
+	for _, wl := range r.Workloads {
+		for _, c := range wl.Containers {
+			lists = append(lists, c.Findings)
+		}
+	}
+	for _, fs := range lists {
+		for _, f := range fs {
 			if _, ok := index[f.ID]; ok || seen[f.ID] {
 				continue
 			}

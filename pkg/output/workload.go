@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -108,4 +109,76 @@ func writeContainerLines(w io.Writer, p painter, c report.Container) {
 		}
 		fmt.Fprintf(w, "    %s %-30s %s%s\n", sev, f.ID, Escape(oneLine(text)), mark)
 	}
+}
+
+// sarifWorkloadResults are the results of a workload report's container
+// findings, each located in its manifest at the line of its container (the
+// workload's line when the container's is unknown), so that code scanning
+// annotates the YAML. A mitigated finding carries a SARIF suppression.
+func sarifWorkloadResults(r *report.Report, index map[string]int) []sarifResult {
+	var out []sarifResult
+	for _, wl := range r.Workloads {
+		uri := manifestURI(wl.File)
+		for _, c := range wl.Containers {
+			line := c.Line
+			if line <= 0 {
+				line = max(wl.Line, 1)
+			}
+			for _, f := range c.Findings {
+				res := sarifResult{
+					RuleID:    f.ID,
+					RuleIndex: index[f.ID],
+					Level:     sarifLevel(f.Severity),
+					Message:   sarifText{Text: workloadMessage(wl, c, f)},
+					PartialFingerprints: map[string]string{
+						FingerprintKey: fingerprint(f, wl.Kind+"/"+wl.Namespace+"/"+wl.Name+"/"+c.Name, ""),
+					},
+					Properties: sarifResultProps{Image: c.Image.Reference, Digest: c.Image.Digest,
+						Severity: f.Severity, Category: f.Category, Path: f.Path},
+				}
+				var loc sarifLocation
+				loc.PhysicalLocation.ArtifactLocation.URI = uri
+				loc.PhysicalLocation.Region.StartLine = line
+				res.Locations = []sarifLocation{loc}
+				if f.Mitigated {
+					res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: "mitigated by the pod spec"}}
+				}
+				out = append(out, res)
+			}
+		}
+	}
+	return out
+}
+
+// manifestURI is a manifest's path as a URI reference: relative paths stay
+// relative (to the repository root, where CI runs), absolute ones become
+// file URIs, standard input is "stdin".
+func manifestURI(file string) string {
+	if file == "-" || file == "" {
+		return "stdin"
+	}
+	p := strings.ReplaceAll(file, "\\", "/")
+	u := (&url.URL{Path: p}).EscapedPath()
+	if strings.HasPrefix(p, "/") {
+		return "file://" + u
+	}
+	return strings.TrimPrefix(u, "./")
+}
+
+func workloadMessage(wl report.Workload, c report.Container, f report.Finding) string {
+	name := wl.Name
+	if wl.Namespace != "" {
+		name = wl.Namespace + "/" + name
+	}
+	msg := fmt.Sprintf("%s: %s %s, container %s (image %s)", f.Title, wl.Kind, name, c.Name, c.Image.Reference)
+	if f.Detail != "" {
+		msg += ": " + oneLine(f.Detail)
+	}
+	if f.Mitigated {
+		msg += ". Mitigated by the pod spec."
+	}
+	if f.Remediation != "" {
+		msg += ". Fix: " + oneLine(f.Remediation)
+	}
+	return msg
 }
