@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
 	"github.com/imgaudit/imgaudit/pkg/audit"
+	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
@@ -121,4 +123,70 @@ func TestWorkloadsUnauditableImage(t *testing.T) {
 			t.Errorf("%s: %+v", c.Name, c)
 		}
 	}
+}
+
+// BenchmarkWorkloads audits 500 Deployments over 50 distinct images (OCI
+// layouts passed through ImageMap): each image is audited once, cold (empty
+// layer cache) and warm (every layer in a disk cache). The warm figure less
+// the images' own audit is the per-workload overhead.
+func BenchmarkWorkloads(b *testing.B) {
+	imageMap := map[string]string{}
+	for i := range 50 {
+		img, err := it.Image(v1.Config{User: "app"}, it.Step("COPY . /",
+			it.Text("etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"),
+			it.File("bin/sh", 0o755, it.ELF("", 64)), it.Owned(it.File("usr/bin/su", 0o4755, it.ELF("", 64)), 0, 0),
+			it.Text(fmt.Sprintf("app/%d", i), "x")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		imageMap[fmt.Sprintf("example.com/app%02d:1", i)] = "oci:" + it.WriteLayout(b, img)
+	}
+	var in strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&in, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web%d}\nspec:\n  template:\n    spec:\n"+
+			"      securityContext: {runAsNonRoot: true}\n      containers:\n      - name: app\n        image: example.com/app%02d:1\n---\n", i, i%50)
+	}
+	run := func(b *testing.B, cache layers.Cache) {
+		o := audit.DefaultOptions()
+		o.Cache = cache
+		wo := audit.WorkloadOptions{Stdin: strings.NewReader(in.String()), ImageMap: imageMap}
+		r, err := audit.Workloads(context.Background(), []string{"-"}, wo, o)
+		if err != nil || len(r.Images) != 50 || len(r.Workloads) != 500 {
+			b.Fatalf("%v: %d images, %d workloads", err, len(r.Images), len(r.Workloads))
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			cache, _ := layers.NewDiskCache(b.TempDir(), 0)
+			run(b, cache)
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		cache, _ := layers.NewDiskCache(b.TempDir(), 0)
+		run(b, cache)
+		for b.Loop() {
+			run(b, cache)
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*500), "µs/workload")
+	})
+	// The same 50 images through Run, warm: what the workloads add is the
+	// difference.
+	b.Run("images-only-warm", func(b *testing.B) {
+		cache, _ := layers.NewDiskCache(b.TempDir(), 0)
+		var refs []string
+		for _, ref := range imageMap {
+			refs = append(refs, ref)
+		}
+		o := audit.DefaultOptions()
+		o.Cache = cache
+		runImages := func() {
+			if r, err := audit.Run(context.Background(), refs, o); err != nil || len(r.Images) != 50 {
+				b.Fatal(err)
+			}
+		}
+		runImages()
+		for b.Loop() {
+			runImages()
+		}
+	})
 }
