@@ -79,7 +79,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if err := writeReports(cmd, env, r.dests, rep, r.out); err != nil {
 		return usage(err)
 	}
-	return exitFor(rep.Gate, auditErr)
+	return exitFor(rep, auditErr)
 }
 
 // auditRun is what one auditing command needs, resolved from its flags.
@@ -145,10 +145,13 @@ func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (a
 // exitFor maps the report's verdict to the exit code: pass 0, fail 1,
 // incomplete 2. An audit that returned an error is incomplete whatever the
 // verdict says.
-func exitFor(g *report.Gate, auditErr error) error {
+func exitFor(rep *report.Report, auditErr error) error {
+	g := rep.Gate
 	switch {
 	case auditErr != nil:
 		return usage(incompleteMessage(auditErr))
+	case g.Verdict == report.Incomplete && rep.Workloads != nil:
+		return usage(fmt.Errorf("%d %s could not be audited completely", g.Incomplete, pluralWord(g.Incomplete, "workload")))
 	case g.Verdict == report.Incomplete:
 		return usage(fmt.Errorf("%d %s could not be scanned completely", g.Incomplete, pluralWord(g.Incomplete, "image")))
 	case g.Verdict == report.Fail:
