@@ -141,7 +141,7 @@ func TestWorkloadCLI(t *testing.T) {
 		if w.Gate == nil || w.Gate.Verdict != report.Fail {
 			t.Errorf("gate %+v", w.Gate)
 		}
-		if rep.Gate == nil || rep.Gate.Verdict != report.Fail || rep.Gate.FailOn != "high" {
+		if rep.Gate == nil || rep.Gate.Verdict != report.Fail || rep.Gate.FailOn != report.High.String() {
 			t.Errorf("run gate %+v", rep.Gate)
 		}
 		if !strings.Contains(r.stdout, `"mitigated": true`) || strings.Contains(r.stdout, `"mitigated": false`) {
