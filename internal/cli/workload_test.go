@@ -310,3 +310,31 @@ items:
 		t.Errorf("a digest reference is not mutable: %v", ids)
 	}
 }
+
+// TestWorkloadReadmeExample keeps the README's worked example true: the
+// api Deployment (runAsNonRoot over the root demo image) never starts and
+// fails the gate; the worker (restricted, hardened image) passes.
+func TestWorkloadReadmeExample(t *testing.T) {
+	const worker = "registry.example.com/shop/worker@sha256:eefbc38cbf25e5ccc6a5e59e1c30c2abe8b26c74bb5b7694ea9ff88e9834b684"
+	r := runEnv(t, cli.Env{}, "workload", "--no-cache", "--no-sbom", "--no-policy", "-q", "-f", "json",
+		"--image-map", "registry.example.com/shop/api:1.0=oci:"+imagesDir+"/demo",
+		"--image-map", worker+"=oci:"+imagesDir+"/hardened",
+		"../../testdata/workloads/shop.yaml")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q", r.code, r.stderr)
+	}
+	rep := decode(t, r.stdout)
+	if len(rep.Workloads) != 2 {
+		t.Fatalf("%d workloads, want 2", len(rep.Workloads))
+	}
+	api, w := rep.Workloads[0], rep.Workloads[1]
+	if f := findingOf(t, api.Containers[0], "IW-START-IMAGE-ROOT"); f.Category != "start-failure" || f.Mitigated {
+		t.Errorf("api: %+v", f)
+	}
+	if w.Gate == nil || w.Gate.Verdict != report.Pass || w.Containers[0].PodSecurity.Level != "restricted" || len(w.Containers[0].Findings) != 0 {
+		t.Errorf("worker: gate %+v, container %+v", w.Gate, w.Containers[0])
+	}
+	if w.Containers[0].Image.Digest != worker[len(worker)-71:] {
+		t.Errorf("worker digest %s: the example image changed; update README and testdata/workloads/shop.yaml", w.Containers[0].Image.Digest)
+	}
+}
