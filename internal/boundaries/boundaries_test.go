@@ -79,14 +79,18 @@ func standard(p *packages.Package) bool {
 	return p.Module == nil && !strings.Contains(strings.Split(p.PkgPath, "/")[0], ".")
 }
 
-// closure returns every package p reaches, directly or not.
+// closure returns every package p reaches, directly or not, by package
+// path. Imports are keyed by the path the source wrote, which is not unique:
+// the standard library's vendored golang.org/x/net/idna and the module's own
+// share "golang.org/x/net/idna", so keying by it made the walk depend on map
+// order (and golang.org/x/text reached or not, run to run).
 func closure(p *packages.Package) map[string]*packages.Package {
 	seen := map[string]*packages.Package{}
 	var walk func(q *packages.Package)
 	walk = func(q *packages.Package) {
-		for path, d := range q.Imports {
-			if _, ok := seen[path]; !ok {
-				seen[path] = d
+		for _, d := range q.Imports {
+			if _, ok := seen[d.PkgPath]; !ok {
+				seen[d.PkgPath] = d
 				walk(d)
 			}
 		}
