@@ -59,6 +59,11 @@ type Gate struct {
 	Failing int `json:"failing,omitempty"`
 	// Incomplete counts the images that could not be scanned completely.
 	Incomplete int `json:"incomplete,omitempty"`
+	// FailOnNew is the threshold for the findings a baseline did not have
+	// (--fail-on-new), absent without a baseline; FailingNew counts the
+	// unsuppressed added findings at or above it, over every image.
+	FailOnNew  string `json:"failOnNew,omitempty"`
+	FailingNew int    `json:"failingNew,omitempty"`
 }
 
 // Verdict is the gate's decision about an image or a run.
@@ -82,6 +87,9 @@ type ImageGate struct {
 	// Failing counts the image's unsuppressed findings at or above the
 	// gate's threshold.
 	Failing int `json:"failing"`
+	// FailingNew counts the image's unsuppressed added findings (Diff) at
+	// or above the gate's FailOnNew.
+	FailingNew int `json:"failingNew,omitempty"`
 	// Reasons explain a verdict other than pass, one line each: a failing
 	// check with its count and severity ("IA-SHELL: 2 medium findings"),
 	// worst first, or why the scan is incomplete.
@@ -132,6 +140,9 @@ type Image struct {
 	// Gate is the image's verdict under the run's gate (Report.Gate),
 	// absent when no gate was applied.
 	Gate *ImageGate `json:"gate,omitempty"`
+	// Diff compares the image with a baseline (imgaudit diff, scan
+	// --baseline); absent otherwise.
+	Diff *Diff `json:"diff,omitempty"`
 }
 
 // User is the user the container runs as.
