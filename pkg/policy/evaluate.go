@@ -26,13 +26,34 @@ import (
 // verdicts as evidence. Renderers and the exit code only read what
 // Evaluate wrote.
 func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning {
+	return EvaluateGate(r, p, Gate{FailOn: t, FailOnNew: FailNever}, now)
+}
+
+// Gate is the input of the verdict: the thresholds.
+type Gate struct {
+	// FailOn applies to every finding of an image.
+	FailOn Threshold
+	// FailOnNew applies to the findings an image added over its baseline
+	// (report.Image.Diff.Added); FailNever when there is no baseline.
+	FailOnNew Threshold
+}
+
+// EvaluateGate is [Evaluate] with both thresholds: an image also fails
+// when its diff adds an unsuppressed finding at or above gt.FailOnNew.
+// The report's gate records FailOnNew only when it can fail.
+func EvaluateGate(r *report.Report, p *Policy, gt Gate, now time.Time) []Warning {
+	t := gt.FailOn
 	warns := p.Apply(r, now)
 	r.Summarize()
 	g := &report.Gate{FailOn: t.String()}
+	if gt.FailOnNew < FailNever {
+		g.FailOnNew = gt.FailOnNew.String()
+	}
 	for i := range r.Images {
 		img := &r.Images[i]
-		img.Gate = imageGate(*img, t)
+		img.Gate = imageGate(*img, gt)
 		g.Failing += img.Gate.Failing
+		g.FailingNew += img.Gate.FailingNew
 		if img.Gate.Verdict == report.Incomplete {
 			g.Incomplete++
 		}
@@ -51,7 +72,7 @@ func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning
 			}
 		}
 	}
-	g.Failed = g.Failing > 0
+	g.Failed = g.Failing > 0 || g.FailingNew > 0
 	switch {
 	case g.Incomplete > 0:
 		g.Verdict = report.Incomplete
@@ -92,16 +113,23 @@ func workloadGate(wl report.Workload, t Threshold) *report.ImageGate {
 }
 
 // imageGate decides one image's verdict.
-func imageGate(img report.Image, t Threshold) *report.ImageGate {
-	failing := failingIn(img, t)
-	g := &report.ImageGate{Verdict: report.Pass, Failing: len(failing)}
+func imageGate(img report.Image, t Gate) *report.ImageGate {
+	failing := failingIn(img.Findings, t.FailOn)
+	var failingNew []report.Finding
+	if img.Diff != nil {
+		failingNew = failingIn(img.Diff.Added, t.FailOnNew)
+	}
+	g := &report.ImageGate{Verdict: report.Pass, Failing: len(failing), FailingNew: len(failingNew)}
 	switch {
 	case img.Error != "":
 		g.Verdict = report.Incomplete
 		g.Reasons = []string{"scan incomplete, image not assessed: " + img.Error}
-	case len(failing) > 0:
+	case len(failing) > 0 || len(failingNew) > 0:
 		g.Verdict = report.Fail
 		g.Reasons = failReasons(failing)
+		for _, r := range failReasons(failingNew) {
+			g.Reasons = append(g.Reasons, "new "+r)
+		}
 	}
 	return g
 }

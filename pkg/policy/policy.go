@@ -213,22 +213,13 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 
 	for i := range r.Images {
 		img := &r.Images[i]
-		kept := img.Findings[:0]
-		for _, f := range img.Findings {
-			if p.disabled(f) {
-				continue
-			}
-			if f.Suppressed == nil {
-				for _, ig := range active {
-					if ig.matches(img.Reference, f) {
-						f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
-						break
-					}
-				}
-			}
-			kept = append(kept, f)
+		img.Findings = p.filter(img.Reference, img.Findings, active)
+		if img.Diff != nil {
+			// The delta is filtered as the findings are: a disabled check
+			// neither adds nor removes, an ignore suppresses an added one.
+			img.Diff.Added = p.filter(img.Reference, img.Diff.Added, active)
+			img.Diff.Removed = p.filter(img.Reference, img.Diff.Removed, active)
 		}
-		img.Findings = kept
 	}
 
 	r.Policy = &report.PolicyRef{
@@ -241,6 +232,27 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 	}
 	r.Summarize()
 	return warns
+}
+
+// filter drops the findings of disabled checks from fs (in place) and
+// marks those an active ignore matches as suppressed.
+func (p *Policy) filter(ref string, fs []report.Finding, active []*Ignore) []report.Finding {
+	kept := fs[:0]
+	for _, f := range fs {
+		if p.disabled(f) {
+			continue
+		}
+		if f.Suppressed == nil {
+			for _, ig := range active {
+				if ig.matches(ref, f) {
+					f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
+					break
+				}
+			}
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }
 
 func (p *Policy) disabled(f report.Finding) bool {

@@ -85,14 +85,14 @@ func (t Threshold) Fails(severity report.Severity) bool {
 func Failing(r *report.Report, t Threshold) []report.Finding {
 	var out []report.Finding
 	for _, img := range r.Images {
-		out = append(out, failingIn(img, t)...)
+		out = append(out, failingIn(img.Findings, t)...)
 	}
 	return out
 }
 
-func failingIn(img report.Image, t Threshold) []report.Finding {
+func failingIn(fs []report.Finding, t Threshold) []report.Finding {
 	var out []report.Finding
-	for _, f := range img.Findings {
+	for _, f := range fs {
 		if f.Suppressed == nil && t.Fails(f.Severity) {
 			out = append(out, f)
 		}

@@ -49,7 +49,7 @@ type Gate struct {
 	// "none" never fails.
 	FailOn string `json:"failOn"`
 	// Failed is true when at least one unsuppressed finding is at or above
-	// FailOn.
+	// FailOn, or an unsuppressed added finding at or above FailOnNew.
 	Failed bool `json:"failed"`
 	// Verdict is the run's: incomplete when an image could not be scanned
 	// completely (whatever the findings), else fail when Failed, else pass.
