@@ -130,6 +130,9 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 			fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %-10s%s", e[0]+":", Escape(e[1])), TableWidth, strings.Repeat(" ", 12)))
 		}
 	}
+	if img.Diff != nil {
+		writeDiff(w, p, img.Diff, o)
+	}
 
 	if len(img.Layers) > 0 {
 		fmt.Fprintln(w)

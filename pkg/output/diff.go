@@ -1,0 +1,80 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imgaudit/imgaudit/pkg/report"
+)
+
+// writeDiff renders an image's comparison with its baseline, added
+// findings first with the Dockerfile step that added each, then removed
+// ones, then the count of unchanged ones and the facts that changed.
+func writeDiff(w io.Writer, p painter, d *report.Diff, o Options) {
+	fmt.Fprintln(w)
+	base := Escape(d.Baseline)
+	if d.BaselineDigest != "" {
+		base += " (" + shortDigest(d.BaselineDigest) + ")"
+	}
+	fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold, "Compared with"), base)
+	for _, part := range []struct {
+		title, verb string
+		fs          []report.Finding
+	}{{"Added", "adds", d.Added}, {"Removed", "removes", d.Removed}} {
+		fs := sortedFindings(part.fs, o.ShowSuppressed)
+		fmt.Fprintf(w, "  %s (%d):\n", part.title, len(fs))
+		for _, f := range fs {
+			line := fmt.Sprintf("    %-8s %s %s", p.severity(f.Severity), Escape(f.ID), diffLine(part.verb, f))
+			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", 6)))
+		}
+	}
+	fmt.Fprintf(w, "  Unchanged: %s\n", plural(d.Unchanged, "finding"))
+	if facts := diffFacts(d); len(facts) > 0 {
+		fmt.Fprintln(w, wrapIndent("  Changed: "+Escape(strings.Join(facts, "; ")), TableWidth, "    "))
+	}
+}
+
+// diffLine says what a finding's step did: "adds /usr/bin/curl — layer 4,
+// `RUN apt-get install curl`".
+func diffLine(verb string, f report.Finding) string {
+	what := f.Path
+	if what == "" {
+		what = f.Title
+		if f.Name != "" {
+			what += " (" + f.Name + ")"
+		}
+	}
+	s := verb + " " + Escape(oneLine(what))
+	if f.Layer != nil {
+		s += fmt.Sprintf(" — layer %d", f.Layer.Index)
+		if f.Layer.CreatedBy != "" {
+			s += ", `" + Escape(clip(oneLine(f.Layer.CreatedBy), 80)) + "`"
+		}
+	}
+	if f.Suppressed != nil {
+		s += " [suppressed]"
+	}
+	return s
+}
+
+// diffFacts lists the facts that changed, one phrase each.
+func diffFacts(d *report.Diff) []string {
+	var out []string
+	if d.User != nil {
+		out = append(out, "user "+d.User.Old+" → "+d.User.New)
+	}
+	if d.Base != nil {
+		out = append(out, "base "+d.Base.Old+" → "+d.Base.New)
+	}
+	if d.Packages != nil {
+		out = append(out, fmt.Sprintf("packages %d → %d", d.Packages.Old, d.Packages.New))
+	}
+	if d.Size != nil {
+		out = append(out, "size "+HumanBytes(d.Size.Old)+" → "+HumanBytes(d.Size.New))
+	}
+	if len(d.LayersAdded) > 0 || len(d.LayersRemoved) > 0 {
+		out = append(out, fmt.Sprintf("layers +%d −%d", len(d.LayersAdded), len(d.LayersRemoved)))
+	}
+	return out
+}
