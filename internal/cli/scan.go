@@ -28,6 +28,7 @@ type auditFlags struct {
 	gopt gateOptions
 	// rules are more checks for the renderers, besides the image catalogue.
 	rules []output.Rule
+	bo    baselineOptions // flags added by scan and diff only
 }
 
 func (a *auditFlags) AddFlags(cmd *cobra.Command) {
@@ -57,7 +58,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if r.stream != nil {
 		emit = r.stream.Emit
 	}
-	rep, auditErr := call(cmd.Context(), r.opts, emit)
+	rep, auditErr := a.bo.wrap(env, call)(cmd.Context(), r.opts, emit)
 	r.prog.finish()
 	if rep == nil {
 		if auditErr == nil {
@@ -65,7 +66,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 		}
 		return usage(auditErr)
 	}
-	for _, w := range policy.Evaluate(rep, r.pol, r.threshold, env.Now()) {
+	for _, w := range policy.EvaluateGate(rep, r.pol, r.gate, env.Now()) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}
 	if len(rep.Images) > 1 {
@@ -84,13 +85,13 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 
 // auditRun is what one auditing command needs, resolved from its flags.
 type auditRun struct {
-	opts      audit.Options
-	pol       *policy.Policy
-	threshold policy.Threshold
-	dests     []destination
-	out       output.Options
-	stream    *output.JSONLStream // nil unless jsonl streams to standard output
-	prog      *progress           // nil unless standard error is a terminal
+	opts   audit.Options
+	pol    *policy.Policy
+	gate   policy.Gate
+	dests  []destination
+	out    output.Options
+	stream *output.JSONLStream // nil unless jsonl streams to standard output
+	prog   *progress           // nil unless standard error is a terminal
 }
 
 // prepare resolves the flags, the policy and the library options.
@@ -103,13 +104,17 @@ func (a *auditFlags) prepare(cmd *cobra.Command, env Env) (*auditRun, error) {
 	if r.pol, err = a.gopt.load(env); err != nil {
 		return nil, err
 	}
-	if r.threshold, err = a.gopt.threshold(cmd, r.pol); err != nil {
+	t, err := a.gopt.threshold(cmd, r.pol)
+	if err != nil {
+		return nil, err
+	}
+	if r.gate, err = a.bo.gate(cmd, t); err != nil {
 		return nil, err
 	}
 	if r.opts, err = a.options(cmd, env, r.pol); err != nil {
 		return nil, err
 	}
-	r.dests, r.stream = streamed(dests, cmd.OutOrStdout(), r.pol, r.threshold, env.Now)
+	r.dests, r.stream = streamed(dests, cmd.OutOrStdout(), r.pol, r.gate, env.Now)
 	if !a.oo.quiet && env.IsTerminal(cmd.ErrOrStderr()) {
 		r.prog = newProgress(cmd.ErrOrStderr())
 		r.opts.Progress = r.prog.event
@@ -154,6 +159,9 @@ func exitFor(rep *report.Report, auditErr error) error {
 		return usage(fmt.Errorf("%d %s could not be audited completely", g.Incomplete, pluralWord(g.Incomplete, "workload")))
 	case g.Verdict == report.Incomplete:
 		return usage(fmt.Errorf("%d %s could not be scanned completely", g.Incomplete, pluralWord(g.Incomplete, "image")))
+	case g.Verdict == report.Fail && g.Failing == 0:
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d new %s at or above %s (--fail-on-new)",
+			g.FailingNew, pluralWord(g.FailingNew, "finding"), g.FailOnNew)}
 	case g.Verdict == report.Fail:
 		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)",
 			g.Failing, pluralWord(g.Failing, "finding"), g.FailOn)}
@@ -164,10 +172,10 @@ func exitFor(rep *report.Report, auditErr error) error {
 // streamed takes a jsonl report on standard output out of dests and
 // returns the stream that writes it as the audit goes, each image with its
 // verdict; nil when there is none.
-func streamed(dests []destination, w io.Writer, pol *policy.Policy, t policy.Threshold, now func() time.Time) ([]destination, *output.JSONLStream) {
+func streamed(dests []destination, w io.Writer, pol *policy.Policy, g policy.Gate, now func() time.Time) ([]destination, *output.JSONLStream) {
 	for i, d := range dests {
 		if d.file == "-" && d.format == output.FormatJSONL {
-			evaluate := func(one *report.Report) { policy.Evaluate(one, pol, t, now()) }
+			evaluate := func(one *report.Report) { policy.EvaluateGate(one, pol, g, now()) }
 			return append(dests[:i:i], dests[i+1:]...), output.NewJSONLStream(w, evaluate)
 		}
 	}
@@ -253,6 +261,8 @@ func newScanCommand(env Env) *cobra.Command {
 		},
 	}
 	af.AddFlags(cmd)
+	af.bo.addFailOnNew(cmd)
+	cmd.Flags().StringVar(&af.bo.ref, "baseline", "", "compare each image with `REF|FILE`, an image or an earlier JSON report: the report lists what it added, removed and kept, and the gate counts added findings (--fail-on-new)")
 	cmd.Flags().StringVar(&fromFile, "from-file", "", "read image references from `FILE`, one per line (# comments and blank lines ignored; - is standard input)")
 	return cmd
 }

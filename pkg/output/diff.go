@@ -3,7 +3,9 @@ package output
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
@@ -18,6 +20,10 @@ func writeDiff(w io.Writer, p painter, d *report.Diff, o Options) {
 		base += " (" + shortDigest(d.BaselineDigest) + ")"
 	}
 	fmt.Fprintf(w, "%s %s\n", p.paint(ansiBold, "Compared with"), base)
+	wID := 0
+	for _, f := range append(slices.Clone(d.Added), d.Removed...) {
+		wID = max(wID, utf8.RuneCountInString(Escape(f.ID)))
+	}
 	for _, part := range []struct {
 		title, verb string
 		fs          []report.Finding
@@ -25,7 +31,8 @@ func writeDiff(w io.Writer, p painter, d *report.Diff, o Options) {
 		fs := sortedFindings(part.fs, o.ShowSuppressed)
 		fmt.Fprintf(w, "  %s (%d):\n", part.title, len(fs))
 		for _, f := range fs {
-			line := fmt.Sprintf("    %-8s %s %s", p.severity(f.Severity), Escape(f.ID), diffLine(part.verb, f))
+			sev := p.severity(f.Severity) + strings.Repeat(" ", max(0, 8-len(f.Severity.String())))
+			line := fmt.Sprintf("    %s %-*s %s", sev, wID, Escape(f.ID), diffLine(part.verb, f))
 			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", 6)))
 		}
 	}

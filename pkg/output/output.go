@@ -235,6 +235,8 @@ type verdict struct {
 	state      string
 	failOn     string
 	failing    int    // unsuppressed findings at or above failOn
+	failOnNew  string // set when a baseline's added findings are gated
+	failingNew int    // unsuppressed added findings at or above failOnNew
 	findings   int    // unsuppressed findings
 	counts     string // "1 critical, 2 high"
 	suppressed int
@@ -265,6 +267,7 @@ func imageVerdict(r *report.Report, img *report.Image) verdict {
 		v.state = "error"
 	case g != nil && r.Gate != nil:
 		v.failOn, v.failing = r.Gate.FailOn, g.Failing
+		v.failOnNew, v.failingNew = r.Gate.FailOnNew, g.FailingNew
 		v.state = "pass"
 		if g.Verdict == report.Fail {
 			v.state = "fail"
@@ -280,16 +283,29 @@ func (v verdict) text() string {
 	case "error":
 		return "scan incomplete, image not assessed: " + v.err
 	case "fail":
-		fmt.Fprintf(&b, "%s at or above %s", plural(v.failing, "finding"), v.failOn)
-		if v.findings > v.failing {
+		shown := v.failing
+		switch {
+		case v.failOnNew != "" && v.failing == 0:
+			fmt.Fprintf(&b, "%s at or above %s", plural(v.failingNew, "new finding"), v.failOnNew)
+			shown = v.failingNew
+		case v.failingNew > 0:
+			fmt.Fprintf(&b, "%s at or above %s, %s at or above %s", plural(v.failing, "finding"), v.failOn,
+				plural(v.failingNew, "new finding"), v.failOnNew)
+		default:
+			fmt.Fprintf(&b, "%s at or above %s", plural(v.failing, "finding"), v.failOn)
+		}
+		if v.findings > shown {
 			fmt.Fprintf(&b, " (%s in all: %s)", plural(v.findings, "finding"), v.counts)
 		} else {
 			fmt.Fprintf(&b, " (%s)", v.counts)
 		}
 	case "pass":
-		if v.findings == 0 {
+		switch {
+		case v.findings == 0:
 			b.WriteString("no findings")
-		} else {
+		case v.failOnNew != "":
+			fmt.Fprintf(&b, "no new finding at or above %s (%s: %s)", v.failOnNew, plural(v.findings, "finding"), v.counts)
+		default:
 			fmt.Fprintf(&b, "no finding at or above %s (%s: %s)", v.failOn, plural(v.findings, "finding"), v.counts)
 		}
 	default:
