@@ -96,6 +96,7 @@ type sarifResult struct {
 	Locations           []sarifLocation    `json:"locations"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	BaselineState       string             `json:"baselineState,omitempty"`
 	Properties          sarifResultProps   `json:"properties"`
 }
 
@@ -156,9 +157,7 @@ func WriteSARIF(w io.Writer, r *report.Report, o Options) error {
 			})
 		}
 		base := imageURI(img.Reference, img.Platform)
-		for _, f := range sortedFindings(img.Findings, true) {
-			results = append(results, sarifFinding(&img, base, f, index[f.ID]))
-		}
+		results = append(results, sarifImageResults(&img, base, index)...)
 	}
 	results = append(results, sarifWorkloadResults(r, index)...)
 	for _, wn := range r.Warnings {
@@ -187,6 +186,44 @@ func WriteSARIF(w io.Writer, r *report.Report, o Options) error {
 		return fmt.Errorf("writing sarif: %w", err)
 	}
 	return nil
+}
+
+// sarifImageResults are an image's results. Compared with a baseline
+// (img.Diff), each carries its baselineState as GitHub code scanning reads
+// it: new (added) or unchanged, and the removed findings follow as absent.
+func sarifImageResults(img *report.Image, base string, index map[string]int) []sarifResult {
+	var out []sarifResult
+	added := map[string]bool{}
+	if img.Diff != nil {
+		for _, f := range img.Diff.Added {
+			added[findingKey(f)] = true
+		}
+	}
+	for _, f := range sortedFindings(img.Findings, true) {
+		res := sarifFinding(img, base, f, index[f.ID])
+		if img.Diff != nil {
+			res.BaselineState = "unchanged"
+			if added[findingKey(f)] {
+				res.BaselineState = "new"
+			}
+		}
+		out = append(out, res)
+	}
+	if img.Diff != nil {
+		for _, f := range sortedFindings(img.Diff.Removed, true) {
+			if i, ok := index[f.ID]; ok {
+				res := sarifFinding(img, base, f, i)
+				res.BaselineState = "absent"
+				out = append(out, res)
+			}
+		}
+	}
+	return out
+}
+
+// findingKey tells an image's findings apart.
+func findingKey(f report.Finding) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%t", f.ID, f.Path, f.Name, f.Deleted)
 }
 
 // sarifRules builds the rule descriptors: the catalogue's, then a rule for
