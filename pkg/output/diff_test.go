@@ -75,3 +75,22 @@ func TestDiffSARIF(t *testing.T) {
 		t.Errorf("baseline states (-want +got)\n%s", d)
 	}
 }
+
+// TestDiffMarkdown: the pull-request comment leads with the additions.
+func TestDiffMarkdown(t *testing.T) {
+	var buf bytes.Buffer
+	if err := output.WriteMarkdown(&buf, diffReport(), output.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{
+		"❌ **FAIL**: 1 of 1 image has findings at or above `medium` (new findings).",
+		"Compared with `app:1`: **1 added**, 1 removed, 1 unchanged.\n\n#### Added\n\n| Severity | Check | Finding | Added by |\n|---|---|---|---|\n| medium | `IA-NETWORK-TOOL` |",
+		"layer 4: `RUN apt-get install curl` |\n\n#### Removed\n",
+		"Changed: user (unset) (root) → 1000.\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}

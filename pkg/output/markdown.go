@@ -56,21 +56,33 @@ func markdownOverall(r *report.Report) string {
 	case errs > 0:
 		s = fmt.Sprintf("❌ **ERROR**: %d of %s could not be scanned completely", errs, plural(n, "image"))
 	case failed > 0:
-		s = fmt.Sprintf("❌ **FAIL**: %d of %s %s findings at or above `%s`", failed, plural(n, "image"), hasHave(failed), r.Gate.FailOn)
+		s = fmt.Sprintf("❌ **FAIL**: %d of %s %s findings at or above %s", failed, plural(n, "image"), hasHave(failed), mdThreshold(r.Gate))
 	case r.Gate != nil:
-		s = fmt.Sprintf("✅ **PASS**: no finding at or above `%s` in %s", r.Gate.FailOn, plural(n, "image"))
+		s = fmt.Sprintf("✅ **PASS**: no finding at or above %s in %s", mdThreshold(r.Gate), plural(n, "image"))
 	case clean == n:
 		s = fmt.Sprintf("✅ **CLEAN**: no findings in %s", plural(n, "image"))
 	default:
 		s = fmt.Sprintf("⚠️ **FINDINGS**: %s in %s", plural(r.Summary.Findings, "finding"), plural(n, "image"))
 	}
 	if errs > 0 && failed > 0 {
-		s += fmt.Sprintf("; %d %s findings at or above `%s`", failed, hasHave(failed), r.Gate.FailOn)
+		s += fmt.Sprintf("; %d %s findings at or above %s", failed, hasHave(failed), mdThreshold(r.Gate))
 	}
 	if r.Summary.Suppressed > 0 {
 		s += fmt.Sprintf(" (%d suppressed by policy)", r.Summary.Suppressed)
 	}
 	return s + ".\n"
+}
+
+// mdThreshold names the gate's thresholds: "`high`", or with a baseline
+// "`medium` (new findings)", "`high` (new findings: `medium`)".
+func mdThreshold(g *report.Gate) string {
+	switch {
+	case g.FailOnNew == "":
+		return mdCode(g.FailOn, false)
+	case g.FailOn == "none":
+		return mdCode(g.FailOnNew, false) + " (new findings)"
+	}
+	return mdCode(g.FailOn, false) + " (new findings: " + mdCode(g.FailOnNew, false) + ")"
 }
 
 func hasHave(n int) string {
@@ -93,6 +105,9 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 	fmt.Fprintf(b, "**%s** — %s\n", v.label(), mdText(v.text()))
 	if img.Error != "" {
 		return
+	}
+	if img.Diff != nil {
+		markdownDiff(b, img.Diff, o)
 	}
 
 	open := sortedFindings(img.Findings, false)
@@ -149,6 +164,28 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 		}
 	}
 	b.WriteString("\n</details>\n")
+}
+
+// markdownDiff leads an image compared with a baseline: what it added,
+// with the step that added each, then what it removed, the count of
+// unchanged findings and the facts that changed.
+func markdownDiff(b *strings.Builder, d *report.Diff, o Options) {
+	added, removed := sortedFindings(d.Added, o.ShowSuppressed), sortedFindings(d.Removed, o.ShowSuppressed)
+	fmt.Fprintf(b, "\nCompared with %s: **%d added**, %d removed, %d unchanged.\n",
+		mdCode(d.Baseline, false), len(added), len(removed), d.Unchanged)
+	for _, part := range []struct {
+		title string
+		fs    []report.Finding
+	}{{"Added", added}, {"Removed", removed}} {
+		if len(part.fs) > 0 {
+			fmt.Fprintf(b, "\n#### %s\n\n", part.title)
+			markdownFindings(b, part.fs)
+		}
+	}
+	if facts := diffFacts(d); len(facts) > 0 {
+		fmt.Fprintf(b, "\nChanged: %s.\n", mdText(strings.Join(facts, "; ")))
+	}
+	b.WriteString("\n#### All findings\n")
 }
 
 func markdownFindings(b *strings.Builder, fs []report.Finding) {
