@@ -57,8 +57,11 @@ func (o *baselineOptions) gate(cmd *cobra.Command, t policy.Threshold) (policy.G
 // carries its diff, also when it is streamed. A baseline that could not
 // be audited completely makes the run incomplete.
 func (o *baselineOptions) wrap(env Env, call auditFunc) auditFunc {
-	if o.ref == "" {
+	switch o.ref {
+	case "":
 		return call
+	case baselineBase:
+		return o.wrapBase(env, call)
 	}
 	return func(ctx context.Context, opts audit.Options, emit func(report.Image)) (*report.Report, error) {
 		base, err := o.load(ctx, env, opts)
@@ -90,6 +93,69 @@ func (o *baselineOptions) wrap(env Env, call auditFunc) auditFunc {
 		}
 		return rep, errors.Join(append([]error{err, runErr}, errs...)...)
 	}
+}
+
+// baselineBase is the --baseline value that compares each image with the
+// base image its manifest names.
+const baselineBase = "base"
+
+// wrapBase makes call compare every image it audits with the base image
+// its manifest names (org.opencontainers.image.base.name, pinned by
+// .base.digest when given): what the image's own Dockerfile added. The
+// images are audited first, so a jsonl stream gets them at the end, each
+// with its diff; an image that names no base fails the run (exit 2).
+func (o *baselineOptions) wrapBase(env Env, call auditFunc) auditFunc {
+	return func(ctx context.Context, opts audit.Options, emit func(report.Image)) (*report.Report, error) {
+		rep, runErr := call(ctx, opts, nil)
+		if rep == nil {
+			return nil, runErr
+		}
+		errs := []error{runErr}
+		bases := map[string]*report.Report{}
+		opts.OnSBOM = nil // the base's SBOM is not asked for
+		for i := range rep.Images {
+			if img := &rep.Images[i]; img.Error == "" {
+				errs = append(errs, compareBase(ctx, env, opts, img, bases))
+			}
+		}
+		if emit != nil {
+			for _, img := range rep.Images {
+				emit(img)
+			}
+		}
+		return rep, errors.Join(errs...)
+	}
+}
+
+// compareBase audits img's base (once per base, in bases) and gives img
+// its diff against it.
+func compareBase(ctx context.Context, env Env, opts audit.Options, img *report.Image, bases map[string]*report.Report) error {
+	if img.Base.Name == "" {
+		return fmt.Errorf("--baseline base: %s names no base image (no org.opencontainers.image.base.name annotation in its manifest; BuildKit writes it)", img.Reference)
+	}
+	ref := img.Base.Name
+	if img.Base.Digest != "" && !strings.Contains(ref, "@") {
+		ref += "@" + img.Base.Digest
+	}
+	base, seen := bases[ref]
+	if !seen {
+		var err error
+		base, err = env.RunAudit(ctx, []string{ref}, opts, nil)
+		bases[ref] = base
+		if err != nil {
+			return fmt.Errorf("base of %s: %w", img.Reference, err)
+		}
+	}
+	if base == nil {
+		return nil // its error was returned for the first image naming it
+	}
+	old, err := pickBaseline(base, *img, ref)
+	if err != nil || old.Error != "" {
+		return err
+	}
+	d := diff.Compare(old, *img)
+	img.Diff = &d
+	return nil
 }
 
 // load returns the baseline report: the file, when o.ref is a JSON report,
@@ -146,7 +212,10 @@ The gate counts only added findings (--fail-on-new, default high);
 --fail-on, when given, still applies to every finding. A policy file's
 ignores mark added findings suppressed (they never fail the gate) and its
 disabled checks neither add nor remove. 'imgaudit scan --baseline REF|FILE'
-does the same against an image or an earlier JSON report.
+does the same against an image or an earlier JSON report, and 'imgaudit
+scan --baseline base IMAGE' against the base image IMAGE's manifest names
+(the OCI annotations org.opencontainers.image.base.name and .base.digest,
+which BuildKit writes): what your Dockerfile added on top of the base.
 
 ` + exitCodesHelp
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgaudit/imgaudit/internal/cli"
 	"github.com/imgaudit/imgaudit/internal/imagetest"
@@ -123,5 +125,55 @@ func TestDiffCommand(t *testing.T) {
 	r = runEnv(t, env, append([]string{"diff"}, append(flags, "oci:"+filepath.Join(t.TempDir(), "missing"), "oci:"+added)...)...)
 	if r.code != 2 {
 		t.Errorf("missing old image: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+}
+
+// TestScanBaselineBase: --baseline base compares an image with the base
+// its manifest names (the BuildKit annotations), and fails clearly when
+// the manifest names none.
+func TestScanBaselineBase(t *testing.T) {
+	cfg := v1.Config{User: "1000"}
+	baseImg, err := imagetest.Image(cfg, imagetest.Step("ADD rootfs.tar /", imagetest.File("bin/sh", 0o755, imagetest.ELF("", 64))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseDir := imagetest.WriteLayout(t, baseImg)
+	baseDigest, err := baseImg.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := mutate.AppendLayers(baseImg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := imagetest.Layer(imagetest.File("usr/bin/curl", 0o755, imagetest.ELF("", 128)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app, err = mutate.Append(app, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "RUN apk add curl"}, MediaType: types.OCILayer}); err != nil {
+		t.Fatal(err)
+	}
+	app = mutate.Annotations(app, map[string]string{
+		"org.opencontainers.image.base.name":   "oci:" + baseDir,
+		"org.opencontainers.image.base.digest": baseDigest.String(),
+	}).(v1.Image)
+	appDir := imagetest.WriteLayout(t, app)
+
+	flags := []string{"scan", "--no-cache", "--no-sbom", "--no-policy", "-f", "json", "--fail-on-new", "medium", "--baseline", "base"}
+	r := runEnv(t, cli.Env{}, append(flags, "oci:"+appDir)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	img := decode(t, r.stdout).Images[0]
+	if d := img.Diff; len(d.Added) != 1 || d.Added[0].Path != "/usr/bin/curl" || len(d.Removed) != 0 || d.Unchanged == 0 {
+		t.Errorf("diff against the base: %+v", d)
+	}
+	if img.Base.Name != "oci:"+baseDir || img.Base.Digest != baseDigest.String() {
+		t.Errorf("base annotations: %+v", img.Base)
+	}
+
+	r = runEnv(t, cli.Env{}, append(flags, "oci:"+baseDir)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "names no base image") {
+		t.Errorf("no annotation: exit %d, want 2 with a clear error\n%s", r.code, r.stderr)
 	}
 }

@@ -262,7 +262,7 @@ func newScanCommand(env Env) *cobra.Command {
 	}
 	af.AddFlags(cmd)
 	af.bo.addFailOnNew(cmd)
-	cmd.Flags().StringVar(&af.bo.ref, "baseline", "", "compare each image with `REF|FILE`, an image or an earlier JSON report: the report lists what it added, removed and kept, and the gate counts added findings (--fail-on-new)")
+	cmd.Flags().StringVar(&af.bo.ref, "baseline", "", "compare each image with `REF|FILE|base`, an image, an earlier JSON report, or the base image the image's manifest names: the report lists what it added, removed and kept, and the gate counts added findings (--fail-on-new)")
 	cmd.Flags().StringVar(&fromFile, "from-file", "", "read image references from `FILE`, one per line (# comments and blank lines ignored; - is standard input)")
 	return cmd
 }

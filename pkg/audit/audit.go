@@ -162,6 +162,7 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	if err := assess(ctx, &ri, cs, cfg, fsys); err != nil {
 		return fail(err)
 	}
+	ri.Base.Name, ri.Base.Digest = baseAnnotations(t.Image)
 	if o.onAssess != nil {
 		o.onAssess(&ri, cfg, fsys)
 	}
@@ -189,4 +190,23 @@ func displayRef(t fetch.Target) string {
 		return t.Reference + " (" + t.Platform.String() + ")"
 	}
 	return t.Reference
+}
+
+// Annotations of an image manifest naming the image it was built on, as
+// BuildKit writes them.
+const (
+	annotationBaseName   = "org.opencontainers.image.base.name"
+	annotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// baseAnnotations returns the base image the manifest names, "" when it
+// does not (or the manifest cannot be read: it was read to open the image,
+// so the layers would have failed first). The text is the image's: renderers
+// escape it.
+func baseAnnotations(img v1.Image) (name, digest string) {
+	m, err := img.Manifest()
+	if err != nil || m == nil {
+		return "", ""
+	}
+	return m.Annotations[annotationBaseName], m.Annotations[annotationBaseDigest]
 }

@@ -179,11 +179,16 @@ func userString(u report.User) string {
 	return s
 }
 
-// baseString describes a base: its kind and distribution.
+// baseString describes a base: its kind, distribution and, when the
+// manifest names it, the base image (not its digest: a rebuilt base is
+// the same base).
 func baseString(b report.Base) string {
 	s := b.Kind
 	if b.OSRelease != nil {
 		s += " " + cmp.Or(b.OSRelease.PrettyName, b.OSRelease.ID+" "+b.OSRelease.VersionID)
+	}
+	if b.Name != "" {
+		s += " (" + b.Name + ")"
 	}
 	return s
 }

@@ -168,6 +168,11 @@ type Base struct {
 	// package manager.
 	Distroless bool       `json:"distroless"`
 	OSRelease  *OSRelease `json:"osRelease,omitempty"`
+	// Name and Digest are the base image the manifest names in the OCI
+	// annotations org.opencontainers.image.base.name and .base.digest
+	// (BuildKit writes them), "" when it names none.
+	Name   string `json:"name,omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // OSRelease holds the fields of /etc/os-release that identify a distribution.
