@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,7 +92,7 @@ func (o *baselineOptions) wrap(env Env, call auditFunc) auditFunc {
 				errs = append(errs, attach(&rep.Images[i]))
 			}
 		}
-		return rep, errors.Join(append([]error{err, runErr}, errs...)...)
+		return rep, joinErrs(append([]error{err, runErr}, errs...))
 	}
 }
 
@@ -123,8 +124,18 @@ func (o *baselineOptions) wrapBase(env Env, call auditFunc) auditFunc {
 				emit(img)
 			}
 		}
-		return rep, errors.Join(errs...)
+		return rep, joinErrs(errs)
 	}
+}
+
+// joinErrs joins the errors that are not nil, and returns a lone one as
+// it is, so that its one-line form is kept (incompleteMessage).
+func joinErrs(errs []error) error {
+	errs = slices.DeleteFunc(errs, func(e error) bool { return e == nil })
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 // compareBase audits img's base (once per base, in bases) and gives img

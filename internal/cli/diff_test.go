@@ -13,6 +13,7 @@ import (
 
 	"github.com/imgaudit/imgaudit/internal/cli"
 	"github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/policy"
 )
 
 // diffImages writes three OCI layouts: a base image, the same image
@@ -74,7 +75,7 @@ func TestDiffCommand(t *testing.T) {
 	if len(d.Removed) != 0 || d.Unchanged != len(rep.Images[0].Findings)-2 || len(d.LayersAdded) != 1 {
 		t.Errorf("removed %v, unchanged %d of %d, layers added %v", d.Removed, d.Unchanged, len(rep.Images[0].Findings), d.LayersAdded)
 	}
-	if rep.Gate.FailOnNew != "medium" || rep.Gate.FailingNew != 2 || rep.Gate.Failing != 0 {
+	if rep.Gate.FailOnNew != policy.FailOnMedium.String() || rep.Gate.FailingNew != 2 || rep.Gate.Failing != 0 {
 		t.Errorf("gate %+v", rep.Gate)
 	}
 
