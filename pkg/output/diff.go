@@ -54,7 +54,11 @@ func diffLine(verb string, f report.Finding) string {
 	}
 	s := verb + " " + Escape(oneLine(what))
 	if f.Layer != nil {
-		s += fmt.Sprintf(" — layer %d", f.Layer.Index)
+		if f.Layer.Index < 0 {
+			s += " — config" // set by a config step, not a layer
+		} else {
+			s += fmt.Sprintf(" — layer %d", f.Layer.Index)
+		}
 		if f.Layer.CreatedBy != "" {
 			s += ", `" + Escape(clip(oneLine(f.Layer.CreatedBy), 80)) + "`"
 		}
