@@ -178,3 +178,25 @@ func TestScanBaselineBase(t *testing.T) {
 		t.Errorf("no annotation: exit %d, want 2 with a clear error\n%s", r.code, r.stderr)
 	}
 }
+
+// TestDiffReadmeExample keeps the README's delta-gate example true.
+func TestDiffReadmeExample(t *testing.T) {
+	r := runEnv(t, cli.Env{}, "diff", "--no-cache", "--no-sbom", "--no-policy", "-q", "-f", "json", "--fail-on-new", "medium",
+		"oci:"+imagesDir+"/distroless", "oci:"+imagesDir+"/busybox")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q", r.code, r.stderr)
+	}
+	rep := decode(t, r.stdout)
+	if len(rep.Images) != 1 || rep.Images[0].Diff == nil {
+		t.Fatalf("no diff: %s", r.stdout)
+	}
+	d := rep.Images[0].Diff
+	var added []string
+	for _, f := range d.Added {
+		added = append(added, f.ID)
+	}
+	want := "IA-NETWORK-TOOL IA-PKG-MANAGER IA-SHELL IA-USER-NAME IA-BASE IA-PERMISSION-TOOL"
+	if strings.Join(added, " ") != want || len(d.Removed) != 1 || d.Removed[0].ID != "IA-WORLD-WRITABLE" || d.Unchanged != 1 {
+		t.Errorf("added %v (want %s), removed %d, unchanged %d; update the README's example", added, want, len(d.Removed), d.Unchanged)
+	}
+}
