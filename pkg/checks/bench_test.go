@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgaudit/imgaudit/pkg/caps"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
@@ -263,7 +264,7 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	planted["IA-PASSWORD"] = 3
 	capture("/etc/passwd", 0o644, passwd)
 	capture("/etc/shadow", 0o640, shadow)
-	file("/etc/group", 0o644, layers.Content{}) // no check reads it: not captured
+	capture("/etc/group", 0o644, group) // the runtime's user lookup reads it
 	capture("/etc/os-release", 0o644, "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"+
 		"VERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n"+
 		"HOME_URL=\"https://www.debian.org/\"\nSUPPORT_URL=\"https://www.debian.org/support\"\n")
@@ -276,6 +277,9 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	file("/usr/bin/mount", fs.ModeSetuid|0o755, exe)
 	file("/usr/bin/chage", fs.ModeSetgid|0o755, exe)
 	planted["IA-SETUID"], planted["IA-SETGID"] = 3, 1
+	add(layers.Entry{Path: "/usr/bin/ping", Type: layers.TypeRegular, Mode: 0o755, Content: exe,
+		Xattrs: map[string]string{caps.XattrName: string(caps.Encode(caps.FileCaps{Effective: true, Permitted: 1 << 13}))}}) // cap_net_raw+ep
+	planted["IA-FILE-CAPABILITY"] = 1
 	dir("/var/cache/app", 0o777) // world-writable, no sticky bit
 	planted["IA-WORLD-WRITABLE"] = 1
 	dir("/usr/lib/python3", 0o755)
@@ -327,7 +331,7 @@ func richFS(b testing.TB, n int) (*layers.FS, map[string]int) {
 	for _, t := range []string{"curl", "strace", "gcc-12", "nc"} {
 		file("/usr/bin/"+t, 0o755, exe)
 	}
-	add(layers.Entry{Path: "/usr/bin/x86_64-linux-gnu-gcc-12", Type: layers.TypeHardlink, Linkname: "/usr/bin/gcc-12"})
+	add(layers.Entry{Path: "/usr/bin/x86_64-linux-gnu-gcc-12", Type: layers.TypeHardlink, Mode: 0o755, Linkname: "/usr/bin/gcc-12"} /* a tar writer records the shared file's mode */)
 	file("/usr/sbin/sshd", 0o755, exe)
 	dir("/root/.ssh", 0o700)
 	file("/root/.ssh/id_rsa", 0o600, layers.Content{Extra: &layers.ContentExtra{PrivateKey: "RSA PRIVATE KEY"}}) // deleted by layer 2
@@ -454,6 +458,7 @@ var benchFamilies = map[Category]string{
 	CategorySetuid:           "file-modes",
 	CategorySetgid:           "file-modes",
 	CategoryWorldWritable:    "file-modes",
+	CategoryFileCapability:   "file-modes",
 	CategoryRootUser:         "user",
 	CategoryUserUnverifiable: "user",
 	CategorySecret:           "secrets",
