@@ -133,9 +133,9 @@ func TestGateExitCodes(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"default high fails on critical and high", nil, 1, "2 findings at or above high (--fail-on)"},
+		{"default high fails on critical and high", nil, 1, "2 findings at or above high (--fail-on) in registry.example.com/team/app:1.2\n"},
 		{"critical", []string{"--fail-on", "critical"}, 1, "1 finding at or above critical"},
-		{"info counts everything", []string{"--fail-on", "info"}, 1, "5 findings at or above info"},
+		{"info counts everything", []string{"--fail-on", "info"}, 1, "5 findings at or above info (--fail-on) in registry.example.com/team/app:1.2, registry.example.com/team/base:3\n"},
 		{"none never fails", []string{"--fail-on", "none"}, 0, ""},
 		{"case does not matter", []string{"--fail-on", "NONE"}, 0, ""},
 		{"bad threshold", []string{"--fail-on", "severe"}, 2, `--fail-on: unknown threshold "severe"`},

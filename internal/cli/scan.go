@@ -160,11 +160,11 @@ func exitFor(rep *report.Report, auditErr error) error {
 	case g.Verdict == report.Incomplete:
 		return usage(fmt.Errorf("%d %s could not be scanned completely", g.Incomplete, pluralWord(g.Incomplete, "image")))
 	case g.Verdict == report.Fail && g.Failing == 0:
-		return &exitError{code: ExitFindings, err: fmt.Errorf("%d new %s at or above %s (--fail-on-new)",
-			g.FailingNew, pluralWord(g.FailingNew, "finding"), g.FailOnNew)}
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d new %s at or above %s (--fail-on-new)%s",
+			g.FailingNew, pluralWord(g.FailingNew, "finding"), g.FailOnNew, failingNames(rep, report.Fail))}
 	case g.Verdict == report.Fail:
-		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)",
-			g.Failing, pluralWord(g.Failing, "finding"), g.FailOn)}
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)%s",
+			g.Failing, pluralWord(g.Failing, "finding"), g.FailOn, failingNames(rep, report.Fail))}
 	}
 	return nil
 }

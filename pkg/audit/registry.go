@@ -37,6 +37,10 @@ type RegistryOptions struct {
 // the returned error then wraps [ErrIncomplete]. Failing to list the
 // registry at all is returned as an error with no report.
 func Registry(ctx context.Context, target string, ro RegistryOptions, o Options, emit func(report.Image)) (*report.Report, error) {
+	target, err := fetch.TrimScheme(target, o.Fetch...)
+	if err != nil {
+		return nil, err
+	}
 	host, prefix, _ := strings.Cut(strings.TrimSuffix(target, "/"), "/")
 	if ro.RepoGlob != "" {
 		if _, err := path.Match(ro.RepoGlob, ""); err != nil {

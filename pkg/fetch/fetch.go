@@ -168,13 +168,23 @@ func open(ctx context.Context, ref string, o *options, res *Result) ([]Target, e
 		return openArchiveRef(ctx, ref, strings.TrimPrefix(ref, prefixDockerArchive), SourceDockerArchive, o, res)
 	case strings.HasPrefix(ref, prefixDocker):
 		return openRegistry(ctx, ref, strings.TrimPrefix(ref, prefixDocker), o, res)
+	case strings.HasPrefix(strings.ToLower(ref), schemeHTTP), strings.HasPrefix(strings.ToLower(ref), schemeHTTPS):
+		s, err := trimScheme(ref, o.insecure)
+		if err != nil {
+			return nil, err
+		}
+		return openRegistry(ctx, ref, s, o, res)
 	}
 	for _, p := range unsupportedPrefixes() {
 		if strings.HasPrefix(ref, p) {
 			return nil, newError(ref, ErrUnsupported, "transport %q is not supported; use a registry reference, oci:, oci-archive: or docker-archive:", strings.TrimSuffix(p, ":"))
 		}
 	}
-	if fi, err := os.Stat(ref); err == nil {
+	fi, err := os.Stat(ref)
+	if err != nil && looksLikePath(ref) {
+		return nil, missingPath(ref)
+	}
+	if err == nil {
 		switch {
 		case fi.IsDir() && isLayoutDir(ref):
 			return openLayoutDir(ctx, ref, ref, "", nil, o)
@@ -183,7 +193,7 @@ func open(ctx context.Context, ref string, o *options, res *Result) ([]Target, e
 		}
 		// A directory that is not a layout: it may still be meant as an
 		// image name ("alpine" next to a folder "alpine").
-		if !looksLikeRegistryRef(ref) {
+		if !looksLikeRegistryRef(ref) || looksLikePath(ref) {
 			return nil, newError(ref, ErrUnsupported, "%s is neither an OCI image layout directory nor an archive file", ref)
 		}
 	}
