@@ -18,19 +18,27 @@ type checksList struct {
 func newChecksCommand(env Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "checks",
-		Short: "List the checks imgaudit runs",
+		Use:   "checks [ID...]",
+		Short: "List the checks imgaudit runs, or explain one",
 		Long: `List the check catalogue: each check's ID, default severity, category and
 title. --format json adds the rationale, remediation and scope notes of
 every check; --format markdown is the catalogue documentation.
 
+With IDs (any case), explain those checks in full: why each matters, how to
+fix what it finds, its exact scope, and for the workload cross-checks
+(IW-*) where in the kubelet, the runtime or the kernel the behaviour it
+predicts comes from.
+
 Check IDs and categories are what a policy file's disable and ignore
 entries name.`,
 		Example: `  imgaudit checks
+  imgaudit checks IA-SHELL IW-START-NONNUMERIC-USER
   imgaudit checks --format json | jq -r '.checks[] | select(.severity == "critical") | .id'`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
+			if len(args) > 0 {
+				return explainChecks(out, format, args)
+			}
 			var err error
 			switch format {
 			case "table":
