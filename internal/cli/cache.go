@@ -14,16 +14,17 @@ import (
 type cacheOptions struct {
 	dir     string
 	noCache bool
-	maxSize int64
+	maxSize byteSize
 }
 
 const defaultCacheSize = 5 << 30
 
 func (o *cacheOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
+	f.StringVar(&o.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else $XDG_CACHE_HOME/imgaudit or ~/.cache/imgaudit)")
 	f.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the layer-analysis cache")
-	f.Int64Var(&o.maxSize, "cache-size", defaultCacheSize, "most bytes the cache may hold; least recently used entries go first")
+	o.maxSize = defaultCacheSize
+	f.Var(&o.maxSize, "cache-size", "most bytes the cache may hold (e.g. 5GiB, 500MB); least recently used entries go first")
 }
 
 // resolveDir returns the cache directory, "" when none can be found.
@@ -52,7 +53,7 @@ func (o *cacheOptions) open(env Env) (layers.Cache, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	c, err := layers.NewDiskCache(dir, o.maxSize)
+	c, err := layers.NewDiskCache(dir, int64(o.maxSize))
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
@@ -77,7 +78,7 @@ re-scan runs no cataloguer either.`,
 	info := newCacheInfoCommand(env, &co)
 	clean := newCacheCleanCommand(env, &co)
 	for _, c := range []*cobra.Command{info, clean} {
-		c.Flags().StringVar(&co.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else the user cache dir /imgaudit)")
+		c.Flags().StringVar(&co.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else $XDG_CACHE_HOME/imgaudit or ~/.cache/imgaudit)")
 	}
 	cmd.AddCommand(info, clean)
 	return cmd

@@ -33,7 +33,7 @@ Check IDs and categories are what a policy file's disable and ignore
 entries name.`,
 		Example: `  imgaudit checks
   imgaudit checks IA-SHELL IW-START-NONNUMERIC-USER
-  imgaudit checks --format json | jq -r '.checks[] | select(.severity == "critical") | .id'`,
+  imgaudit checks -f json | jq -r '.checks[]|select(.severity=="critical")|.id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
 			if len(args) > 0 {

@@ -60,7 +60,7 @@ var completionShells = []struct {
 func newCompletionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "completion SHELL",
-		Short: "Write the shell completion script for bash, zsh, fish or powershell",
+		Short: "Write the shell completion script (bash, zsh, fish, powershell)",
 		Long: `Write the script that completes imgaudit's commands, flags and flag values
 in bash, zsh, fish or PowerShell to standard output. See each shell's
 command for how to load it in the current session and for every new one.`,

@@ -33,8 +33,8 @@ func (o *fetchOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from standard input (or set IMGAUDIT_PASSWORD)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS registries")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of a CA to trust for registry TLS")
-	f.DurationVar(&o.timeout, "timeout", 0, "timeout for connecting to and hearing from a registry (0: default)")
-	f.IntVar(&o.retries, "retries", -1, "retries on 429/5xx and network errors (-1: default)")
+	f.DurationVar(&o.timeout, "timeout", fetch.DefaultTimeout, "timeout for connecting to, and for each stall while hearing from, a registry")
+	f.IntVar(&o.retries, "retries", fetch.DefaultRetries, "retries on 429/5xx and network errors")
 }
 
 func (o *fetchOptions) toFetch(cmd *cobra.Command, env Env) ([]fetch.Option, error) {
@@ -79,16 +79,17 @@ func (o *fetchOptions) toFetch(cmd *cobra.Command, env Env) ([]fetch.Option, err
 	if o.timeout > 0 {
 		opts = append(opts, fetch.WithTimeout(o.timeout))
 	}
-	if o.retries >= 0 {
-		opts = append(opts, fetch.WithRetries(o.retries))
+	if o.retries < 0 {
+		return nil, fmt.Errorf("--retries %d: want 0 or more", o.retries)
 	}
+	opts = append(opts, fetch.WithRetries(o.retries))
 	return opts, nil
 }
 
 // limitOptions bound what one image may make imgaudit do.
 type limitOptions struct {
 	maxEntries       int
-	maxLayerSize     int64
+	maxLayerSize     byteSize
 	maxPathLen       int
 	maxLayers        int
 	concurrency      int
@@ -99,7 +100,8 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	d := layers.DefaultLimits()
 	f.IntVar(&o.maxEntries, "max-entries", d.MaxEntries, "most tar entries one layer may hold")
-	f.Int64Var(&o.maxLayerSize, "max-layer-size", d.MaxLayerBytes, "most decompressed bytes one layer may hold")
+	o.maxLayerSize = byteSize(d.MaxLayerBytes)
+	f.Var(&o.maxLayerSize, "max-layer-size", "most decompressed bytes one layer may hold (e.g. 64GiB, 500MB)")
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
 	f.IntVar(&o.maxLayers, "max-layers", d.MaxLayers, "most layers one image may have")
 	f.IntVar(&o.concurrency, "concurrency", audit.DefaultConcurrency, "images audited at once")
@@ -107,5 +109,5 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 }
 
 func (o *limitOptions) limits() layers.Limits {
-	return layers.Limits{MaxLayers: o.maxLayers, MaxEntries: o.maxEntries, MaxLayerBytes: o.maxLayerSize, MaxPathLen: o.maxPathLen}
+	return layers.Limits{MaxLayers: o.maxLayers, MaxEntries: o.maxEntries, MaxLayerBytes: int64(o.maxLayerSize), MaxPathLen: o.maxPathLen}
 }

@@ -32,7 +32,7 @@ the most images. --format jsonl streams one line per image as it is done.
 
 ` + exitCodesHelp,
 		Example: `  imgaudit registry registry.example.com
-  imgaudit registry registry.example.com/team --repo 'team/*' --tag 'v*' --max-tags 3
+  imgaudit registry reg.example/team --repo 'team/*' --tag 'v*' --max-tags 3
   imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

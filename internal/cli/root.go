@@ -228,6 +228,9 @@ func withUsageHints(c *cobra.Command) {
 	}
 }
 
+// helpWidth is the width flag help is wrapped to.
+const helpWidth = 80
+
 // exitCodesHelp is the exit-code contract, shown in --help and the README.
 const exitCodesHelp = `Exit codes:
   0  no finding at or above --fail-on (default high; "none" never fails)
@@ -259,6 +262,8 @@ Dockerfile step that added it, and how to remove it.
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	// Flag help wraps at 80 columns, like the rest of the help.
+	root.SetUsageTemplate(strings.ReplaceAll(root.UsageTemplate(), ".FlagUsages ", fmt.Sprintf(".FlagUsagesWrapped %d ", helpWidth)))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})

@@ -186,19 +186,24 @@ func streamed(dests []destination, w io.Writer, pol *policy.Policy, g policy.Gat
 const scanLong = `Audit one or more images.
 
 IMAGE is any of:
-  alpine:3.20, registry.example.com:5000/team/app:1.2, repo@sha256:...   a registry reference
-  oci:DIR[:TAG|@DIGEST]                                                 an OCI image layout
-  oci-archive:FILE[:TAG]                                                a tar of an OCI layout
-  docker-archive:FILE[:REPO:TAG]                                        'docker save' output
-  PATH                                                                  a layout directory or archive file, detected
+  alpine:3.20, registry.example.com:5000/team/app:1.2, repo@sha256:...
+                                   a registry reference (docker://NAME
+                                   forces the registry for a name that
+                                   looks like a path; https:// is accepted)
+  oci:DIR[:TAG|@DIGEST]            an OCI image layout
+  oci-archive:FILE[:TAG]           a tar of an OCI layout
+  docker-archive:FILE[:REPO:TAG]   'docker save' output
+  PATH                             a layout directory or archive file,
+                                   detected; a path that names nothing is
+                                   an error, never a registry lookup
 
 Several images (or --from-file, one per line) are audited --concurrency at
 a time; an image named twice is audited once, and a layer shared by several
 images is read once. Layer analyses are cached (--cache-dir, --no-cache).
 
 Reports: --format sets the report on standard output (table, json, sarif,
-markdown, jsonl); -o FORMAT=FILE writes more reports in the same run, e.g. JSON and
-SARIF for CI to archive while a person reads the table. The JSON report
+markdown, jsonl); -o FORMAT=FILE writes more reports in the same run, e.g.
+JSON and SARIF for CI to archive while a person reads the table. The JSON report
 follows schema version 1 (docs/schema); SARIF 2.1.0 is accepted by GitHub
 code scanning. jsonl on standard output streams one line per image as soon
 as it is done, then a summary line.
@@ -220,11 +225,11 @@ is reported as a warning.
 
 const scanExample = `  imgaudit scan testdata/images/demo
   imgaudit scan --fail-on critical registry.example.com/app:1.2
-  imgaudit scan -o json=report.json -o sarif=results.sarif registry.example.com/app:1.2
-  imgaudit scan --sbom-output cyclonedx-json=sbom.cdx.json registry.example.com/app:1.2
+  imgaudit scan -o json=report.json -o sarif=results.sarif reg.example/app
+  imgaudit scan --sbom-output cyclonedx-json=sbom.cdx.json reg.example/app
   imgaudit scan --format markdown --show-suppressed app.tar > comment.md
   imgaudit scan --from-file images.txt --format jsonl > audit.jsonl
-  echo "$TOKEN" | imgaudit scan -u ci --password-stdin registry.example.com/app@sha256:...`
+  echo "$TOKEN" | imgaudit scan -u ci --password-stdin reg.example/app:1`
 
 func newScanCommand(env Env) *cobra.Command {
 	var (

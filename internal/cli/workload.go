@@ -49,7 +49,7 @@ func newWorkloadCommand(env Env) *cobra.Command {
 		Example: `  imgaudit workload deploy/
   helm template chart/ | imgaudit workload -
   kubectl get pods -A -o json | imgaudit workload -
-  imgaudit workload --image-map registry.example.com/app:1.2=oci:./build/image k8s/app.yaml`,
+  imgaudit workload --image-map reg.example/app:1.2=oci:./image k8s/app.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			wo := audit.WorkloadOptions{Stdin: cmd.InOrStdin()}
