@@ -221,7 +221,7 @@ func secretFileKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind
 func credentialKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind, why string) {
 	base := path.Base(p)
 	if k := e.Content.PrivateKey(); k != "" && !isSourceExt(path.Ext(base)) {
-		return "private-key", "holds a " + k + " block"
+		return "private-key", "holds " + article(k) + " " + k + " block"
 	}
 	if isSSHKeyName(base) {
 		return "ssh-private-key", "SSH private key file"
@@ -332,4 +332,22 @@ func dockerAuths(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// article is "a" or "an" for a key type as it is read aloud: a short
+// all-capital initialism by its first letter's name (an RSA, a DSA, an EC),
+// a word by its first letter (an OPENSSH, an ENCRYPTED, a PRIVATE).
+func article(k string) string {
+	word, _, _ := strings.Cut(k, " ")
+	if word == "" {
+		return "a"
+	}
+	vowelSound := "AEIOU"
+	if len(word) <= 4 && word != "PRIVATE" && strings.ToUpper(word) == word {
+		vowelSound = "AEFHILMNORSX"
+	}
+	if strings.ContainsRune(vowelSound, rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
