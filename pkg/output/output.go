@@ -426,6 +426,10 @@ func userLine(u report.User) string {
 	switch {
 	case u.Root:
 		return conf + " — root"
+	case !u.Verifiable && u.UID != nil:
+		// A name that /etc/passwd resolves: non-root here, but the kubelet
+		// cannot check it for runAsNonRoot.
+		return fmt.Sprintf("%s — uid %d, a name: runAsNonRoot cannot verify it", conf, *u.UID)
 	case !u.Verifiable:
 		return conf + " — not verifiable as non-root"
 	case u.UID != nil:
