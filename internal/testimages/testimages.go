@@ -57,10 +57,29 @@ nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 
 func bin(path string) it.Item { return it.File(path, 0o755, it.ELF(ldso, 200)) }
 
+// debianPriority is what Debian 12's control files say of the demo's
+// packages: Essential packages (dpkg will not remove them without
+// --force-remove-essential) and the priority of the rest.
+var debianPriority = map[string]string{
+	"base-files": "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"bash":       "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"dash":       "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"coreutils":  "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"login":      "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"dpkg":       "Essential: yes\nStatus: install ok installed\nPriority: required",
+	"passwd":     "Status: install ok installed\nPriority: required",
+	"apt":        "Status: install ok installed\nPriority: required",
+	"wget":       "Status: install ok installed\nPriority: standard",
+}
+
 func dpkgStatus(pkgs ...[3]string) string {
 	s := ""
 	for _, p := range pkgs {
-		s += fmt.Sprintf("Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: %s\n\n", p[0], p[1], p[2])
+		prio, ok := debianPriority[p[0]]
+		if !ok {
+			prio = "Status: install ok installed\nPriority: optional"
+		}
+		s += fmt.Sprintf("Package: %s\n%s\nArchitecture: amd64\nVersion: %s\nDescription: %s\n\n", p[0], prio, p[1], p[2])
 	}
 	return s
 }

@@ -97,10 +97,10 @@ func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers
 		if p == nil {
 			continue
 		}
-		f.Package = &report.PackageRef{Name: p.Name, Version: p.Version, Type: p.Type, Remove: p.Remove}
+		f.Package = &report.PackageRef{Name: p.Name, Version: p.Version, Type: p.Type, Remove: p.Remove, Essential: p.Essential}
 		// The tool checks already name the removal command when they read
 		// the same database (dpkg, apk).
-		if p.Remove == "" || !strings.Contains(f.Remediation, "`"+p.Remove+"`") {
+		if !namesPackage(f.Remediation, p) {
 			f.Remediation = packageRemediation(p) + " " + f.Remediation
 		}
 	}
@@ -142,11 +142,28 @@ func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo laye
 	return res, nil
 }
 
+// namesPackage reports whether a check's remediation already says what to
+// do about package p (the tool checks read the same dpkg and apk
+// databases): its removal command, or that it is essential.
+func namesPackage(remediation string, p *sbom.Package) bool {
+	switch {
+	case p.Remove != "":
+		return strings.Contains(remediation, "`"+p.Remove+"`")
+	case p.Essential:
+		return strings.Contains(remediation, "Package "+p.Name+" ships it and the distribution marks it essential")
+	}
+	return false
+}
+
 // packageRemediation says how to remove the package that ships a file.
 func packageRemediation(p *sbom.Package) string {
 	if p.Remove != "" {
 		return fmt.Sprintf("Package %s (%s) ships this file: remove it with `%s` in the step that installed it, or leave it out of the final stage.",
 			p.Name, p.Type, p.Remove)
+	}
+	if p.Essential {
+		return fmt.Sprintf("Package %s (%s) ships this file and the distribution marks it essential (removing it breaks the package system): "+
+			"build the final stage on a distroless or minimal base that copies in only what the application needs.", p.Name, p.Type)
 	}
 	return fmt.Sprintf("Package %s (%s) ships this file and the image has no package manager to remove it: "+
 		"build the final stage without it (a multi-stage build that copies only what the application needs).", p.Name, p.Type)

@@ -110,16 +110,24 @@ func TestSBOMOnePass(t *testing.T) {
 	for _, f := range img.Findings {
 		if f.Package != nil {
 			owned[f.ID+" "+f.Path] = f.Package.Name + " " + f.Package.Remove
-			if !strings.Contains(f.Remediation, "`"+f.Package.Remove+"`") {
+			switch {
+			case f.Package.Essential:
+				// Essential packages get no removal command: it would be
+				// unsafe advice (dpkg refuses, apt breaks the system).
+				if f.Package.Remove != "" || strings.Contains(f.Remediation, "purge") || strings.Count(f.Remediation, "marks it essential") != 1 {
+					t.Errorf("%s %s: essential %s: remove %q, remediation %q", f.ID, f.Path, f.Package.Name, f.Package.Remove, f.Remediation)
+				}
+			case !strings.Contains(f.Remediation, "`"+f.Package.Remove+"`"):
 				t.Errorf("%s %s: remediation %q does not say how to remove %s", f.ID, f.Path, f.Remediation, f.Package.Name)
 			}
 		}
 	}
 	for k, v := range map[string]string{
 		"IA-NETWORK-TOOL /usr/bin/curl": "curl apt-get purge -y curl",
-		"IA-SHELL /usr/bin/bash":        "bash apt-get purge -y bash",
-		"IA-SETUID /usr/bin/su":         "login apt-get purge -y login",
-		"IA-PKG-MANAGER /usr/bin/dpkg":  "dpkg apt-get purge -y dpkg",
+		"IA-SHELL /usr/bin/bash":        "bash ",  // Essential: yes
+		"IA-SETUID /usr/bin/su":         "login ", // Essential: yes
+		"IA-PKG-MANAGER /usr/bin/dpkg":  "dpkg ",  // Essential: yes
+		"IA-PKG-MANAGER /usr/bin/apt":   "apt ",   // Priority: required
 	} {
 		if owned[k] != v {
 			t.Errorf("%s: package %q, want %q", k, owned[k], v)

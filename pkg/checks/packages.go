@@ -49,6 +49,9 @@ type pkgRecord struct {
 	// Files lists the package's paths as the database records them, nil when
 	// it records none for this package (dpkg without its info/*.list).
 	Files []string
+	// Essential is true for a dpkg package marked Essential: yes or
+	// Priority: required: removing it is unsafe advice.
+	Essential bool
 }
 
 // removeCommand returns the shell command that uninstalls the package, ""
@@ -56,6 +59,9 @@ type pkgRecord struct {
 func (p *pkgRecord) removeCommand() string {
 	switch p.DB {
 	case dbDpkg:
+		if p.Essential {
+			return ""
+		}
 		return "apt-get purge -y " + p.Name
 	case dbApk:
 		return "apk del " + p.Name
@@ -144,6 +150,7 @@ func dpkgRecord(img *Image, st map[string]string, db, dbPath string, n *layers.N
 	p := &pkgRecord{Name: name, Version: st["Version"], DB: db, DBPath: dbPath, DBNode: n}
 	switch db {
 	case dbDpkg:
+		p.Essential = strings.EqualFold(st["Essential"], "yes") || strings.EqualFold(st["Priority"], "required")
 		for _, list := range []string{name + ".list", name + ":" + st["Architecture"] + ".list"} {
 			if b, ok := readFile(img, dpkgInfo+"/"+list); ok {
 				p.Files = parseLines(b, func(l string) string { return l })

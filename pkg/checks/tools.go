@@ -217,6 +217,10 @@ func toolRemediation(img *Image, file *layers.Node, names []string, generic stri
 		return "Remove busybox and its applet links (" + strings.Join(names, ", ") + ") from the final image; an applet link cannot be removed alone, since the busybox binary runs whichever applet argv[0] names. " + generic
 	}
 	if p := ownerOf(img, file); p != nil {
+		if p.Essential {
+			return "Package " + p.Name + " ships it and the distribution marks it essential: removing it breaks the package system, " +
+				"so build the final stage on a distroless or minimal base instead. " + generic
+		}
 		if cmd := p.removeCommand(); cmd != "" {
 			return "Remove package " + p.Name + " (`" + cmd + "`) in the step that installed it, or copy the application into a smaller final stage. " + generic
 		}

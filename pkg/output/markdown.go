@@ -131,6 +131,12 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 		// Package names come from the image: a code span that fits them.
 		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: " + mdCode(cmd, false) + "."})
 	}
+	if names := essentialPackages(open); len(names) > 0 {
+		for i, n := range names {
+			names[i] = mdCode(n, false) // package names come from the image
+		}
+		fixes = append(fixes, [2]string{"packages", essentialAdvice(names)})
+	}
 	if len(fixes) > 0 {
 		b.WriteString("\n<details><summary>How to fix</summary>\n\n")
 		for _, f := range fixes {

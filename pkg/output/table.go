@@ -181,6 +181,9 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	for _, cmd := range packageRemovals(open) {
 		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
 	}
+	if names := essentialPackages(open); len(names) > 0 {
+		fixes = append(fixes, [2]string{"packages", essentialAdvice(names)})
+	}
 	if len(fixes) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, p.paint(ansiBold, "How to fix:"))
@@ -401,6 +404,9 @@ func packageLine(p *report.PackageRef) string {
 	if p.Remove != "" {
 		return s + ": " + p.Remove
 	}
+	if p.Essential {
+		return s + ": essential to the distribution, use a distroless or minimal base"
+	}
 	return s + ": no package manager, use a multi-stage build"
 }
 
@@ -426,6 +432,26 @@ func packageRemovals(fs []report.Finding) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// essentialPackages returns the sorted names of the essential packages
+// (report.PackageRef.Essential) that ship the findings' files.
+func essentialPackages(fs []report.Finding) []string {
+	var names []string
+	for _, f := range fs {
+		if p := f.Package; p != nil && p.Essential && !slices.Contains(names, p.Name) {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// essentialAdvice is the fix for files that essential packages ship: no
+// removal command, since removing them is unsafe.
+func essentialAdvice(names []string) string {
+	return "Essential packages ship the other files (" + strings.Join(names, ", ") + "); removing them breaks the " +
+		"package system, so do not: build the final stage on a distroless or minimal base instead."
 }
 
 func policyLine(p *report.PolicyRef) string {

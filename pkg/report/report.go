@@ -263,6 +263,11 @@ type PackageRef struct {
 	// empty when the image has no package manager that can: then a
 	// multi-stage build is the way to leave the file out.
 	Remove string `json:"remove,omitempty"`
+	// Essential is true for a package the distribution protects (dpkg's
+	// Essential: yes or Priority: required): no removal command is given,
+	// since removing it is unsafe; a distroless or minimal base is the
+	// way to leave its files out.
+	Essential bool `json:"essential,omitempty"`
 }
 
 // SBOM is the package summary of an image.

@@ -187,7 +187,7 @@ func ownedFiles(p pkg.Package) []string {
 // CacheVersion changes whenever Catalog would catalogue the same
 // filesystem differently (resolver, needs, configuration), so cached results
 // from older versions are not reused.
-const CacheVersion = 1
+const CacheVersion = 2
 
 // Snapshot encodes r for a cache: its summary and its document as syft JSON,
 // which Restore reads back.

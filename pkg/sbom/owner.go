@@ -54,7 +54,8 @@ func newOwners(fsys *layers.FS, doc *syftsbom.SBOM) *owners {
 		if len(files) == 0 && !isDeb {
 			continue
 		}
-		ref := &Package{Name: p.Name, Version: p.Version, Type: string(p.Type), Remove: tools.remove(p)}
+		ref := &Package{Name: p.Name, Version: p.Version, Type: string(p.Type), Remove: tools.remove(p),
+			Essential: isDeb && !fromStatusD(p) && tools.essential[p.Name]}
 		if isDeb && !fromStatusD(p) {
 			if _, dup := debs[p.Name]; !dup {
 				debs[p.Name] = ref
@@ -162,9 +163,55 @@ func listLines(b []byte) []string {
 }
 
 // tools records which package managers the image ships, to say how to
-// remove a package.
+// remove a package, and which packages the distribution protects.
 type tools struct {
 	has map[string]bool
+	// essential are the dpkg packages marked Essential: yes or Priority:
+	// required: dpkg refuses to remove the first without
+	// --force-remove-essential, and apt removing either breaks the
+	// package system or the base the image's scripts assume.
+	essential map[string]bool
+}
+
+// dpkgStatus is dpkg's database of installed packages.
+const dpkgStatus = "/var/lib/dpkg/status"
+
+// protectedDebs returns the packages that dpkg's status file marks
+// Essential: yes or Priority: required.
+func protectedDebs(b []byte) map[string]bool {
+	out := map[string]bool{}
+	var name string
+	var protected bool
+	flush := func() {
+		if name != "" && protected {
+			out[name] = true
+		}
+		name, protected = "", false
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			flush()
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(key) {
+		case "package":
+			name = value
+		case "essential":
+			protected = protected || strings.EqualFold(value, "yes")
+		case "priority":
+			protected = protected || strings.EqualFold(value, "required")
+		}
+	}
+	flush()
+	return out
 }
 
 // managerNames are the package managers whose presence newTools records.
@@ -173,7 +220,10 @@ func managerNames() []string {
 }
 
 func newTools(fsys *layers.FS) tools {
-	t := tools{has: map[string]bool{}}
+	t := tools{has: map[string]bool{}, essential: map[string]bool{}}
+	if b, err := fsys.ReadFile(dpkgStatus); err == nil {
+		t.essential = protectedDebs(b)
+	}
 	for _, name := range managerNames() {
 		for _, dir := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"} {
 			if n, err := fsys.Stat(dir + "/" + name); err == nil && n.Type != layers.TypeDir {
@@ -191,7 +241,7 @@ func (t tools) remove(p pkg.Package) string {
 	switch p.Type {
 	case pkg.DebPkg:
 		switch {
-		case fromStatusD(p):
+		case fromStatusD(p), t.essential[p.Name]:
 		case t.has["apt-get"]:
 			return "apt-get purge -y " + p.Name
 		case t.has["dpkg"]:

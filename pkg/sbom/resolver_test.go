@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -199,5 +200,19 @@ func TestGlobNarrowingMatchesFullScan(t *testing.T) {
 		if len(want) == 0 {
 			t.Errorf("%s matches nothing: the test image does not exercise it", pat)
 		}
+	}
+}
+
+func TestProtectedDebs(t *testing.T) {
+	status := "Package: bash\nEssential: yes\nStatus: install ok installed\nPriority: required\n\n" +
+		"Package: apt\nStatus: install ok installed\nPriority: Required\nDescription: x\n continuation Package: evil\n\n" +
+		"Package: curl\nPriority: optional\nEssential: no\n\n" +
+		"Package: mawk\r\nPriority: required\r\n\r\n" +
+		"Essential: yes\n\n" + // no Package field
+		"Package: last\nEssential: yes"
+	got := protectedDebs([]byte(status))
+	want := map[string]bool{"bash": true, "apt": true, "mawk": true, "last": true}
+	if !maps.Equal(got, want) {
+		t.Errorf("protectedDebs = %v, want %v", got, want)
 	}
 }

@@ -95,6 +95,11 @@ type Package struct {
 	// Remove is the command that removes the package in a build step,
 	// e.g. "apt-get purge -y curl"; empty when the image has no package
 	// manager that can (Google distroless, a language package, a binary
-	// copied in): such a file goes with a multi-stage build.
+	// copied in): such a file goes with a multi-stage build. Empty too for
+	// an Essential package.
 	Remove string
+	// Essential is true for a dpkg package marked Essential: yes or
+	// Priority: required: removing it is not safe advice (dpkg refuses an
+	// Essential one), so the way out is a distroless or minimal base.
+	Essential bool
 }

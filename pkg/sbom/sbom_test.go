@@ -146,8 +146,12 @@ func TestOwner(t *testing.T) {
 	}{
 		{"demo", "/usr/bin/curl", nil, &sbom.Package{Name: "curl", Version: "7.88.1-10+deb12u8", Type: "deb", Remove: "apt-get purge -y curl"}},
 		// dash.list names /bin/dash; /bin links to usr/bin.
-		{"demo", "/usr/bin/dash", []string{"/bin/dash", "/bin/sh", "/usr/bin/sh"}, &sbom.Package{Name: "dash", Version: "0.5.12-2", Type: "deb", Remove: "apt-get purge -y dash"}},
-		{"demo", "/usr/bin/su", []string{"/bin/su"}, &sbom.Package{Name: "login", Version: "1:4.13+dfsg1-1+b1", Type: "deb", Remove: "apt-get purge -y login"}},
+		// Essential: yes (and Priority: required): no removal command.
+		{"demo", "/usr/bin/dash", []string{"/bin/dash", "/bin/sh", "/usr/bin/sh"}, &sbom.Package{Name: "dash", Version: "0.5.12-2", Type: "deb", Essential: true}},
+		{"demo", "/usr/bin/su", []string{"/bin/su"}, &sbom.Package{Name: "login", Version: "1:4.13+dfsg1-1+b1", Type: "deb", Essential: true}},
+		// Priority: required alone protects a package too; standard does not.
+		{"demo", "/usr/bin/passwd", nil, &sbom.Package{Name: "passwd", Version: "1:4.13+dfsg1-1+b1", Type: "deb", Essential: true}},
+		{"demo", "/usr/bin/wget", nil, &sbom.Package{Name: "wget", Version: "1.21.3-1+b2", Type: "deb", Remove: "apt-get purge -y wget"}},
 		{"demo", "/app/server", nil, nil},
 		// Distroless: the package is known, no package manager can remove it.
 		{"distroless", "/usr/bin/python3.11", []string{"/usr/bin/python3"}, &sbom.Package{Name: "python3.11-minimal", Version: "3.11.2-6+deb12u3", Type: "deb"}},
