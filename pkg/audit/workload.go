@@ -28,6 +28,11 @@ type WorkloadOptions struct {
 	ImageMap map[string]string
 	// Stdin is what the path "-" reads.
 	Stdin io.Reader
+	// OnImage, when set, receives each image as soon as it is audited
+	// (for a caller that streams, such as jsonl on standard output); the
+	// workloads are decided once every image is. It is called from
+	// several goroutines.
+	OnImage func(report.Image)
 }
 
 // Workloads audits the Kubernetes workloads in the manifests at paths
@@ -82,7 +87,7 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 	var r *report.Report
 	var auditErr error
 	if len(refs) > 0 {
-		if r, auditErr = runRefs(ctx, refs, o, nil); r == nil {
+		if r, auditErr = runRefs(ctx, refs, o, wo.OnImage); r == nil {
 			return nil, auditErr
 		}
 	} else {
