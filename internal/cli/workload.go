@@ -92,7 +92,7 @@ func newWorkloadCommand(env Env) *cobra.Command {
 	// The cross-checks read no package: cataloguing is off unless asked.
 	af.so.noSBOM = true
 	cmd.Flags().Lookup("no-sbom").DefValue = "true"
-	cmd.Flags().BoolVar(&sbomOn, "sbom", false, "catalogue each image's packages too (off by default for workload: the cross-checks do not use them, and it costs seconds per image); --sbom-output implies it")
+	cmd.Flags().BoolVar(&sbomOn, "sbom", false, "also catalogue each image's packages (off by default: the cross-checks do not use them, and it costs seconds per image); --sbom-output implies it")
 	af.rules = workloadRules()
 	cmd.Flags().StringArrayVar(&imageMap, "image-map", nil,
 		"audit `REF=IMAGE` in place of the reference REF a pod spec names (e.g. app:1.2=oci:./image); repeatable")
