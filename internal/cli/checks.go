@@ -21,8 +21,10 @@ func newChecksCommand(env Env) *cobra.Command {
 		Use:   "checks [ID...]",
 		Short: "List the checks imgaudit runs, or explain one",
 		Long: `List the check catalogue: each check's ID, default severity, category and
-title. --format json adds the rationale, remediation and scope notes of
-every check; --format markdown is the catalogue documentation.
+title, the image checks (IA-*) then the cross-checks of imgaudit workload
+(IW-*). --format json gives the image checks with the rationale,
+remediation and scope notes of each; --format markdown is the catalogue
+documentation (docs/checks.md).
 
 With IDs (any case), explain those checks in full: why each matters, how to
 fix what it finds, its exact scope, and for the workload cross-checks
@@ -30,7 +32,7 @@ fix what it finds, its exact scope, and for the workload cross-checks
 predicts comes from.
 
 Check IDs and categories are what a policy file's disable and ignore
-entries name.`,
+entries name, IW-* ones included.`,
 		Example: `  imgaudit checks
   imgaudit checks IA-SHELL IW-START-NONNUMERIC-USER
   imgaudit checks -f json | jq -r '.checks[]|select(.severity=="critical")|.id'`,
@@ -42,14 +44,14 @@ entries name.`,
 			var err error
 			switch format {
 			case "table":
-				err = output.WriteRuleTable(out, outputRules(), output.Options{Color: colorWanted(env, out)})
+				err = output.WriteRuleTable(out, append(outputRules(), workloadRules()...), output.Options{Color: colorWanted(env, out)})
 			case "json":
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
 				err = enc.Encode(checksList{Checks: checks.Metas(checks.All())})
 			case "markdown", "md":
-				err = checks.WriteMarkdown(out, checks.All())
+				err = checks.WriteMarkdown(out, checks.All(), checks.WorkloadChecks(workloadMetas()))
 			default:
 				return &exitError{code: ExitError, err: fmt.Errorf("unknown format %q (want one of table, json, markdown)", format)}
 			}

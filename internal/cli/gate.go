@@ -11,6 +11,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/policy"
+	"github.com/imgaudit/imgaudit/pkg/workload"
 )
 
 // gateOptions are the flags of the CI gate and the policy file.
@@ -79,9 +80,11 @@ func (o *gateOptions) threshold(cmd *cobra.Command, p *policy.Policy) (policy.Th
 	return *p.FailOn, nil
 }
 
-// catalogueNames returns the check IDs and the categories of the catalogue.
+// catalogueNames returns the check IDs and the categories of the catalogue:
+// the image checks and the workload cross-checks (IW-*), which one policy
+// file names alike.
 func catalogueNames() (ids, categories []string) {
-	for _, m := range checks.Metas(checks.All()) {
+	for _, m := range append(checks.Metas(checks.All()), workloadMetas()...) {
 		ids = append(ids, m.ID)
 		if c := string(m.Category); !slices.Contains(categories, c) {
 			categories = append(categories, c)
@@ -89,6 +92,18 @@ func catalogueNames() (ids, categories []string) {
 	}
 	slices.Sort(categories)
 	return ids, categories
+}
+
+// workloadMetas describes the workload cross-checks as the image
+// catalogue describes its checks: the rationale is where the behaviour
+// comes from.
+func workloadMetas() []checks.Meta {
+	var out []checks.Meta
+	for _, c := range workload.Checks() {
+		out = append(out, checks.Meta{ID: c.ID, Title: c.Title, Category: checks.Category(c.Category), Severity: c.Severity,
+			Rationale: c.Docs, Remediation: c.Remediation})
+	}
+	return out
 }
 
 // outputRules describes the catalogue for the renderers.

@@ -10,6 +10,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/sbom"
 	"github.com/imgaudit/imgaudit/pkg/workload"
 )
 
@@ -31,9 +32,23 @@ access. Image findings the spec neutralises are reported as mitigated and
 never fail the gate. An image that cannot be audited makes its workload
 incomplete (exit 2), never clean.
 
-Reports: table, json (workloads[] beside images[], schema version 1) and
-sarif (each workload finding located in its manifest at its container's
-line; mitigated findings are suppressed).
+Reports: table, json (workloads[] beside images[], each container with
+its effective security context; schema version 1), sarif (each workload
+finding located in its manifest at its container's line; mitigated and
+policy-suppressed findings are suppressed), markdown (grouped by workload,
+led by what fails) and jsonl (a line per image as it is audited, then a
+line per workload with its containers and verdict, then the summary). Objects
+that run no pods (Services, ConfigMaps ...) are counted by kind in the
+report.
+
+Policy: the policy file disables and ignores the cross-checks (IW-*) like
+the image checks; an ignore may add workload: NAMESPACE/NAME (or NAME,
+globs) and container: NAME to scope it. The image facts the cross-checks
+read (USER, setuid and setgid files, file capabilities) are taken from
+every image whatever image checks the policy disables.
+
+Packages are not catalogued unless --sbom (or --sbom-output) is given: the
+cross-checks do not use them.
 
 ` + exitCodesHelp
 
@@ -41,6 +56,7 @@ func newWorkloadCommand(env Env) *cobra.Command {
 	var (
 		af       auditFlags
 		imageMap []string
+		sbomOn   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "workload PATH...",
@@ -57,15 +73,26 @@ func newWorkloadCommand(env Env) *cobra.Command {
 			if wo.ImageMap, err = parseImageMap(imageMap); err != nil {
 				return usage(err)
 			}
-			if err := workloadFormats(&af.oo); err != nil {
-				return usage(err)
+			if sbomOn && cmd.Flags().Changed("no-sbom") && af.so.noSBOM {
+				return usage(fmt.Errorf("--sbom and --no-sbom cannot be used together"))
 			}
-			return af.run(cmd, env, func(ctx context.Context, o audit.Options, _ func(report.Image)) (*report.Report, error) {
+			if sbomOn && !sbom.Available {
+				return usage(fmt.Errorf("--sbom: %w", sbom.ErrUnavailable))
+			}
+			if sbomOn || (len(af.so.outputs) > 0 && !cmd.Flags().Changed("no-sbom")) {
+				af.so.noSBOM = false // --sbom, or --sbom-output, which needs the catalogue
+			}
+			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
+				wo.OnImage = emit
 				return audit.Workloads(ctx, args, wo, o)
 			})
 		},
 	}
 	af.AddFlags(cmd)
+	// The cross-checks read no package: cataloguing is off unless asked.
+	af.so.noSBOM = true
+	cmd.Flags().Lookup("no-sbom").DefValue = "true"
+	cmd.Flags().BoolVar(&sbomOn, "sbom", false, "also catalogue each image's packages (off by default: the cross-checks do not use them, and it costs seconds per image); --sbom-output implies it")
 	af.rules = workloadRules()
 	cmd.Flags().StringArrayVar(&imageMap, "image-map", nil,
 		"audit `REF=IMAGE` in place of the reference REF a pod spec names (e.g. app:1.2=oci:./image); repeatable")
@@ -86,20 +113,6 @@ func parseImageMap(specs []string) (map[string]string, error) {
 		m[ref] = img
 	}
 	return m, nil
-}
-
-// workloadFormats refuses the formats that do not render workloads yet.
-func workloadFormats(o *outputOptions) error {
-	dests, err := o.destinations()
-	if err != nil {
-		return err
-	}
-	for _, d := range dests {
-		if d.format != output.FormatJSON && d.format != output.FormatTable && d.format != output.FormatSARIF {
-			return fmt.Errorf("format %s is not supported for workload yet (use table, json or sarif)", d.format)
-		}
-	}
-	return nil
 }
 
 // workloadRules describes the cross-checks for the renderers; the rationale

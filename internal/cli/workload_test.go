@@ -247,10 +247,16 @@ func TestWorkloadCLI(t *testing.T) {
 		}
 	})
 
-	t.Run("unsupported format", func(t *testing.T) {
-		r := runEnv(t, cli.Env{Dir: dir}, append(append([]string{"workload", "-f", "markdown"}, maps...), namedFile)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "not supported for workload") {
-			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	t.Run("markdown groups by workload", func(t *testing.T) {
+		r := runEnv(t, cli.Env{Dir: dir}, append(append([]string{"workload", "--no-cache", "--no-policy", "-q", "-f", "markdown"}, maps...), namedFile, mitigatedFile)...)
+		if r.code != 1 {
+			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		}
+		for _, want := range []string{"## imgaudit workload report", "❌ **FAIL**: 1 of 2 workloads has findings at or above `high`.",
+			"- Deployment `shop/named`: IW-START-NONNUMERIC-USER: 1 high finding", "### ✅ Deployment `shop/mitigated`", "| mitigated |"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("markdown lacks %q:\n%s", want, r.stdout)
+			}
 		}
 	})
 

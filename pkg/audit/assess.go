@@ -21,8 +21,9 @@ func captures(cs []checks.Check) []string {
 	return checks.Captures(cs) // includes checks.ImageNeeds()
 }
 
-// assess fills the user, base and findings of ri from the squashed image.
-func assess(ctx context.Context, ri *report.Image, cs []checks.Check, cfg *v1.ConfigFile, fsys *layers.FS) error {
+// assess fills the user, base and findings of ri from the squashed image,
+// and returns the checks' view of it.
+func assess(ctx context.Context, ri *report.Image, cs []checks.Check, cfg *v1.ConfigFile, fsys *layers.FS) (*checks.Image, error) {
 	img := checks.NewImage(ri.Reference, cfg, fsys)
 	u := checks.ResolveUser(img)
 	ri.User = report.User{Configured: u.Configured, UID: u.UID, Root: u.Root, Verifiable: u.Verifiable}
@@ -33,13 +34,13 @@ func assess(ctx context.Context, ri *report.Image, cs []checks.Check, cfg *v1.Co
 	}
 	fs, err := checks.Run(ctx, img, cs)
 	if err != nil {
-		return fmt.Errorf("running checks: %w", err)
+		return nil, fmt.Errorf("running checks: %w", err)
 	}
 	ri.Findings = make([]report.Finding, 0, len(fs))
 	for _, f := range fs {
 		ri.Findings = append(ri.Findings, reportFinding(f))
 	}
-	return nil
+	return img, nil
 }
 
 func reportFinding(f checks.Finding) report.Finding {

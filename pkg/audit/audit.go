@@ -159,12 +159,15 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	ri.Stats.Layers = len(ri.Layers)
 	ri.Stats.Files = fsys.Len()
 	ri.Stats.DeletedFiles = len(fsys.Deleted())
-	if err := assess(ctx, &ri, cs, cfg, fsys); err != nil {
+	img, err := assess(ctx, &ri, cs, cfg, fsys)
+	if err != nil {
 		return fail(err)
 	}
 	ri.Base.Name, ri.Base.Digest = baseAnnotations(t.Image)
 	if o.onAssess != nil {
-		o.onAssess(&ri, cfg, fsys)
+		if err := o.onAssess(ctx, &ri, img); err != nil {
+			return fail(err)
+		}
 	}
 	if o.SBOM {
 		res, err := catalog(ctx, &ri, t, fsys, lo.Options, o)

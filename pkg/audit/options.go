@@ -1,11 +1,10 @@
 package audit
 
 import (
+	"context"
 	"runtime"
 	"slices"
 	"strings"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
@@ -69,10 +68,11 @@ type Options struct {
 
 	// flight makes the images of one audit share the read of a layer.
 	flight *layers.Flight
-	// onAssess, when set, sees each image once it is assessed, with its
-	// config and final filesystem (Workloads derives image facts there).
-	// It is called from several goroutines.
-	onAssess func(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS)
+	// onAssess, when set, sees each image once it is assessed, with the
+	// checks' view of its config and final filesystem (Workloads derives
+	// image facts there); an error fails the image. It is called from
+	// several goroutines.
+	onAssess func(ctx context.Context, ri *report.Image, img *checks.Image) error
 }
 
 // DefaultOptions returns the options used when the caller sets nothing:

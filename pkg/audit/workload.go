@@ -15,7 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgaudit/imgaudit/pkg/caps"
-	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/checks"
 	"github.com/imgaudit/imgaudit/pkg/report"
 	"github.com/imgaudit/imgaudit/pkg/workload"
 )
@@ -28,6 +28,11 @@ type WorkloadOptions struct {
 	ImageMap map[string]string
 	// Stdin is what the path "-" reads.
 	Stdin io.Reader
+	// OnImage, when set, receives each image as soon as it is audited
+	// (for a caller that streams, such as jsonl on standard output); the
+	// workloads are decided once every image is. It is called from
+	// several goroutines.
+	OnImage func(report.Image)
 }
 
 // Workloads audits the Kubernetes workloads in the manifests at paths
@@ -62,11 +67,15 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 	}
 	var mu sync.Mutex
 	facts := map[string]workload.ImageFacts{}
-	o.onAssess = func(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS) {
-		f := imageFacts(ri, cfg, fsys)
+	o.onAssess = func(ctx context.Context, ri *report.Image, img *checks.Image) error {
+		f, err := imageFacts(ctx, ri, img)
+		if err != nil {
+			return fmt.Errorf("image facts: %w", err)
+		}
 		mu.Lock()
 		facts[ri.Reference] = f
 		mu.Unlock()
+		return nil
 	}
 	if len(refs) > 1 {
 		var done func()
@@ -78,7 +87,7 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 	var r *report.Report
 	var auditErr error
 	if len(refs) > 0 {
-		if r, auditErr = runRefs(ctx, refs, o, nil); r == nil {
+		if r, auditErr = runRefs(ctx, refs, o, wo.OnImage); r == nil {
 			return nil, auditErr
 		}
 	} else {
@@ -86,6 +95,7 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 		r.Summarize()
 	}
 	byRef := imagesByRef(r.Images)
+	r.Skipped = set.SkippedKinds()
 	r.Workloads = make([]report.Workload, 0, len(set.Workloads))
 	for _, w := range set.Workloads {
 		rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, File: w.File, Line: w.Line,
@@ -95,6 +105,7 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 		}
 		r.Workloads = append(r.Workloads, rw)
 	}
+	r.Summarize()
 	if auditErr != nil {
 		return r, fmt.Errorf("%w: %w", ErrIncomplete, auditErr)
 	}
@@ -112,6 +123,9 @@ func auditContainer(w *workload.Workload, i int, pss *workload.PodSecurity, imag
 	for _, v := range ps.Violations {
 		rc.PodSecurity.Violations = append(rc.PodSecurity.Violations, report.PSSViolation{Level: v.Level, Reason: v.Reason, Detail: v.Detail})
 	}
+	e := w.Effective(i)
+	sc := e.Report()
+	rc.SecurityContext = &sc
 	img := byRef[auditRef(c.Image(), imageMap)]
 	switch {
 	case c.Image() == "":
@@ -132,7 +146,7 @@ func auditContainer(w *workload.Workload, i int, pss *workload.PodSecurity, imag
 		return rc
 	}
 	f.Reference, f.Digest = c.Image(), img.Digest
-	for _, wf := range workload.CrossCheck(w.Effective(i), f) {
+	for _, wf := range workload.CrossCheck(e, f) {
 		rc.Findings = append(rc.Findings, report.Finding{ID: wf.ID, Category: string(wf.Category), Severity: wf.Severity,
 			Title: wf.Title, Path: wf.Path, Detail: wf.Detail, Remediation: wf.Remediation, Mitigated: wf.Mitigated})
 	}
@@ -166,11 +180,23 @@ func imagesByRef(imgs []report.Image) map[string]*report.Image {
 	return out
 }
 
+// factChecks are the checks whose findings are image facts of the
+// cross-checks. They run for every image of a workload audit whatever the
+// policy disables: a policy that turns IA-SETUID off in the image report
+// must not blind IW-SETUID-ESCALATION.
+func factChecks() []checks.Check {
+	return []checks.Check{checks.Setuid(), checks.Setgid(), checks.FileCapability()}
+}
+
 // imageFacts is what the cross-checks need to know of an audited image:
-// its USER, setuid/setgid files and file capabilities (from the findings
-// of IA-SETUID, IA-SETGID and IA-FILE-CAPABILITY, final filesystem only),
-// its entrypoint and VOLUMEs.
-func imageFacts(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS) workload.ImageFacts {
+// its USER, setuid/setgid files and file capabilities (final filesystem
+// only, found by the checks of factChecks on the image's own view, so the
+// walk is shared with the audit), its entrypoint and VOLUMEs.
+func imageFacts(ctx context.Context, ri *report.Image, img *checks.Image) (workload.ImageFacts, error) {
+	cfg := img.Config
+	if cfg == nil {
+		cfg = &v1.ConfigFile{}
+	}
 	f := workload.ImageFacts{Digest: ri.Digest, User: cfg.Config.User,
 		Entrypoint: cfg.Config.Entrypoint, Cmd: cfg.Config.Cmd}
 	if ri.User.UID != nil {
@@ -181,7 +207,11 @@ func imageFacts(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS) workload.
 		f.Volumes = append(f.Volumes, v)
 	}
 	slices.Sort(f.Volumes)
-	for _, fd := range ri.Findings {
+	found, err := checks.Run(ctx, img, factChecks())
+	if err != nil {
+		return f, err
+	}
+	for _, fd := range found {
 		if fd.Deleted || fd.Path == "" {
 			continue
 		}
@@ -191,7 +221,10 @@ func imageFacts(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS) workload.
 		case "IA-SETGID":
 			f.SetgidFiles = append(f.SetgidFiles, fd.Path)
 		case "IA-FILE-CAPABILITY":
-			n, err := fsys.Lstat(fd.Path)
+			if img.FS == nil {
+				continue
+			}
+			n, err := img.FS.Lstat(fd.Path)
 			if err != nil {
 				continue
 			}
@@ -202,7 +235,7 @@ func imageFacts(ri *report.Image, cfg *v1.ConfigFile, fsys *layers.FS) workload.
 			f.FileCapabilities = append(f.FileCapabilities, workload.FileCapability{Path: fd.Path, Caps: fc})
 		}
 	}
-	return f
+	return f, nil
 }
 
 // decodeManifests reads every manifest at paths into one set.

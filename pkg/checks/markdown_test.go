@@ -9,15 +9,28 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgaudit/imgaudit/pkg/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/checks.md from the check table")
+
+// workloadMetas is the workload cross-check catalogue as Metas (what the
+// CLI's `imgaudit checks --format markdown` passes too).
+func workloadMetas() []Meta {
+	var out []Meta
+	for _, c := range workload.Checks() {
+		out = append(out, Meta{ID: c.ID, Title: c.Title, Category: Category(c.Category), Severity: c.Severity,
+			Rationale: c.Docs, Remediation: c.Remediation})
+	}
+	return out
+}
 
 // TestDocs fails when docs/checks.md is not what WriteMarkdown renders for
 // All(); run `go test ./pkg/checks -run TestDocs -update` to regenerate it.
 func TestDocs(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, All()); err != nil {
+	if err := WriteMarkdown(&buf, All(), WorkloadChecks(workloadMetas())); err != nil {
 		t.Fatal(err)
 	}
 	docs := filepath.Join("..", "..", "docs", "checks.md")

@@ -8,8 +8,8 @@ import (
 )
 
 // JSONLStream writes the jsonl format while an audit goes: one line per
-// image as soon as it is done ([JSONLStream.Emit]), then the summary line
-// ([JSONLStream.Close]).
+// image as soon as it is done ([JSONLStream.Emit]), then the workload lines
+// of a workload run and the summary line ([JSONLStream.Close]).
 type JSONLStream struct {
 	w       io.Writer
 	prepare func(*report.Report)
@@ -40,12 +40,19 @@ func (s *JSONLStream) Emit(img report.Image) {
 	s.err = WriteJSONLImage(s.w, one.Images[0])
 }
 
-// Close writes the summary line of r, or returns the first error of Emit.
+// Close writes the workload lines of r (a workload run: each workload is
+// decided once every image is audited) and its summary line, or returns
+// the first error of Emit.
 func (s *JSONLStream) Close(r *report.Report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
+	}
+	for i := range r.Workloads {
+		if err := WriteJSONLWorkload(s.w, r.Workloads[i]); err != nil {
+			return err
+		}
 	}
 	return WriteJSONLSummary(s.w, r)
 }

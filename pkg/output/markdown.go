@@ -11,14 +11,20 @@ import (
 // WriteMarkdown renders the report as GitHub-flavoured Markdown, for a
 // pull-request comment: an overall verdict, then per image its verdict, its
 // findings worst first with the layer step that added each, how to fix
-// them, and the image's details folded away.
+// them, and the image's details folded away. A workload report is grouped
+// by workload instead (see writeWorkloadMarkdown).
 func WriteMarkdown(w io.Writer, r *report.Report, o Options) error {
 	rules := indexRules(o.Rules)
 	var b strings.Builder
-	b.WriteString("## imgaudit report\n\n")
-	b.WriteString(markdownOverall(r))
-	for i := range r.Images {
-		markdownImage(&b, r, &r.Images[i], o, rules)
+	if r.Workloads != nil {
+		b.WriteString("## imgaudit workload report\n\n")
+		writeWorkloadMarkdown(&b, r, o, rules)
+	} else {
+		b.WriteString("## imgaudit report\n\n")
+		b.WriteString(markdownOverall(r))
+		for i := range r.Images {
+			markdownImage(&b, r, &r.Images[i], o, rules)
+		}
 	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n### Warnings\n\n")

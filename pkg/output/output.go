@@ -30,8 +30,12 @@ const (
 	FormatSARIF    Format = "sarif"
 	FormatMarkdown Format = "markdown"
 	// FormatJSONL writes one JSON object per line: one per image, as soon as
-	// it is done when the caller streams (see WriteJSONLImage), then one
-	// with the summary.
+	// it is done when the caller streams (see WriteJSONLImage), then, in a
+	// workload run, one per workload (WriteJSONLWorkload: the workload with
+	// its containers, each with its findings, and its verdict — the unit
+	// the gate decides, so a consumer needs no other line to act on it),
+	// then one with the summary. Every line carries schemaVersion; a line
+	// is told by its key: image, workload or summary.
 	FormatJSONL Format = "jsonl"
 )
 
@@ -103,6 +107,11 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 				return err
 			}
 		}
+		for i := range r.Workloads {
+			if err := WriteJSONLWorkload(w, r.Workloads[i]); err != nil {
+				return err
+			}
+		}
 		return WriteJSONLSummary(w, r)
 	}
 	return fmt.Errorf("unknown format %q", f)
@@ -133,6 +142,9 @@ type JSONLSummary struct {
 	Tool          report.Tool    `json:"tool"`
 	Summary       report.Summary `json:"summary"`
 	Gate          *report.Gate   `json:"gate,omitempty"`
+	// Skipped counts the objects of a workload run's manifests that run
+	// no pods, by kind (report.Report.Skipped).
+	Skipped []report.SkippedKind `json:"skipped,omitempty"`
 }
 
 // WriteJSONLImage writes one image as a line of the jsonl format.
@@ -144,7 +156,7 @@ func WriteJSONLImage(w io.Writer, img report.Image) error {
 // WriteJSONLSummary writes the closing summary line of the jsonl format.
 func WriteJSONLSummary(w io.Writer, r *report.Report) error {
 	n := normalized(r)
-	return writeLine(w, JSONLSummary{SchemaVersion: report.SchemaVersion, Tool: n.Tool, Summary: n.Summary, Gate: n.Gate})
+	return writeLine(w, JSONLSummary{SchemaVersion: report.SchemaVersion, Tool: n.Tool, Summary: n.Summary, Gate: n.Gate, Skipped: n.Skipped})
 }
 
 func writeLine(w io.Writer, v any) error {
@@ -186,6 +198,11 @@ func normalized(r *report.Report) *report.Report {
 				if ct.PodSecurity.Violations == nil {
 					ct.PodSecurity.Violations = []report.PSSViolation{}
 				}
+				if sc := ct.SecurityContext; sc != nil && sc.Capabilities.Bounding == nil {
+					n := *sc
+					n.Capabilities.Bounding = []string{}
+					ct.SecurityContext = &n
+				}
 				cs[j] = ct
 			}
 			wl.Containers = cs
@@ -197,6 +214,16 @@ func normalized(r *report.Report) *report.Report {
 	}
 	if c.Summary.ByCategory == nil {
 		c.Summary.ByCategory = map[string]int{}
+	}
+	if ws := c.Summary.Workloads; ws != nil && (ws.BySeverity == nil || ws.ByCategory == nil) {
+		n := *ws
+		if n.BySeverity == nil {
+			n.BySeverity = map[report.Severity]int{}
+		}
+		if n.ByCategory == nil {
+			n.ByCategory = map[string]int{}
+		}
+		c.Summary.Workloads = &n
 	}
 	return &c
 }

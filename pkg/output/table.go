@@ -70,11 +70,29 @@ func (p painter) verdict(v verdict) string {
 // first, how to fix them, and a one-line verdict; then the run's warnings.
 func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	p := painter(o.Color)
-	rules := indexRules(o.Rules)
 	if r.Workloads != nil {
-		writeWorkloadTable(w, p, r)
-		return nil
+		writeWorkloadTable(w, p, r, o)
+	} else if err := writeImageTables(w, p, r, o); err != nil {
+		return err
 	}
+	if r.Policy != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, wrapIndent("Policy: "+Escape(policyLine(r.Policy)), TableWidth, "  "))
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, p.paint(ansiBold+ansiYel, "Warnings:"))
+		for _, wn := range r.Warnings {
+			fmt.Fprintln(w, wrapIndent("  "+Escape(wn.Message), TableWidth, "    "))
+		}
+	}
+	return nil
+}
+
+// writeImageTables renders the images of a scan, with the run's totals
+// and the fleet summary.
+func writeImageTables(w io.Writer, p painter, r *report.Report, o Options) error {
+	rules := indexRules(o.Rules)
 	for i := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -90,20 +108,7 @@ func WriteTable(w io.Writer, r *report.Report, o Options) error {
 		fmt.Fprintln(w, runTotals(r))
 	}
 	if f := r.Summary.Fleet; f != nil {
-		if err := writeFleet(w, p, r, f); err != nil {
-			return err
-		}
-	}
-	if r.Policy != nil {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, wrapIndent("Policy: "+Escape(policyLine(r.Policy)), TableWidth, "  "))
-	}
-	if len(r.Warnings) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.paint(ansiBold+ansiYel, "Warnings:"))
-		for _, wn := range r.Warnings {
-			fmt.Fprintln(w, wrapIndent("  "+Escape(wn.Message), TableWidth, "    "))
-		}
+		return writeFleet(w, p, r, f)
 	}
 	return nil
 }

@@ -86,7 +86,8 @@ func EvaluateGate(r *report.Report, p *Policy, gt Gate, now time.Time) []Warning
 }
 
 // workloadGate decides one workload's verdict: incomplete when one of its
-// images could not be audited, else fail when a finding of its containers
+// images could not be audited (the reasons say which, then name the
+// findings that fail already), else fail when a finding of its containers
 // that is neither suppressed nor mitigated is at or above t.
 func workloadGate(wl report.Workload, t Threshold) *report.ImageGate {
 	g := &report.ImageGate{Verdict: report.Pass}
@@ -104,7 +105,10 @@ func workloadGate(wl report.Workload, t Threshold) *report.ImageGate {
 	g.Failing = len(failing)
 	switch {
 	case len(g.Reasons) > 0:
+		// Incomplete whatever the findings; those that fail already are
+		// named after why.
 		g.Verdict = report.Incomplete
+		g.Reasons = append(g.Reasons, failReasons(failing)...)
 	case len(failing) > 0:
 		g.Verdict = report.Fail
 		g.Reasons = failReasons(failing)

@@ -195,6 +195,28 @@ func (d decoder) ignore(n *yaml.Node, field string) (Ignore, error) {
 			ig.image = g
 			return nil
 		},
+		"workload": func(k, v *yaml.Node) error {
+			if err := str(&ig.Workload, "workload")(k, v); err != nil {
+				return err
+			}
+			g, err := compileGlob(ig.Workload)
+			if err != nil {
+				return d.errf(v, join(field, "workload"), "%v", err)
+			}
+			ig.workload = g
+			return nil
+		},
+		"container": func(k, v *yaml.Node) error {
+			if err := str(&ig.Container, "container")(k, v); err != nil {
+				return err
+			}
+			g, err := compileGlob(ig.Container)
+			if err != nil {
+				return d.errf(v, join(field, "container"), "%v", err)
+			}
+			ig.container = g
+			return nil
+		},
 		"expires": func(k, v *yaml.Node) error {
 			if err := str(&ig.Expires, "expires")(k, v); err != nil {
 				return err

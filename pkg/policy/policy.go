@@ -16,11 +16,26 @@
 //	    image: registry.example.com/team/*   # optional glob
 //	    reason: login needs it; tracked in SEC-123
 //	    expires: 2026-06-30     # optional; the ignore applies through that day
+//	  - check: IW-SA-TOKEN      # a workload cross-check (imgaudit workload)
+//	    workload: kube-system/* # optional glob over NAMESPACE/NAME, or NAME
+//	    container: istio-proxy  # optional glob over the container's name
+//	    reason: the proxy reads its own pod through the API
 //
 // Unknown keys are errors, and every error names the file, the line and the
 // field. An ignore past its expiry date stops applying, and [Policy.Apply]
 // says so with a [Warning]. Suppressed findings stay in the report, marked
 // with the ignore's reason, and never fail the gate ([Evaluate]).
+//
+// The workload cross-checks of imgaudit workload (IW-* IDs, and their
+// categories) are disabled and ignored like the image checks. A container
+// finding matches an ignore by check ID or category; path, when set, is
+// matched against the image file the finding is about (IW-SETUID-ESCALATION,
+// the file-capability checks); image against the image reference the
+// container names (as the pod spec writes it); workload against the
+// workload's NAMESPACE/NAME and its NAME alone (so "web" covers every
+// namespace's web, "shop/*" every workload of namespace shop); container
+// against the container's name. An ignore that names a workload or a
+// container never matches an image's own findings.
 package policy
 
 import (
@@ -66,7 +81,13 @@ type Ignore struct {
 	// Image is a glob over image references, "" for any. It is matched
 	// against the reference as given and without its tag or digest, so
 	// "registry.example.com/team/app" covers every tag of that repository.
+	// For a workload finding it is the reference the container names.
 	Image string
+	// Workload is a glob over a workload's NAMESPACE/NAME and NAME, ""
+	// for any; Container a glob over a container's name, "" for any. An
+	// ignore with either set matches workload findings only.
+	Workload  string
+	Container string
 	// Reason says why the finding is accepted. Required.
 	Reason string
 	// Expires is the last day (YYYY-MM-DD, UTC) the ignore applies; "" for
@@ -75,9 +96,11 @@ type Ignore struct {
 	// Line is the ignore's line in the policy file.
 	Line int
 
-	expires time.Time // start of the day after Expires
-	path    *glob
-	image   *glob
+	expires   time.Time // start of the day after Expires
+	path      *glob
+	image     *glob
+	workload  *glob
+	container *glob
 }
 
 // Warning is a problem with the policy that does not stop the run.
@@ -151,7 +174,10 @@ func Find(dir string) (*Policy, error) {
 // Validate checks the check IDs and categories the policy names against the
 // catalogue: a name the catalogue does not know is most likely a typo, and
 // an ignore or a disable that silently matches nothing is worse than an
-// error. Names are compared without regard to case.
+// error. Names are compared without regard to case. The caller passes the
+// whole catalogue: the image checks and the workload cross-checks (IW-*)
+// with their categories. An ignore that scopes an image check (not IW-*)
+// to a workload or a container is an error too: it could match nothing.
 func (p *Policy) Validate(checkIDs, categories []string) error {
 	if p == nil {
 		return nil
@@ -180,8 +206,22 @@ func (p *Policy) Validate(checkIDs, categories []string) error {
 		if ig.Category != "" && !known(categories, ig.Category) {
 			return bad(ig.Line, fmt.Sprintf("ignore[%d].category", i), "category", ig.Category, categories)
 		}
+		if (ig.Workload != "" || ig.Container != "") && ig.Check != "" && !IsWorkloadCheck(ig.Check) {
+			field := "workload"
+			if ig.Workload == "" {
+				field = "container"
+			}
+			return &Error{File: p.File, Line: ig.Line, Field: fmt.Sprintf("ignore[%d].%s", i, field),
+				Msg: fmt.Sprintf("%s is an image check: %s scopes only the workload cross-checks (IW-*), so this ignore would match nothing", ig.Check, field)}
+		}
 	}
 	return nil
+}
+
+// IsWorkloadCheck reports whether id names a workload cross-check of
+// imgaudit workload (IW-*), whose findings are about a container.
+func IsWorkloadCheck(id string) bool {
+	return len(id) > 3 && strings.EqualFold(id[:3], "IW-")
 }
 
 // Apply filters r with the policy: it drops the findings of disabled checks
@@ -221,6 +261,15 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 			img.Diff.Removed = p.filter(img.Reference, img.Diff.Removed, active)
 		}
 	}
+	for i := range r.Workloads {
+		wl := &r.Workloads[i]
+		for j := range wl.Containers {
+			c := &wl.Containers[j]
+			c.Findings = p.filterFunc(c.Findings, active, func(ig *Ignore, f report.Finding) bool {
+				return ig.matchesContainer(wl, c, f)
+			})
+		}
+	}
 
 	r.Policy = &report.PolicyRef{
 		File:               p.File,
@@ -237,6 +286,11 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 // filter drops the findings of disabled checks from fs (in place) and
 // marks those an active ignore matches as suppressed.
 func (p *Policy) filter(ref string, fs []report.Finding, active []*Ignore) []report.Finding {
+	return p.filterFunc(fs, active, func(ig *Ignore, f report.Finding) bool { return ig.matches(ref, f) })
+}
+
+// filterFunc is filter with the matching rule given.
+func (p *Policy) filterFunc(fs []report.Finding, active []*Ignore, matches func(*Ignore, report.Finding) bool) []report.Finding {
 	kept := fs[:0]
 	for _, f := range fs {
 		if p.disabled(f) {
@@ -244,7 +298,7 @@ func (p *Policy) filter(ref string, fs []report.Finding, active []*Ignore) []rep
 		}
 		if f.Suppressed == nil {
 			for _, ig := range active {
-				if ig.matches(ref, f) {
+				if matches(ig, f) {
 					f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
 					break
 				}
@@ -287,6 +341,16 @@ func (ig *Ignore) compile() error {
 			return err
 		}
 	}
+	if ig.Workload != "" && ig.workload == nil {
+		if ig.workload, err = compileGlob(ig.Workload); err != nil {
+			return err
+		}
+	}
+	if ig.Container != "" && ig.container == nil {
+		if ig.container, err = compileGlob(ig.Container); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -302,10 +366,43 @@ func (ig *Ignore) subject() string {
 	if ig.Image != "" {
 		s += " in " + ig.Image
 	}
+	if ig.Workload != "" {
+		s += " of workload " + ig.Workload
+	}
+	if ig.Container != "" {
+		s += " of container " + ig.Container
+	}
 	return s
 }
 
+// matches reports whether the ignore matches an image's finding (ref is
+// the image's reference).
 func (ig *Ignore) matches(ref string, f report.Finding) bool {
+	if ig.Workload != "" || ig.Container != "" {
+		return false
+	}
+	return ig.matchFinding(ref, f)
+}
+
+// matchesContainer reports whether the ignore matches a finding of
+// container c of workload wl.
+func (ig *Ignore) matchesContainer(wl *report.Workload, c *report.Container, f report.Finding) bool {
+	if ig.workload != nil {
+		forms := []string{wl.Name}
+		if wl.Namespace != "" {
+			forms = append(forms, wl.Namespace+"/"+wl.Name)
+		}
+		if !slices.ContainsFunc(forms, ig.workload.match) {
+			return false
+		}
+	}
+	if ig.container != nil && !ig.container.match(c.Name) {
+		return false
+	}
+	return ig.matchFinding(c.Image.Reference, f)
+}
+
+func (ig *Ignore) matchFinding(ref string, f report.Finding) bool {
 	switch {
 	case ig.Check != "" && !strings.EqualFold(ig.Check, f.ID):
 		return false

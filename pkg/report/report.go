@@ -21,7 +21,11 @@ type Report struct {
 	// Workloads are the Kubernetes workloads of an imgaudit workload run,
 	// absent from other reports.
 	Workloads []Workload `json:"workloads,omitempty"`
-	Summary   Summary    `json:"summary"`
+	// Skipped counts, by kind, the objects of a workload run's manifests
+	// that run no pods (Services, ConfigMaps ...), most first; absent when
+	// there are none.
+	Skipped []SkippedKind `json:"skipped,omitempty"`
+	Summary Summary       `json:"summary"`
 	// Policy names the policy file applied to the findings, when any.
 	Policy *PolicyRef `json:"policy,omitempty"`
 	// Gate is the CI gate the run applied, when any: the threshold and
@@ -300,10 +304,14 @@ type Summary struct {
 	Suppressed int              `json:"suppressed"`
 	// Fleet is set when the report covers more than one image.
 	Fleet *Fleet `json:"fleet,omitempty"`
+	// Workloads aggregates the workloads of a workload run (absent from
+	// other reports); the counts above are the images' own findings.
+	Workloads *WorkloadSummary `json:"workloads,omitempty"`
 }
 
-// Summarize recomputes r.Summary from r.Images. Suppressed findings are
-// counted apart and not in the other counts.
+// Summarize recomputes r.Summary from r.Images and r.Workloads. Suppressed
+// findings are counted apart and not in the other counts; so are mitigated
+// workload findings.
 func (r *Report) Summarize() {
 	s := Summary{BySeverity: map[Severity]int{}, ByCategory: map[string]int{}}
 	for _, img := range r.Images {
@@ -321,7 +329,40 @@ func (r *Report) Summarize() {
 			s.ByCategory[f.Category]++
 		}
 	}
+	if r.Workloads != nil {
+		s.Workloads = summarizeWorkloads(r.Workloads)
+	}
 	r.Summary = s
+}
+
+func summarizeWorkloads(ws []Workload) *WorkloadSummary {
+	s := &WorkloadSummary{BySeverity: map[Severity]int{}, ByCategory: map[string]int{}}
+	for _, w := range ws {
+		s.Workloads++
+		incomplete := false
+		for _, c := range w.Containers {
+			s.Containers++
+			if c.Image.Error != "" {
+				incomplete = true
+			}
+			for _, f := range c.Findings {
+				switch {
+				case f.Suppressed != nil:
+					s.Suppressed++
+				case f.Mitigated:
+					s.Mitigated++
+				default:
+					s.Findings++
+					s.BySeverity[f.Severity]++
+					s.ByCategory[f.Category]++
+				}
+			}
+		}
+		if incomplete {
+			s.Incomplete++
+		}
+	}
+	return s
 }
 
 // SortImages orders images by reference then platform, for stable output.

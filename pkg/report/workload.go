@@ -32,7 +32,104 @@ type Container struct {
 	Line        int         `json:"line,omitempty"`
 	Image       ImageRef    `json:"image"`
 	PodSecurity PodSecurity `json:"podSecurity"`
-	Findings    []Finding   `json:"findings"`
+	// SecurityContext is the container's effective security context: the
+	// pod level merged with the container level as the kubelet merges
+	// them, what the cross-checks read.
+	SecurityContext *SecurityContext `json:"effectiveSecurityContext,omitempty"`
+	Findings        []Finding        `json:"findings"`
+}
+
+// SecurityContext is a container's effective security context. Each value
+// is what the kubelet applies; From says where each came from.
+type SecurityContext struct {
+	// RunAsUser and RunAsGroup are absent when neither the container nor
+	// the pod sets them: the image's USER then decides.
+	RunAsUser    *int64 `json:"runAsUser,omitempty"`
+	RunAsGroup   *int64 `json:"runAsGroup,omitempty"`
+	RunAsNonRoot bool   `json:"runAsNonRoot"`
+	// AllowPrivilegeEscalation is absent when unset (the kubelet then
+	// does not ask for no_new_privs: escalation is allowed).
+	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation,omitempty"`
+	// NoNewPrivs is what the kubelet asks of the runtime: true only when
+	// allowPrivilegeEscalation is false.
+	NoNewPrivs             bool `json:"noNewPrivs"`
+	Privileged             bool `json:"privileged"`
+	ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem"`
+	// ProcMount is Default or Unmasked.
+	ProcMount    string       `json:"procMount"`
+	Capabilities Capabilities `json:"capabilities"`
+	// SeccompProfile and AppArmorProfile are the effective profiles.
+	SeccompProfile  Profile `json:"seccompProfile"`
+	AppArmorProfile Profile `json:"appArmorProfile"`
+	// From says where each value came from.
+	From SecurityContextSources `json:"from"`
+}
+
+// Capabilities are the capabilities as written on the container and the
+// bounding set the runtime gives its process.
+type Capabilities struct {
+	Add  []string `json:"add,omitempty"`
+	Drop []string `json:"drop,omitempty"`
+	// Bounding names the capabilities of the process's bounding set
+	// ("CAP_CHOWN", ...): every one when privileged, else the runtime's
+	// default set (containerd's) changed by add and drop.
+	Bounding []string `json:"bounding"`
+}
+
+// Profile is an effective seccomp or AppArmor profile.
+type Profile struct {
+	// Type is RuntimeDefault, Localhost or Unconfined; absent when
+	// nothing sets one: for seccomp the kubelet's default applies
+	// (Unconfined unless it runs with --seccomp-default), for AppArmor the
+	// runtime's default profile on AppArmor hosts.
+	Type string `json:"type,omitempty"`
+	// LocalhostProfile names a Localhost profile.
+	LocalhostProfile string `json:"localhostProfile,omitempty"`
+}
+
+// SecurityContextSources say where each value of a [SecurityContext]
+// came from: "container", "pod", "annotation" (the deprecated AppArmor
+// annotation) or "default" (set nowhere: the kubelet's or runtime's
+// default applies).
+type SecurityContextSources struct {
+	RunAsUser                string `json:"runAsUser"`
+	RunAsGroup               string `json:"runAsGroup"`
+	RunAsNonRoot             string `json:"runAsNonRoot"`
+	AllowPrivilegeEscalation string `json:"allowPrivilegeEscalation"`
+	Privileged               string `json:"privileged"`
+	ReadOnlyRootFilesystem   string `json:"readOnlyRootFilesystem"`
+	ProcMount                string `json:"procMount"`
+	Capabilities             string `json:"capabilities"`
+	SeccompProfile           string `json:"seccompProfile"`
+	AppArmorProfile          string `json:"appArmorProfile"`
+}
+
+// SkippedKind counts the objects of one kind a workload run read and did
+// not audit (Services, ConfigMaps, custom resources ...).
+type SkippedKind struct {
+	// Kind is the object's kind; a custom resource that reuses a built-in
+	// kind's name is written "Kind (apiVersion)".
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// WorkloadSummary aggregates the workloads of a workload run.
+type WorkloadSummary struct {
+	Workloads  int `json:"workloads"`
+	Containers int `json:"containers"`
+	// Incomplete counts the workloads with a container whose image could
+	// not be audited.
+	Incomplete int `json:"incomplete"`
+	// Findings counts the container findings that can fail the gate:
+	// neither suppressed nor mitigated; BySeverity and ByCategory split
+	// them.
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"bySeverity"`
+	ByCategory map[string]int   `json:"byCategory"`
+	// Mitigated counts the unsuppressed findings the pod spec neutralises;
+	// Suppressed the findings a policy ignore matched (mitigated or not).
+	Mitigated  int `json:"mitigated"`
+	Suppressed int `json:"suppressed"`
 }
 
 // ImageRef names the image a container runs: the reference as the pod spec

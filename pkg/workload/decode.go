@@ -8,11 +8,13 @@ package workload
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
 // MaxInput is the largest manifest stream Decode reads (bytes).
@@ -96,6 +100,24 @@ func (s *Set) Merge(other *Set) {
 	}
 	s.Documents += other.Documents
 	s.link()
+}
+
+// SkippedKinds lists Skipped most first, then by kind, as the report
+// carries it; nil when nothing was skipped.
+func (s *Set) SkippedKinds() []report.SkippedKind {
+	var out []report.SkippedKind
+	for k, n := range s.Skipped {
+		if n > 0 {
+			out = append(out, report.SkippedKind{Kind: k, Count: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b report.SkippedKind) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Kind, b.Kind)
+	})
+	return out
 }
 
 // SyntaxError is a malformed document.

@@ -20,7 +20,11 @@ func TestDocs(t *testing.T) {
 	p("# imgaudit workload cross-checks\n\n")
 	p("`imgaudit workload` runs these checks on every container's effective security context (pod level merged with ")
 	p("container level, as the kubelet does) together with the facts of the image it runs. Image checks are in ")
-	p("[checks.md](checks.md). An image finding the spec neutralises is reported as `mitigated` and never fails the gate.\n\n")
+	p("[checks.md](checks.md). An image finding the spec neutralises is reported as `mitigated` and never fails the gate. ")
+	p("A policy file disables and ignores these checks by ID or category like the image checks; an ignore may also name a ")
+	p("`workload` (a glob over `NAMESPACE/NAME` or `NAME`) and a `container` (a glob over its name), and its `path` and `image` ")
+	p("globs match the image file a finding is about and the image reference the container names. The image facts the checks read ")
+	p("(USER, setuid and setgid files, file capabilities) come from every audited image whatever image checks the policy disables.\n\n")
 	p("| ID | Title | Category | Severity |\n|---|---|---|---|\n")
 	for _, c := range Checks() {
 		p("| [%s](#%s) | %s | `%s` | %s |\n", c.ID, strings.ToLower(c.ID), strings.ReplaceAll(c.Title, "|", "\\|"), c.Category, c.Severity)

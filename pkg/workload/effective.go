@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/imgaudit/imgaudit/pkg/caps"
+	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
 // Profile is an effective seccomp or AppArmor profile and where it came from.
@@ -72,6 +73,9 @@ type Effective struct {
 	// Mounts are the container's volumeMounts.
 	Mounts []corev1.VolumeMount
 	Pod    PodFacts
+
+	// From says where each security context value came from.
+	From report.SecurityContextSources
 }
 
 // PodFacts are the pod-level facts that concern every container.
@@ -121,6 +125,18 @@ func (w *Workload) Effective(i int) Effective {
 	e.RunAsUser = firstInt(cs.RunAsUser, ps.RunAsUser)
 	e.RunAsGroup = firstInt(cs.RunAsGroup, ps.RunAsGroup)
 	e.RunAsNonRoot = deref1(firstBool(cs.RunAsNonRoot, ps.RunAsNonRoot))
+	e.From = report.SecurityContextSources{
+		RunAsUser:                source(cs.RunAsUser != nil, ps.RunAsUser != nil),
+		RunAsGroup:               source(cs.RunAsGroup != nil, ps.RunAsGroup != nil),
+		RunAsNonRoot:             source(cs.RunAsNonRoot != nil, ps.RunAsNonRoot != nil),
+		AllowPrivilegeEscalation: source(cs.AllowPrivilegeEscalation != nil, false),
+		Privileged:               source(cs.Privileged != nil, false),
+		ReadOnlyRootFilesystem:   source(cs.ReadOnlyRootFilesystem != nil, false),
+		ProcMount:                source(cs.ProcMount != nil, false),
+		Capabilities:             source(cs.Capabilities != nil, false),
+		SeccompProfile:           "default",
+		AppArmorProfile:          "default",
+	}
 	e.Privileged = deref1(cs.Privileged)
 	e.AllowPrivilegeEscalation = cs.AllowPrivilegeEscalation
 	e.NoNewPrivs = cs.AllowPrivilegeEscalation != nil && !*cs.AllowPrivilegeEscalation
@@ -155,8 +171,56 @@ func (w *Workload) Effective(i int) Effective {
 	case ps.AppArmorProfile != nil:
 		e.AppArmor = apparmor(ps.AppArmorProfile, "pod")
 	}
+	if e.Seccomp.Source != "" {
+		e.From.SeccompProfile = e.Seccomp.Source
+	}
+	if e.AppArmor.Source != "" {
+		e.From.AppArmorProfile = e.AppArmor.Source
+	}
 	e.Pod = w.podFacts()
 	return e
+}
+
+// source names where a value came from: the container, else the pod, else
+// the default.
+func source(container, pod bool) string {
+	switch {
+	case container:
+		return "container"
+	case pod:
+		return "pod"
+	}
+	return "default"
+}
+
+// Report is the effective security context as the report carries it.
+func (e Effective) Report() report.SecurityContext {
+	sc := report.SecurityContext{
+		RunAsUser: e.RunAsUser, RunAsGroup: e.RunAsGroup, RunAsNonRoot: e.RunAsNonRoot,
+		AllowPrivilegeEscalation: e.AllowPrivilegeEscalation, NoNewPrivs: e.NoNewPrivs,
+		Privileged: e.Privileged, ReadOnlyRootFilesystem: e.ReadOnlyRootFilesystem,
+		ProcMount:       string(e.ProcMount),
+		Capabilities:    report.Capabilities{Add: capNames(e.Add), Drop: capNames(e.Drop), Bounding: e.Bounding.Names()},
+		SeccompProfile:  report.Profile{Type: e.Seccomp.Type, LocalhostProfile: e.Seccomp.Localhost},
+		AppArmorProfile: report.Profile{Type: e.AppArmor.Type, LocalhostProfile: e.AppArmor.Localhost},
+		From:            e.From,
+	}
+	if sc.AllowPrivilegeEscalation != nil {
+		v := *sc.AllowPrivilegeEscalation
+		sc.AllowPrivilegeEscalation = &v
+	}
+	return sc
+}
+
+func capNames(l []corev1.Capability) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, c := range l {
+		out[i] = string(c)
+	}
+	return out
 }
 
 func (w *Workload) podFacts() PodFacts {
