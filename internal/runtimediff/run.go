@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/imgaudit/imgaudit/internal/e2e"
 )
 
 // Required reports whether the harness must run (fail rather than skip when
 // it cannot): in CI (CI=true, as CI services set it) or when IMGAUDIT_E2E=1.
-func Required() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("IMGAUDIT_E2E") == "1"
-}
+func Required() bool { return e2e.Required() }
 
 // Require skips t, in one line, when the harness cannot run here (not root,
 // or no overlay mount), and fails it instead when [Required].
