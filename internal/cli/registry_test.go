@@ -77,6 +77,21 @@ func TestRegistryCommand(t *testing.T) {
 		t.Errorf("summary line = %s", lines[4])
 	}
 
+	// Every tag is visible in the table (header and fleet summary) and
+	// in the Markdown, not only in the JSON.
+	md := filepath.Join(t.TempDir(), "fleet.md")
+	r = run(t, env, "", "registry", "--insecure", "--retries", "0", "--format", "table", "-o", "markdown="+md, reg.Host)
+	demoRefs := []string{reg.Host + "/examples/demo:1.0", reg.Host + "/examples/demo:latest"}
+	mdOut, _ := os.ReadFile(md)
+	for _, ref := range demoRefs {
+		if !strings.Contains(r.stdout, ref) || !strings.Contains(string(mdOut), ref) {
+			t.Errorf("%s missing from the table or the Markdown:\n%s\n%s", ref, r.stdout, mdOut)
+		}
+	}
+	if !strings.Contains(r.stdout, "  Also:     ") || !strings.Contains(r.stdout, "also "+reg.Host+"/examples/demo:") {
+		t.Errorf("table lacks the Also line or the fleet's alias line:\n%s", r.stdout)
+	}
+
 	entries, _ := filepath.Glob(filepath.Join(cacheDir, "*.idx"))
 	if len(entries) == 0 {
 		t.Fatal("nothing cached")

@@ -164,7 +164,7 @@ func hostile() *report.Report {
 		Tool:          report.Tool{Name: "imgaudit", Version: "test"},
 		Images: []report.Image{
 			{
-				Reference: "registry.example.com/app:" + a, Digest: "sha256:" + attackClear,
+				Reference: "registry.example.com/app:" + a, Digest: "sha256:" + attackClear, AlsoKnownAs: []string{"registry.example.com/app:" + attackGHA + a},
 				Platform: "linux/amd64" + attackCR, PlatformNote: attackGHA,
 				User: report.User{Configured: attackGHA + attackClear, Verifiable: false},
 				Base: report.Base{Kind: "debian", OSRelease: &report.OSRelease{PrettyName: "Debian" + attackLink}},

@@ -154,7 +154,12 @@ func markdownImage(b *strings.Builder, r *report.Report, img *report.Image, o Op
 
 	b.WriteString("\n<details><summary>Image details</summary>\n\n")
 	b.WriteString("| | |\n|---|---|\n")
+	var also []string
+	for _, a := range img.AlsoKnownAs {
+		also = append(also, mdCode(a, true))
+	}
 	rows := [][2]string{
+		{"Also known as", strings.Join(also, ", ")},
 		{"Digest", mdCode(img.Digest, true)},
 		{"Platform", mdCell(img.Platform + note(img.PlatformNote))},
 		{"User", mdCell(userLine(img.User))},

@@ -46,12 +46,13 @@ func fixture() *report.Report {
 		Tool:          report.Tool{Name: "imgaudit", Version: "test"},
 		Images: []report.Image{
 			{
-				Reference: "registry.example.com:5000/team/app:1.2",
-				Source:    "registry",
-				Digest:    "sha256:eeee000000000000000000000000000000000000000000000000000000000000",
-				Platform:  "linux/amd64",
-				User:      report.User{Configured: "", UID: intp(0), Root: true, Verifiable: true},
-				Base:      report.Base{Kind: "debian", OSRelease: &report.OSRelease{ID: "debian", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)"}},
+				Reference:   "registry.example.com:5000/team/app:1.2",
+				AlsoKnownAs: []string{"registry.example.com:5000/team/app:latest", "registry.example.com:5000/team/app:stable"},
+				Source:      "registry",
+				Digest:      "sha256:eeee000000000000000000000000000000000000000000000000000000000000",
+				Platform:    "linux/amd64",
+				User:        report.User{Configured: "", UID: intp(0), Root: true, Verifiable: true},
+				Base:        report.Base{Kind: "debian", OSRelease: &report.OSRelease{ID: "debian", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)"}},
 				Layers: []report.Layer{
 					{Index: 0, Digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000", DiffID: "sha256:cccc", Size: 30 << 20, CreatedBy: "ADD file:4f2a in / "},
 					{Index: 1, Digest: l1.Digest, DiffID: l1.DiffID, Size: 12 << 20, CreatedBy: l1.CreatedBy},

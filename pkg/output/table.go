@@ -121,6 +121,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		return nil
 	}
 	kv := [][2]string{
+		{"Also", strings.Join(img.AlsoKnownAs, ", ")},
 		{"Digest", img.Digest},
 		{"Platform", img.Platform + note(img.PlatformNote)},
 		{"User", userLine(img.User)},
@@ -548,7 +549,11 @@ func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error
 		t := newTable(w)
 		t.Header([]string{"WORST IMAGES", "CRIT", "HIGH", "MED", "LOW"})
 		for _, s := range f.WorstImages {
-			t.Append([]string{clipRight(Escape(s.Reference), 60), fmt.Sprint(s.Critical), fmt.Sprint(s.High), fmt.Sprint(s.Medium), fmt.Sprint(s.Low)})
+			ref := clipRight(Escape(s.Reference), 60)
+			if len(s.AlsoKnownAs) > 0 {
+				ref += "\n" + clipRight(Escape("also "+strings.Join(s.AlsoKnownAs, ", ")), 60)
+			}
+			t.Append([]string{ref, fmt.Sprint(s.Critical), fmt.Sprint(s.High), fmt.Sprint(s.Medium), fmt.Sprint(s.Low)})
 		}
 		if err := t.Render(); err != nil {
 			return fmt.Errorf("rendering fleet: %w", err)

@@ -23,12 +23,14 @@ type Fleet struct {
 // ImageScore counts one image's unsuppressed findings by severity.
 type ImageScore struct {
 	Reference string `json:"reference"`
-	Digest    string `json:"digest,omitempty"`
-	Critical  int    `json:"critical"`
-	High      int    `json:"high"`
-	Medium    int    `json:"medium"`
-	Low       int    `json:"low"`
-	Findings  int    `json:"findings"`
+	// AlsoKnownAs are the image's other tags and references (Image.AlsoKnownAs).
+	AlsoKnownAs []string `json:"alsoKnownAs,omitempty"`
+	Digest      string   `json:"digest,omitempty"`
+	Critical    int      `json:"critical"`
+	High        int      `json:"high"`
+	Medium      int      `json:"medium"`
+	Low         int      `json:"low"`
+	Findings    int      `json:"findings"`
 }
 
 // LayerScore says how many images a layer brought findings into.
@@ -59,7 +61,7 @@ func (r *Report) ComputeFleet(top int) {
 			f.ImagesFailing++
 		}
 		cats := map[string]bool{}
-		s := ImageScore{Reference: img.Reference, Digest: img.Digest}
+		s := ImageScore{Reference: img.Reference, AlsoKnownAs: img.AlsoKnownAs, Digest: img.Digest}
 		for _, fd := range img.Findings {
 			if fd.Suppressed != nil {
 				continue
