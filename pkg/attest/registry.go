@@ -276,7 +276,7 @@ func mustDigest(l v1.Layer) v1.Hash {
 }
 
 // referrers lists the DSSE-envelope referrers of subject (the referrers
-// API, else the fallback tag).
+// API, else the fallback tag). What they hold is checked when read.
 func referrers(subject name.Digest, ropts []remote.Option) ([]v1.Descriptor, error) {
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
@@ -288,7 +288,9 @@ func referrers(subject name.Digest, ropts []remote.Option) ([]v1.Descriptor, err
 	}
 	var out []v1.Descriptor
 	for _, d := range im.Manifests {
-		if d.ArtifactType == EnvelopeMediaType {
+		// Some registries (go-containerregistry's) report the config's
+		// media type instead of the manifest's artifactType.
+		if d.ArtifactType == EnvelopeMediaType || (d.ArtifactType == string(types.OCIEmptyJSON) && d.Annotations[AnnotationPredicateType] != "") {
 			out = append(out, d)
 		}
 	}
