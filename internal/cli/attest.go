@@ -78,18 +78,18 @@ func runAttest(cmd *cobra.Command, env Env, af *auditFlags, ref, key, out string
 	if err != nil {
 		return usage(err)
 	}
-	img, rep, in, err := auditForAttest(cmd, env, af, ref)
+	a, err := auditForAttest(cmd, env, af, ref)
 	if err != nil {
 		return err
 	}
-	v, err := attest.NewVerdict(in)
+	v, err := attest.NewVerdict(a.in)
 	if err != nil {
 		return usage(fmt.Errorf("%s: %w", ref, err))
 	}
 	var reportJSON []byte
 	if withReport {
 		var buf bytes.Buffer
-		if err := output.WriteJSON(&buf, rep); err != nil {
+		if err := output.WriteJSON(&buf, a.rep); err != nil {
 			return usage(err)
 		}
 		reportJSON = buf.Bytes()
@@ -101,10 +101,10 @@ func runAttest(cmd *cobra.Command, env Env, af *auditFlags, ref, key, out string
 	if out != "" {
 		return writeEnvelopes(cmd, out, atts)
 	}
-	if img.Source != string(fetch.SourceRegistry) {
+	if a.in.Image.Source != string(fetch.SourceRegistry) {
 		return usage(fmt.Errorf("%s is not in a registry: nothing to attach to (use --output FILE)", ref))
 	}
-	if err := attachVerdict(cmd, env, af, ref, img.Digest, atts); err != nil {
+	if err := attachVerdict(cmd, env, a.fetch, ref, a.in.Image.Digest, atts); err != nil {
 		return usage(err)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "attested %s@%s: %s (%d passed, %d warned, %d failed checks)\n",
@@ -112,42 +112,49 @@ func runAttest(cmd *cobra.Command, env Env, af *auditFlags, ref, key, out string
 	return nil
 }
 
+// attestAudit is the audit attest signs.
+type attestAudit struct {
+	rep   *report.Report
+	in    attest.Input
+	fetch []fetch.Option // to reach the registry again, to attach
+}
+
 // auditForAttest audits ref once, without SBOM, and has the gate decide.
-func auditForAttest(cmd *cobra.Command, env Env, af *auditFlags, ref string) (report.Image, *report.Report, attest.Input, error) {
-	var in attest.Input
+func auditForAttest(cmd *cobra.Command, env Env, af *auditFlags, ref string) (*attestAudit, error) {
 	pol, err := af.gopt.load(env)
 	if err != nil {
-		return report.Image{}, nil, in, usage(err)
+		return nil, usage(err)
 	}
 	t, err := af.gopt.threshold(cmd, pol)
 	if err != nil {
-		return report.Image{}, nil, in, usage(err)
+		return nil, usage(err)
 	}
 	af.so.noSBOM = true
 	opts, err := af.options(cmd, env, pol)
 	if err != nil {
-		return report.Image{}, nil, in, usage(err)
+		return nil, usage(err)
 	}
 	rep, auditErr := env.RunAudit(cmd.Context(), []string{ref}, opts, nil)
 	if auditErr != nil {
-		return report.Image{}, nil, in, usage(incompleteMessage(auditErr))
+		return nil, usage(incompleteMessage(auditErr))
 	}
 	if rep == nil {
-		return report.Image{}, nil, in, usage(fmt.Errorf("the audit returned no report"))
+		return nil, usage(fmt.Errorf("the audit returned no report"))
 	}
 	for _, w := range policy.Evaluate(rep, pol, t, env.Now()) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}
 	if len(rep.Images) != 1 {
-		return report.Image{}, nil, in, usage(fmt.Errorf("%s: %d images audited; attest takes one (use --platform)", ref, len(rep.Images)))
+		return nil, usage(fmt.Errorf("%s: %d images audited; attest takes one (use --platform)", ref, len(rep.Images)))
 	}
-	in = attest.Input{Image: rep.Images[0], FailOn: t, Policy: pol, ToolVersion: env.Version.String(), Time: env.Now()}
+	a := &attestAudit{rep: rep, fetch: opts.Fetch,
+		in: attest.Input{Image: rep.Images[0], FailOn: t, Policy: pol, ToolVersion: env.Version.String(), Time: env.Now()}}
 	if pol != nil {
-		if in.PolicyData, err = os.ReadFile(policyPath(env, af.gopt)); err != nil {
-			return report.Image{}, nil, in, usage(fmt.Errorf("reading the policy file: %w", err))
+		if a.in.PolicyData, err = os.ReadFile(policyPath(env, af.gopt)); err != nil {
+			return nil, usage(fmt.Errorf("reading the policy file: %w", err))
 		}
 	}
-	return rep.Images[0], rep, in, nil
+	return a, nil
 }
 
 // policyPath is the file gateOptions.load read.
@@ -158,11 +165,7 @@ func policyPath(env Env, o gateOptions) string {
 	return filepath.Join(env.Dir, policy.FileName)
 }
 
-func attachVerdict(cmd *cobra.Command, env Env, af *auditFlags, ref, digest string, atts []attest.Attestation) error {
-	fopts, err := af.fo.toFetch(cmd, env)
-	if err != nil {
-		return err
-	}
+func attachVerdict(cmd *cobra.Command, env Env, fopts []fetch.Option, ref, digest string, atts []attest.Attestation) error {
 	c, err := fetch.NewClient(cmd.Context(), fopts...)
 	if err != nil {
 		return err

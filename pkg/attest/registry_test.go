@@ -180,6 +180,8 @@ func TestAttachDiscoverVerify(t *testing.T) {
 					out, err := cosignVerify(t, cosign, kp.pub, pt, d.String())
 					if err != nil {
 						t.Errorf("cosign verify-attestation --type %s: %v\n%s", pt, err, out)
+					} else if !strings.Contains(out, "The cosign claims were validated") {
+						t.Errorf("cosign verify-attestation --type %s said:\n%s", pt, out)
 					}
 				}
 				if out, err := cosignVerify(t, cosign, other.pub, attest.PredicateReport, d.String()); err == nil {
