@@ -1,8 +1,12 @@
 package examples_test
 
 import (
+	"os"
+	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/imgaudit/imgaudit/pkg/attest"
 )
@@ -109,5 +113,41 @@ func TestAttestWorkflow(t *testing.T) {
 	}
 	if gate < 0 || attestStep < gate {
 		t.Errorf("gate step %d, attest step %d: want the attestation after the gate", gate, attestStep)
+	}
+}
+
+// TestReadmeKyverno keeps the README's Kyverno excerpt in step with the
+// example policy: same attestation type and condition.
+func TestReadmeKyverno(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(raw), "## Signed verdicts")
+	if !ok {
+		t.Fatal("README has no Signed verdicts section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	_, block, ok := strings.Cut(sec, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok {
+		t.Fatal("the section has no YAML block")
+	}
+	var doc struct {
+		VerifyImages []map[string]any `yaml:"verifyImages"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(block))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil || len(doc.VerifyImages) != 1 {
+		t.Fatalf("README Kyverno excerpt: %v", err)
+	}
+	vi := doc.VerifyImages
+	example := index(t, get(t, index(t, get(t, decodeAll(t, "admission/kyverno-clusterpolicy.yaml")[0], "spec", "rules"), 0), "verifyImages"), 0)
+	for _, path := range [][]string{{"type"}, {"conditions"}} {
+		got := get(t, index(t, get(t, vi[0], "attestations"), 0), path...)
+		want := get(t, index(t, get(t, example, "attestations"), 0), path...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("README %v = %v, example has %v", path, got, want)
+		}
 	}
 }
