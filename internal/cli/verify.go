@@ -75,15 +75,19 @@ func runVerify(cmd *cobra.Command, env Env, fo *fetchOptions, ref, key, maxAge, 
 		return usage(err)
 	}
 	defer c.Close()
-	vd, d, err := attest.VerifyImage(cmd.Context(), c, ref, v, o)
+	d, err := attest.Target(cmd.Context(), c, ref, fopts...)
+	if err != nil {
+		return usage(err)
+	}
+	vd, err := attest.VerifyImage(cmd.Context(), c, d, v, o)
 	if errors.Is(err, attest.ErrRequirement) {
 		return &exitError{code: ExitFindings, err: fmt.Errorf("%s: %w", output.Escape(d.String()), err)}
 	}
-	var fe *fetch.Error
-	if err != nil && !errors.As(err, &fe) {
-		err = fmt.Errorf("%s: %w", ref, err)
-	}
 	if err != nil {
+		var fe *fetch.Error
+		if !errors.As(err, &fe) {
+			err = fmt.Errorf("%s: %w", output.Escape(d.String()), err)
+		}
 		return usage(err)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, audited %s by imgaudit %s (fail-on %s%s)\n", output.Escape(d.String()), vd.Result,

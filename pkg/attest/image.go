@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/imgaudit/imgaudit/pkg/fetch"
@@ -25,39 +24,33 @@ func Subject(c *fetch.Client, ref, digest string) (name.Digest, error) {
 	return r.Context().Digest(digest), nil
 }
 
-// Resolve returns ref's manifest digest as the registry serves it now (a
-// digest reference is taken as is).
-func Resolve(ctx context.Context, c *fetch.Client, ref string) (name.Digest, error) {
-	r, err := c.ParseReference(ref)
+// Target resolves ref to the image an audit of it reads (the platform
+// fetch.Open picks from an index: opts' WithPlatform, else linux/amd64)
+// and returns that image's manifest digest in ref's repository, the
+// subject imgaudit attest wrote. ref must name one image in a registry.
+func Target(ctx context.Context, c *fetch.Client, ref string, opts ...fetch.Option) (name.Digest, error) {
+	res, err := fetch.Open(ctx, ref, opts...)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	if d, ok := r.(name.Digest); ok {
-		return d, nil
+	defer res.Close()
+	if len(res.Targets) != 1 {
+		return name.Digest{}, fmt.Errorf("%s names %d images; verify one (use --platform)", ref, len(res.Targets))
 	}
-	desc, err := remote.Head(r, append(c.RemoteOptions(), remote.WithContext(ctx))...)
-	if err != nil {
-		return name.Digest{}, c.Error(ref, err)
+	t := res.Targets[0]
+	if t.Source != fetch.SourceRegistry {
+		return name.Digest{}, fmt.Errorf("%s is not in a registry: it has no attestations", ref)
 	}
-	return r.Context().Digest(desc.Digest.String()), nil
+	return Subject(c, ref, t.Digest.String())
 }
 
-// VerifyImage finds imgaudit's test-result attestations of the image ref
-// names (tag or digest) and verifies them (see Verify); o.Digest is
-// filled in from the registry when empty. The returned digest is the
-// image's.
-func VerifyImage(ctx context.Context, c *fetch.Client, ref string, v signature.Verifier, o VerifyOptions) (Verdict, name.Digest, error) {
-	d, err := Resolve(ctx, c, ref)
-	if err != nil {
-		return Verdict{}, d, err
-	}
-	if o.Digest == "" {
-		o.Digest = d.DigestStr()
-	}
+// VerifyImage finds imgaudit's test-result attestations of the image d
+// and verifies them (see Verify); o.Digest is set to d's digest.
+func VerifyImage(ctx context.Context, c *fetch.Client, d name.Digest, v signature.Verifier, o VerifyOptions) (Verdict, error) {
+	o.Digest = d.DigestStr()
 	found, err := Discover(ctx, c, d, PredicateTestResult)
 	if err != nil {
-		return Verdict{}, d, err
+		return Verdict{}, err
 	}
-	vd, err := Verify(ctx, found, v, o)
-	return vd, d, err
+	return Verify(ctx, found, v, o)
 }

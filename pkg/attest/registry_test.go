@@ -3,6 +3,8 @@ package attest_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log"
@@ -112,6 +114,9 @@ func foreignTag(t *testing.T, d name.Digest, envelope []byte) {
 
 func TestAttachDiscoverVerify(t *testing.T) {
 	cosign := cosignBinary(t)
+	if cosign == "" {
+		t.Log("cosign not found (IMGAUDIT_COSIGN, PATH): the cosign verify-attestation checks are skipped")
+	}
 	for _, tc := range []struct {
 		name string
 		host func(t *testing.T) string
@@ -170,7 +175,11 @@ func TestAttachDiscoverVerify(t *testing.T) {
 			if _, err := attest.Verify(ctx, found, kp.verifier, attest.VerifyOptions{Digest: d.DigestStr()}); !errors.Is(err, attest.ErrRequirement) {
 				t.Errorf("--require passed: err = %v", err)
 			}
-			v, _, err = attest.VerifyImage(ctx, c, d.Context().String()+":1.0", kp.verifier, attest.VerifyOptions{Require: attest.RequireWarned})
+			target, err := attest.Target(ctx, c, d.Context().String()+":1.0", fetch.WithInsecure())
+			if err != nil || target != d {
+				t.Fatalf("Target = %v, %v; want %v", target, err, d)
+			}
+			v, err = attest.VerifyImage(ctx, c, target, kp.verifier, attest.VerifyOptions{Require: attest.RequireWarned})
 			if err != nil || v.Result != attest.Warned {
 				t.Errorf("VerifyImage by tag = %+v, %v", v, err)
 			}
@@ -210,7 +219,7 @@ func TestVerifyRejects(t *testing.T) {
 	c := client(t)
 	kp, other := ecdsaKeys(t), ecdsaKeys(t)
 	verify := func(d name.Digest, v signature.Verifier, o attest.VerifyOptions) error {
-		_, _, err := attest.VerifyImage(ctx, c, d.String(), v, o)
+		_, err := attest.VerifyImage(ctx, c, d, v, o)
 		return err
 	}
 
@@ -305,7 +314,6 @@ func cosignBinary(t *testing.T) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal("cosign not found (set IMGAUDIT_COSIGN or put cosign on PATH; .ci/run builds it)")
 	}
-	t.Log("cosign not found (IMGAUDIT_COSIGN, PATH): skipping the cosign verify-attestation checks")
 	return ""
 }
 
@@ -319,4 +327,26 @@ func cosignVerify(t *testing.T, cosign, pub, predicateType, ref string) (string,
 	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"), "SIGSTORE_NO_CACHE=true")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestCosignEd25519: cosign verify-attestation also accepts what an
+// Ed25519 PKCS#8 key signed.
+func TestCosignEd25519(t *testing.T) {
+	cosign := cosignBinary(t)
+	if cosign == "" {
+		t.Skip("cosign not found (IMGAUDIT_COSIGN, PATH)")
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := loadPair(t, priv, pub, nil)
+	host := inProcess(t, true, nil)
+	d := pushImage(t, host, "team/ed:1")
+	if err := attest.Attach(context.Background(), client(t), d, signed(t, kp, d, t0), attest.AttachOptions{Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cosignVerify(t, cosign, kp.pub, attest.PredicateTestResult, d.String()); err != nil || !strings.Contains(out, "The cosign claims were validated") {
+		t.Fatalf("cosign verify-attestation: %v\n%s", err, out)
+	}
 }

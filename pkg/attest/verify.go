@@ -105,7 +105,7 @@ func Verify(ctx context.Context, found []Found, v signature.Verifier, o VerifyOp
 	}
 	switch {
 	case ok && !o.Require.Accepts(best.Result):
-		return best, fmt.Errorf("%w: %s, --require %s", ErrRequirement, best.Result, o.Require)
+		return best, fmt.Errorf("%w: %s%s, --require %s", ErrRequirement, best.Result, which(best), o.Require)
 	case ok:
 		return best, nil
 	case distinct == 0:
@@ -169,4 +169,20 @@ func ParseMaxAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("malformed age %q (want e.g. 7d or 36h)", s)
 	}
 	return d, nil
+}
+
+// which names the checks behind a WARNED or FAILED result, at most five.
+func which(v Verdict) string {
+	ids, word := v.FailedTests, "failed"
+	if v.Result == Warned {
+		ids, word = v.WarnedTests, "warned"
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	more := ""
+	if len(ids) > 5 {
+		ids, more = ids[:5], fmt.Sprintf(" and %d more", len(ids)-5)
+	}
+	return " (" + word + ": " + strings.Join(ids, ", ") + more + ")"
 }
