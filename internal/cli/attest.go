@@ -60,6 +60,7 @@ func newAttestCommand(env Env) *cobra.Command {
 		},
 	}
 	af.fo.AddFlags(cmd)
+	_ = cmd.Flags().MarkHidden("all-platforms") // one image is attested
 	af.lo.AddFlags(cmd)
 	af.co.AddFlags(cmd)
 	af.gopt.AddFlags(cmd)

@@ -198,3 +198,50 @@ func cosignVerifyAttestation(t *testing.T, cosign, pub, predicateType string, re
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// TestAttestOutput writes the envelopes of a local layout's verdict to a
+// file; without --output there is nowhere to attach them.
+func TestAttestOutput(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub := keyPair(t, "", dir)
+	image := "oci:" + filepath.Join("..", "..", "testdata", "images", "hardened")
+	envs := filepath.Join(dir, "verdict.intoto.jsonl")
+	e := cli.Env{Getenv: func(k string) string { return map[string]string{"COSIGN_PASSWORD": keyPassword}[k] }}
+	r := runEnv(t, e, "attest", "--no-policy", "--key", priv, "--report", "--output", envs, image)
+	noSecrets(t, "attest --output", r, priv)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	raw, err := os.ReadFile(envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d envelopes, want 2", len(lines))
+	}
+	v, err := attest.LoadPublicKeyFile(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := attest.Open(context.Background(), []byte(lines[0]), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := attest.ParseStatement(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vd, err := attest.ParseVerdict(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decode(t, run(t, nil, "", "scan", "--no-policy", "--no-sbom", "--format", "json", image).stdout).Images[0]
+	if vd.Digest != want.Digest || vd.ToolVersion != "test" {
+		t.Errorf("verdict %+v, want digest %s", vd, want.Digest)
+	}
+	r = runEnv(t, e, "attest", "--no-policy", "--key", priv, image)
+	if r.code != 2 || !strings.Contains(r.stderr, "not in a registry") {
+		t.Errorf("attest without --output: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -16,8 +16,9 @@ const verifyLong = `Verify imgaudit's signed verdict on an image (see imgaudit a
 
 The test-result attestations attached to the image (cosign's attestation
 tag and OCI 1.1 referrers) are checked with the public key: the DSSE
-signature, the statement's subject (the image's current manifest digest),
-the audit time against --max-age, and the result against --require (passed:
+signature, the statement's subject (the image's current manifest digest;
+from a multi-platform index, the platform's manifest, as attest audited
+it: --platform, default linux/amd64), the audit time against --max-age, and the result against --require (passed:
 PASSED only; warned: PASSED or WARNED). The newest valid one decides.
 
 Exit codes:
@@ -44,6 +45,7 @@ func newVerifyCommand(env Env) *cobra.Command {
 		},
 	}
 	fo.AddFlags(cmd)
+	_ = cmd.Flags().MarkHidden("all-platforms") // one image is verified
 	cmd.Flags().StringVar(&key, "key", "", "public key `FILE` (cosign.pub, or a PEM ECDSA P-256 or Ed25519 key)")
 	cmd.Flags().StringVar(&maxAge, "max-age", "", "reject verdicts audited longer ago than `AGE` (e.g. 7d, 36h)")
 	cmd.Flags().StringVar(&required, "require", string(attest.RequirePassed), "least result accepted: passed, warned")
