@@ -49,10 +49,11 @@ func newAttestCommand(env Env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "attest IMAGE --key KEY",
-		Short: "Attach the gate's verdict to an image as a signed in-toto attestation",
+		Short: "Attach the gate's verdict to an image, signed (in-toto)",
 		Long:  attestLong,
-		Example: `  COSIGN_PASSWORD=... imgaudit attest --key cosign.key registry.example.com/app:1.2
-  imgaudit attest --key ci.pem --policy .imgaudit.yaml --report registry.example.com/app@sha256:...
+		Example: `  COSIGN_PASSWORD=... imgaudit attest --key cosign.key registry.example.com/app
+  imgaudit attest --key ci.pem --policy .imgaudit.yaml --report \
+    registry.example.com/app@sha256:...
   imgaudit attest --key ci.pem --output verdict.intoto.jsonl oci:./image`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,7 +67,7 @@ func newAttestCommand(env Env) *cobra.Command {
 	af.gopt.AddFlags(cmd)
 	cmd.Flags().StringVar(&key, "key", "", "signing key `FILE`: a cosign private key (password in COSIGN_PASSWORD) or a PKCS#8 PEM key")
 	cmd.Flags().StringVar(&out, "output", "", "write the envelopes to `FILE` (- for standard output) instead of attaching them")
-	cmd.Flags().BoolVar(&withReport, "report", false, "also attest the full JSON report (predicate "+attest.PredicateReport+")")
+	cmd.Flags().BoolVar(&withReport, "report", false, "also attest the full JSON report, as a second statement")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }

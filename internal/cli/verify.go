@@ -18,8 +18,9 @@ The test-result attestations attached to the image (cosign's attestation
 tag and OCI 1.1 referrers) are checked with the public key: the DSSE
 signature, the statement's subject (the image's current manifest digest;
 from a multi-platform index, the platform's manifest, as attest audited
-it: --platform, default linux/amd64), the audit time against --max-age, and the result against --require (passed:
-PASSED only; warned: PASSED or WARNED). The newest valid one decides.
+it: --platform, default linux/amd64), the audit time against --max-age,
+and the result against --require (passed: PASSED only; warned: PASSED or
+WARNED). The newest valid one decides.
 
 Exit codes:
   0  a valid attestation's verdict meets --require
@@ -38,7 +39,8 @@ func newVerifyCommand(env Env) *cobra.Command {
 		Short: "Verify an image's signed imgaudit verdict",
 		Long:  verifyLong,
 		Example: `  imgaudit verify --key cosign.pub registry.example.com/app:1.2
-  imgaudit verify --key cosign.pub --max-age 7d --require warned registry.example.com/app@sha256:...`,
+  imgaudit verify --key cosign.pub --max-age 7d --require warned \
+    registry.example.com/app@sha256:...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd, env, &fo, args[0], key, maxAge, required)
