@@ -35,8 +35,13 @@ const (
 	annotationCreated  = "org.opencontainers.image.created"
 )
 
-// maxEnvelope bounds the size of one envelope read from a registry.
-const maxEnvelope = 16 << 20
+// Bounds on what a registry can make Discover read: the size of one
+// envelope, and how many envelopes and referrers it reads at most.
+const (
+	maxEnvelope  = 16 << 20
+	maxEnvelopes = 64
+	maxReferrers = 256
+)
 
 // Attestation is one signed envelope and the predicate type of its
 // statement.
@@ -217,7 +222,13 @@ func attachReferrers(ctx context.Context, subject name.Digest, atts []Attestatio
 		if pushed[d.Digest] || !replaced(d.Annotations, atts) {
 			continue
 		}
-		if err := remote.Delete(repo.Digest(d.Digest.String()), ropts...); err != nil && !isNotFound(err) {
+		err := remote.Delete(repo.Digest(d.Digest.String()), ropts...)
+		if isStatus(err, 405) {
+			// The registry does not delete manifests: the old referrer
+			// stays, and verification takes the newest verdict.
+			continue
+		}
+		if err != nil && !isNotFound(err) {
 			return fmt.Errorf("deleting the replaced referrer %s: %w", d.Digest, err)
 		}
 		gone = append(gone, d.Digest)
@@ -297,12 +308,11 @@ func referrers(subject name.Digest, ropts []remote.Option) ([]v1.Descriptor, err
 	return out, nil
 }
 
-func isNotFound(err error) bool {
+func isNotFound(err error) bool { return isStatus(err, 404) }
+
+func isStatus(err error, code int) bool {
 	var te *transport.Error
-	if errors.As(err, &te) {
-		return te.StatusCode == 404
-	}
-	return false
+	return errors.As(err, &te) && te.StatusCode == code
 }
 
 // Found is an envelope found next to an image.
@@ -339,6 +349,9 @@ func Discover(ctx context.Context, c *fetch.Client, subject name.Digest, predica
 	if err != nil {
 		return nil, fmt.Errorf("listing referrers: %w", c.Error(ref, err))
 	}
+	if len(ds) > maxReferrers {
+		return nil, fmt.Errorf("%s has %d attestation referrers, more than %d", ref, len(ds), maxReferrers)
+	}
 	for _, d := range ds {
 		if predicateType != "" && d.Annotations[AnnotationPredicateType] != "" && d.Annotations[AnnotationPredicateType] != predicateType {
 			continue
@@ -355,6 +368,9 @@ func Discover(ctx context.Context, c *fetch.Client, subject name.Digest, predica
 			return nil, fmt.Errorf("reading referrer %s: %w", d.Digest, c.Error(ref, err))
 		}
 		out = append(out, found...)
+		if len(out) > maxEnvelopes {
+			return nil, fmt.Errorf("%s has more than %d attestations", ref, maxEnvelopes)
+		}
 	}
 	return out, nil
 }
@@ -370,6 +386,9 @@ func envelopes(img v1.Image, where, predicateType string) ([]Found, error) {
 		pt := l.Annotations[AnnotationPredicateType]
 		if l.MediaType != EnvelopeMediaType || (predicateType != "" && pt != predicateType) {
 			continue
+		}
+		if len(out) == maxEnvelopes {
+			return nil, fmt.Errorf("more than %d attestation layers", maxEnvelopes)
 		}
 		if l.Size > maxEnvelope {
 			return nil, fmt.Errorf("envelope %s is %d bytes, more than %d", l.Digest, l.Size, maxEnvelope)

@@ -350,3 +350,40 @@ func TestCosignEd25519(t *testing.T) {
 		t.Fatalf("cosign verify-attestation: %v\n%s", err, out)
 	}
 }
+
+// TestAttachNoDelete: on a registry that does not delete manifests the
+// earlier referrer stays, and verification takes the newest verdict.
+func TestAttachNoDelete(t *testing.T) {
+	ctx := context.Background()
+	noDelete := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodDelete {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				io.WriteString(w, `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	d := pushImage(t, inProcess(t, true, noDelete), "team/app:1")
+	c, kp := client(t), ecdsaKeys(t)
+	shell := report.Finding{ID: "IA-SHELL", Category: "shell", Severity: report.Medium, Path: "/bin/sh"}
+	for _, at := range []time.Time{t0, t0.Add(time.Hour)} {
+		atts := signed(t, kp, d, at, shell)
+		if at.Equal(t0) {
+			atts = signed(t, kp, d, at)
+		}
+		if err := attest.Attach(ctx, c, d, atts[:1], attest.AttachOptions{Now: at, NoTag: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := attest.Discover(ctx, c, d, attest.PredicateTestResult)
+	if err != nil || len(found) != 2 {
+		t.Fatalf("found %d, %v; want both referrers", len(found), err)
+	}
+	v, err := attest.Verify(ctx, found, kp.verifier, attest.VerifyOptions{Digest: d.DigestStr(), Require: attest.RequireWarned})
+	if err != nil || v.Result != attest.Warned {
+		t.Errorf("verify = %s, %v; want the newer WARNED", v.Result, err)
+	}
+}
