@@ -3,8 +3,10 @@ package cli_test
 import (
 	"context"
 	"crypto/elliptic"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,6 +242,26 @@ func TestAttestOutput(t *testing.T) {
 	if vd.Digest != want.Digest || vd.ToolVersion != "test" {
 		t.Errorf("verdict %+v, want digest %s", vd, want.Digest)
 	}
+	// The policy file is named by its SHA-256, its threshold applies.
+	pol := filepath.Join(dir, "policy.yaml")
+	polData := []byte("version: 1\nfail-on: critical\n")
+	if err := os.WriteFile(pol, polData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runEnv(t, e, "attest", "--policy", pol, "--key", priv, "--output", envs, image); r.code != 0 {
+		t.Fatalf("attest --policy: exit %d: %s", r.code, r.stderr)
+	}
+	raw, _ = os.ReadFile(envs)
+	payload, err = attest.Open(context.Background(), raw[:strings.IndexByte(string(raw), '\n')], v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ = attest.ParseStatement(payload)
+	if vd, err = attest.ParseVerdict(st); err != nil || vd.FailOn != "critical" || vd.PolicyName != pol ||
+		vd.PolicyDigest != fmt.Sprintf("sha256:%x", sha256.Sum256(polData)) {
+		t.Errorf("verdict with a policy: %+v, %v", vd, err)
+	}
+
 	r = runEnv(t, e, "attest", "--no-policy", "--key", priv, image)
 	if r.code != 2 || !strings.Contains(r.stderr, "not in a registry") {
 		t.Errorf("attest without --output: exit %d, %q", r.code, r.stderr)
