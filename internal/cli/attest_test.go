@@ -22,6 +22,8 @@ import (
 	"github.com/imgaudit/imgaudit/internal/registrytest"
 	"github.com/imgaudit/imgaudit/internal/testimages"
 	"github.com/imgaudit/imgaudit/pkg/attest"
+	"github.com/imgaudit/imgaudit/pkg/policy"
+	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
 // Sentinel secrets: none may ever appear in any output.
@@ -257,7 +259,7 @@ func TestAttestOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ = attest.ParseStatement(payload)
-	if vd, err = attest.ParseVerdict(st); err != nil || vd.FailOn != "critical" || vd.PolicyName != pol ||
+	if vd, err = attest.ParseVerdict(st); err != nil || vd.FailOn != policy.Threshold(report.Critical).String() || vd.PolicyName != pol ||
 		vd.PolicyDigest != fmt.Sprintf("sha256:%x", sha256.Sum256(polData)) {
 		t.Errorf("verdict with a policy: %+v, %v", vd, err)
 	}

@@ -81,7 +81,7 @@ func TestNewVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if back.Result != v.Result || back.Digest != digestA || !back.Time.Equal(t0) || back.Subject != "registry.example.com/team/app" || back.FailOn != "high" {
+			if back.Result != v.Result || back.Digest != digestA || !back.Time.Equal(t0) || back.Subject != "registry.example.com/team/app" || back.FailOn != tc.failOn.String() {
 				t.Errorf("parsed %+v", back)
 			}
 		})
