@@ -7,6 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -268,4 +274,48 @@ func TestAttestOutput(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "not in a registry") {
 		t.Errorf("attest without --output: exit %d, %q", r.code, r.stderr)
 	}
+}
+
+// TestAttestPushDenied: a registry that lets the audit pull but refuses
+// the push: one line, exit 2.
+func TestAttestPushDenied(t *testing.T) {
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	const setup = "X-Test-Setup"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(setup) == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host+"/team/app:1", name.Insecure)
+	tr := headerTransport{setup}
+	if err := remote.Write(ref, img, remote.WithTransport(tr)); err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := keyPair(t, "", t.TempDir())
+	e := cli.Env{Getenv: func(k string) string { return map[string]string{"COSIGN_PASSWORD": keyPassword}[k] }}
+	r := runEnv(t, e, "attest", "--insecure", "--retries", "0", "--no-policy", "--key", priv, host+"/team/app:1")
+	noSecrets(t, "push denied", r, priv)
+	if r.code != 2 || !strings.Contains(r.stderr, "unauthorized: requested access to the resource is denied") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// headerTransport sets a header on every request.
+type headerTransport struct{ header string }
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.header, "1")
+	return http.DefaultTransport.RoundTrip(r)
 }
