@@ -106,6 +106,18 @@ func TestScanRealRegistry(t *testing.T) {
 			if strings.Contains(r.stdout+r.stderr, "s3ntinel-Pa55word") {
 				t.Error("the password appears in the output")
 			}
+			// attest and verify (an encrypted key, its password in
+			// COSIGN_PASSWORD) show neither password nor the key either.
+			priv, pub := keyPair(t, "", t.TempDir())
+			conn := args[3:] // --retries 0 and the connection flags
+			for _, cmd := range [][]string{{"attest", "--key", priv}, {"verify", "--key", pub}} {
+				e := cli.Env{Stdin: strings.NewReader(stdin), Getenv: func(k string) string { return map[string]string{"COSIGN_PASSWORD": keyPassword}[k] }}
+				r := runEnv(t, e, append(append(cmd, conn...), reg.Host+"/team/demo:1.0")...)
+				noSecrets(t, cmd[0], r, priv)
+				if r.code == 2 {
+					t.Errorf("%s: exit 2: %s", cmd[0], r.stderr)
+				}
+			}
 
 			if tc.opts.TLS {
 				// Without credentials the registry refuses: one line, exit 2.
