@@ -44,7 +44,7 @@ entries name, IW-* ones included.`,
 			var err error
 			switch format {
 			case "table":
-				err = output.WriteRuleTable(out, append(outputRules(), workloadRules()...), output.Options{Color: colorWanted(env, out)})
+				err = output.WriteRuleTable(out, append(outputRules(), workloadRules()...), output.Options{Color: colorWanted(env, out), Width: tableWidth(env, out)})
 			case "json":
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")

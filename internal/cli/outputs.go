@@ -120,6 +120,7 @@ func writeReports(cmd *cobra.Command, env Env, dests []destination, r *report.Re
 		opts := o
 		if d.file == "-" && d.format == output.FormatTable {
 			opts.Color = colorWanted(env, cmd.OutOrStdout())
+			opts.Width = tableWidth(env, cmd.OutOrStdout())
 		}
 		var buf bytes.Buffer
 		if err := output.Write(&buf, d.format, r, opts); err != nil {

@@ -12,11 +12,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
 	"github.com/imgaudit/imgaudit/pkg/output"
@@ -48,6 +50,9 @@ type Env struct {
 	// IsTerminal says whether w is a terminal (colour on stdout, progress
 	// on stderr); nil means a real check of *os.File values.
 	IsTerminal func(w io.Writer) bool
+	// TerminalWidth returns the width of the terminal w is, 0 when unknown;
+	// nil means the terminal's own (golang.org/x/term).
+	TerminalWidth func(w io.Writer) int
 	// RunAudit is the library call scan makes; nil means audit.RunStream.
 	// Tests set it to drive the gate with reports built in code.
 	RunAudit func(ctx context.Context, refs []string, o audit.Options, emit func(report.Image)) (*report.Report, error)
@@ -63,6 +68,9 @@ func (env Env) withDefaults() Env {
 	}
 	if env.IsTerminal == nil {
 		env.IsTerminal = isTerminal
+	}
+	if env.TerminalWidth == nil {
+		env.TerminalWidth = terminalWidth
 	}
 	if env.RunAudit == nil {
 		env.RunAudit = audit.RunStream
@@ -82,6 +90,32 @@ func (env Env) withDefaults() Env {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
+// tableWidth is the width a table on w fits: on a terminal its width
+// ($COLUMNS when set, else the terminal's own); otherwise 0, which the
+// renderer takes as output.TableWidth. The renderer never goes below
+// output.MinTableWidth.
+func tableWidth(env Env, w io.Writer) int {
+	if !env.IsTerminal(w) {
+		return 0
+	}
+	if c, err := strconv.Atoi(env.Getenv("COLUMNS")); err == nil && c > 0 {
+		return c
+	}
+	return env.TerminalWidth(w)
 }
 
 // colorWanted reports whether output to w may use ANSI colours: only on a

@@ -33,12 +33,12 @@ func writeDiff(w io.Writer, p painter, d *report.Diff, o Options) {
 		for _, f := range fs {
 			sev := p.severity(f.Severity) + strings.Repeat(" ", max(0, 8-len(f.Severity.String())))
 			line := fmt.Sprintf("    %s %-*s %s", sev, wID, Escape(f.ID), diffLine(part.verb, f))
-			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", 6)))
+			fmt.Fprintln(w, wrapIndent(line, p.width, strings.Repeat(" ", 6)))
 		}
 	}
 	fmt.Fprintf(w, "  Unchanged: %s\n", plural(d.Unchanged, "finding"))
 	if facts := diffFacts(d); len(facts) > 0 {
-		fmt.Fprintln(w, wrapIndent("  Changed: "+Escape(strings.Join(facts, "; ")), TableWidth, "    "))
+		fmt.Fprintln(w, wrapIndent("  Changed: "+Escape(strings.Join(facts, "; ")), p.width, "    "))
 	}
 }
 

@@ -70,6 +70,9 @@ func ParseFormat(s string) (Format, error) {
 type Options struct {
 	// Color enables ANSI colours in the table.
 	Color bool
+	// Width is the width the table fits (the terminal's, when it is one);
+	// 0 means TableWidth, and less than MinTableWidth means MinTableWidth.
+	Width int
 	// ShowSuppressed lists suppressed findings in the table and markdown
 	// (json and sarif always carry them, marked).
 	ShowSuppressed bool

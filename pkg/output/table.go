@@ -13,8 +13,13 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
 
-// TableWidth is the width the table output fits in.
+// TableWidth is the width the table output fits in when Options.Width
+// does not say (output that is not a terminal).
 const TableWidth = 100
+
+// MinTableWidth is the narrowest table: a narrower terminal still gets 80
+// columns.
+const MinTableWidth = 80
 
 const (
 	ansiReset = "\x1b[0m"
@@ -26,10 +31,24 @@ const (
 	ansiDim   = "\x1b[2m"
 )
 
-type painter bool
+// painter renders for one output: colours or not, and the width to fit.
+type painter struct {
+	color bool
+	width int
+}
+
+// newPainter takes the colour and width of o: TableWidth when o says
+// none, never less than MinTableWidth.
+func newPainter(o Options) painter {
+	w := o.Width
+	if w <= 0 {
+		w = TableWidth
+	}
+	return painter{color: o.Color, width: max(w, MinTableWidth)}
+}
 
 func (p painter) paint(code, s string) string {
-	if !p || s == "" {
+	if !p.color || s == "" {
 		return s
 	}
 	return code + s + ansiReset
@@ -50,11 +69,27 @@ func (p painter) severity(s report.Severity) string {
 	return u
 }
 
-// verdict renders the verdict line, wrapped to TableWidth, its label
+// wrapVerdict wraps a verdict line to width, breaking before its
+// parenthesised totals when they fit on a line of their own rather than
+// inside them.
+func wrapVerdict(line string, width int) string {
+	if utf8.RuneCountInString(line) <= width {
+		return noCommand(line)
+	}
+	if i := strings.LastIndex(line, " ("); i > 0 && strings.HasSuffix(line, ")") {
+		head, tail := line[:i], "  "+line[i+1:]
+		if utf8.RuneCountInString(tail) <= width {
+			return wrapIndent(head, width, "  ") + "\n" + noCommand(tail)
+		}
+	}
+	return wrapIndent(line, width, "  ")
+}
+
+// verdict renders the verdict line, wrapped to the width, its label
 // coloured.
 func (p painter) verdict(v verdict) string {
 	label := "Verdict: " + v.label()
-	line := wrapIndent(label+" — "+Escape(v.text()), TableWidth, "  ")
+	line := wrapVerdict(label+" — "+Escape(v.text()), p.width)
 	code := ansiBold
 	switch v.state {
 	case "error", "fail":
@@ -69,7 +104,7 @@ func (p painter) verdict(v verdict) string {
 // TableWidth columns: per image a header, its layers, its findings worst
 // first, how to fix them, and a one-line verdict; then the run's warnings.
 func WriteTable(w io.Writer, r *report.Report, o Options) error {
-	p := painter(o.Color)
+	p := newPainter(o)
 	if r.Workloads != nil {
 		writeWorkloadTable(w, p, r, o)
 	} else if err := writeImageTables(w, p, r, o); err != nil {
@@ -77,13 +112,13 @@ func WriteTable(w io.Writer, r *report.Report, o Options) error {
 	}
 	if r.Policy != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, wrapIndent("Policy: "+Escape(policyLine(r.Policy)), TableWidth, "  "))
+		fmt.Fprintln(w, wrapIndent("Policy: "+Escape(policyLine(r.Policy)), p.width, "  "))
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, p.paint(ansiBold+ansiYel, "Warnings:"))
 		for _, wn := range r.Warnings {
-			fmt.Fprintln(w, wrapIndent("  "+Escape(wn.Message), TableWidth, "    "))
+			fmt.Fprintln(w, wrapIndent("  "+Escape(wn.Message), p.width, "    "))
 		}
 	}
 	return nil
@@ -96,7 +131,7 @@ func writeImageTables(w io.Writer, p painter, r *report.Report, o Options) error
 	for i := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
-			fmt.Fprintln(w, strings.Repeat("═", TableWidth))
+			fmt.Fprintln(w, strings.Repeat("═", p.width))
 			fmt.Fprintln(w)
 		}
 		if err := writeImageTable(w, p, r, &r.Images[i], o, rules); err != nil {
@@ -132,9 +167,18 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		kv = append(kv, [2]string{"Packages", sbomLine(img.SBOM)})
 	}
 	for _, e := range kv {
-		if e[1] != "" {
-			fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %-10s%s", e[0]+":", Escape(e[1])), TableWidth, strings.Repeat(" ", 12)))
+		if e[1] == "" {
+			continue
 		}
+		line := fmt.Sprintf("  %-10s%s", e[0]+":", Escape(e[1]))
+		if alg, hex, ok := strings.Cut(Escape(e[1]), ":"); ok && e[0] == "Digest" && utf8.RuneCountInString(line) > p.width {
+			// A digest too wide for the line: the hex on a line of its own,
+			// whole, so that it can be copied.
+			line = fmt.Sprintf("  %-10s%s:\n%s%s", "Digest:", alg, strings.Repeat(" ", 12), hex)
+			fmt.Fprintln(w, line)
+			continue
+		}
+		fmt.Fprintln(w, wrapIndent(line, p.width, strings.Repeat(" ", 12)))
 	}
 	if img.Diff != nil {
 		writeDiff(w, p, img.Diff, o)
@@ -148,7 +192,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 			wSize = max(wSize, utf8.RuneCountInString(HumanBytes(l.Size)))
 		}
 		// 4 borders and 2 spaces of padding per column.
-		room := TableWidth - 4 - 6 - wIdx - wSize
+		room := p.width - 4 - 6 - wIdx - wSize
 		lt := newTable(w)
 		lt.Header([]string{"#", "SIZE", "CREATED BY"})
 		for _, l := range img.Layers {
@@ -199,7 +243,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		}
 		for _, f := range fixes {
 			line := fmt.Sprintf("  %-*s  %s", width, f[0], Escape(oneLine(f[1])))
-			fmt.Fprintln(w, wrapIndent(line, TableWidth, strings.Repeat(" ", width+4)))
+			fmt.Fprintln(w, wrapIndent(line, p.width, strings.Repeat(" ", width+4)))
 		}
 	}
 	fmt.Fprintln(w)
@@ -217,7 +261,7 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
 		wLayer = max(wLayer, len(layerLabel(f.Layer)))
 	}
 	// 5 borders and 2 spaces of padding per column.
-	room := max(TableWidth-5-8-wSev-wID-wLayer, 24)
+	room := max(p.width-5-8-wSev-wID-wLayer, 24)
 	t := newTable(w)
 	t.Header([]string{"SEVERITY", "CHECK", "FINDING", "LAYER"})
 	for _, f := range fs {
@@ -288,7 +332,7 @@ func newTable(w io.Writer) *tablewriter.Table {
 }
 
 // wrap breaks s into lines of at most width runes: at spaces when it can,
-// else after a '/' or ',', else anywhere. It converts s to runes once, so a
+// else after a '/', ',' or ':', else anywhere. It converts s to runes once, so a
 // long line (a file with 100,000 hardlinks lists them all) costs time in
 // proportion to its length, not to its length squared.
 func wrap(s string, width int) []string {
@@ -315,7 +359,7 @@ func wrap(s string, width int) []string {
 			continue
 		}
 		for i := width - 1; i > 0; i-- {
-			if r[i] == '/' || r[i] == ',' {
+			if r[i] == '/' || r[i] == ',' || r[i] == ':' {
 				cut = i + 1
 				break
 			}
@@ -501,14 +545,14 @@ func runTotals(r *report.Report) string {
 // WriteRuleTable lists checks for a person: ID, severity, category and
 // title, fitted to TableWidth.
 func WriteRuleTable(w io.Writer, rules []Rule, o Options) error {
-	p := painter(o.Color)
+	p := newPainter(o)
 	wID, wSev, wCat := len("CHECK"), len("SEVERITY"), len("CATEGORY")
 	for _, r := range rules {
 		wID = max(wID, utf8.RuneCountInString(r.ID))
 		wSev = max(wSev, len(r.Severity.String()))
 		wCat = max(wCat, utf8.RuneCountInString(r.Category))
 	}
-	room := max(TableWidth-5-8-wID-wSev-wCat, 24)
+	room := max(p.width-5-8-wID-wSev-wCat, 24)
 	t := newTable(w)
 	t.Header([]string{"CHECK", "SEVERITY", "CATEGORY", "TITLE"})
 	for _, r := range rules {
@@ -542,7 +586,7 @@ func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error
 		for _, c := range cats {
 			parts = append(parts, fmt.Sprintf("%s %d", c, f.ImagesByCategory[c]))
 		}
-		fmt.Fprintln(w, wrapIndent("  Images shipping: "+strings.Join(parts, ", "), TableWidth, "    "))
+		fmt.Fprintln(w, wrapIndent("  Images shipping: "+strings.Join(parts, ", "), p.width, "    "))
 	}
 	if len(f.WorstImages) > 0 {
 		fmt.Fprintln(w)

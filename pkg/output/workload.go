@@ -28,7 +28,7 @@ func writeWorkloadTable(w io.Writer, p painter, r *report.Report, o Options) {
 		if wl.Gate != nil {
 			v := workloadVerdict(r, wl)
 			label := "  Verdict: " + v.label()
-			line := wrapIndent(label+" — "+Escape(oneLine(v.text)), TableWidth, "    ")
+			line := wrapIndent(label+" — "+Escape(oneLine(v.text)), p.width, "    ")
 			fmt.Fprintln(w, p.paint(ansiBold, label)+strings.TrimPrefix(line, label))
 		}
 	}
@@ -48,9 +48,9 @@ func writeWorkloadTable(w io.Writer, p painter, r *report.Report, o Options) {
 		fmt.Fprintf(w, "%s: %s, %s failing, %s incomplete (fail-on %s)\n", p.paint(ansiBold, "Run"), strings.ToUpper(string(g.Verdict)),
 			plural(g.Failing, "finding"), plural(g.Incomplete, "workload"), g.FailOn)
 	}
-	fmt.Fprintln(w, p.paint(ansiBold, "Findings:")+strings.TrimPrefix(wrapIndent("Findings: "+workloadTotals(r), TableWidth, "  "), "Findings:"))
+	fmt.Fprintln(w, p.paint(ansiBold, "Findings:")+strings.TrimPrefix(wrapIndent("Findings: "+workloadTotals(r), p.width, "  "), "Findings:"))
 	if len(r.Skipped) > 0 {
-		fmt.Fprintln(w, p.paint(ansiBold, "Skipped:")+strings.TrimPrefix(wrapIndent("Skipped: "+Escape(skippedLine(r.Skipped)), TableWidth, "  "), "Skipped:"))
+		fmt.Fprintln(w, p.paint(ansiBold, "Skipped:")+strings.TrimPrefix(wrapIndent("Skipped: "+Escape(skippedLine(r.Skipped)), p.width, "  "), "Skipped:"))
 	}
 }
 
@@ -180,7 +180,7 @@ func writeContainerLines(w io.Writer, p painter, c report.Container, o Options) 
 	if c.PodSecurity.Level != "" {
 		pss = fmt.Sprintf("; Pod Security: %s (%s)", Escape(c.PodSecurity.Level), plural(len(c.PodSecurity.Violations), "violation"))
 	}
-	fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %s %s: image %s%s", containerKind(c), Escape(c.Name), Escape(img), pss), TableWidth, "    "))
+	fmt.Fprintln(w, wrapIndent(fmt.Sprintf("  %s %s: image %s%s", containerKind(c), Escape(c.Name), Escape(img), pss), p.width, "    "))
 	if c.Image.Error != "" {
 		fmt.Fprintf(w, "    %s image not audited: %s\n", p.paint(ansiBold+ansiRed, "ERROR"), Escape(oneLine(c.Image.Error)))
 	}
@@ -202,7 +202,7 @@ func writeContainerLines(w io.Writer, p painter, c report.Container, o Options) 
 			text += ": " + f.Detail
 		}
 		// "    SEVERITY ID(30) " is 44 columns: the text wraps beside it.
-		lines := wrap(Escape(oneLine(text+mark)), TableWidth-44)
+		lines := wrap(Escape(oneLine(text+mark)), p.width-44)
 		fmt.Fprintf(w, "    %s %-30s %s\n", sev, f.ID, strings.Join(lines, "\n"+strings.Repeat(" ", 44)))
 	}
 	if hidden > 0 {
