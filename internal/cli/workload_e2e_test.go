@@ -1,9 +1,7 @@
 package cli_test
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,22 +18,6 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/report"
 	"github.com/imgaudit/imgaudit/pkg/workload"
 )
-
-// requireProgram returns the path of a program an end-to-end test runs.
-// When it is missing the test skips in one line, unless CI=true (CI
-// installs it: .ci/run), where it fails.
-func requireProgram(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		msg := fmt.Sprintf("%s is not installed (Debian package %s, which .ci/run installs): %v", name, debianPackage, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
 
 // workloadFlags are the flags every workload end-to-end run uses: no
 // cache, SBOM or policy file of the machine's, JSON out.
@@ -85,8 +67,8 @@ func docLine(t *testing.T, stream, kind, name string) int {
 // IW-* check fires through the registry and the CLI; exit 1 for the gate,
 // 2 when a reference cannot be audited, 0 when only mitigated findings
 // remain; --image-map audits an OCI layout in place of a reference.
+// Without docker-registry it skips, or fails under CI (internal/e2e).
 func TestWorkloadRealRegistry(t *testing.T) {
-	requireProgram(t, registrytest.BinaryPath, "docker-registry")
 	reg := registrytest.Start(t, registrytest.Options{})
 	refs, images := pushWorkloadImages(t, reg)
 	rows := workloadtest.Rows()

@@ -28,22 +28,17 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/imgaudit/imgaudit/internal/e2e"
 )
 
 // Require returns the path of kubectl. When it is missing the test skips
-// in one line, unless CI=true (.ci/run installs Debian's kubernetes-client),
-// where it fails.
+// with one notice per test binary, or fails under CI=true or
+// IMGAUDIT_E2E=1 (internal/e2e; .ci/run installs Debian's
+// kubernetes-client).
 func Require(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("kubectl")
-	if err != nil {
-		msg := fmt.Sprintf("kubectl is not installed (Debian package kubernetes-client, which .ci/run installs): %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
+	return e2e.Tool(t, "kubectl", "", "as root, apt-get install -y kubernetes-client; or run .ci/run")
 }
 
 // resources are the workload resources the server's discovery lists, by
