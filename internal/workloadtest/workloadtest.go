@@ -431,7 +431,7 @@ spec:
   - name: app
     image: IMG(ghost)
     securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-`, map[string][]Finding{"app": {{ID: "IW-UNVERIFIABLE-USER", Detail: `image USER "ghost" is not numeric and was not found in /etc/passwd; no runAsUser`}}}},
+`, map[string][]Finding{"app": {{ID: "IW-UNVERIFIABLE-USER", Detail: `image USER "ghost" could not be resolved to a uid (a name missing from /etc/passwd, or a group missing from /etc/group); no runAsUser`}}}},
 		// A name /etc/passwd resolves to a non-root uid is no finding without
 		// runAsNonRoot.
 		{"Pod", "named-user-resolved", `apiVersion: v1

@@ -231,7 +231,7 @@ func CrossCheck(e Effective, img ImageFacts) []Finding {
 			add("IW-ROOT-IMAGE", fmt.Sprintf("image USER %q is root; runAsUser: %d overrides it", img.User, *e.RunAsUser), "", true)
 		}
 	case !known:
-		add("IW-UNVERIFIABLE-USER", fmt.Sprintf("image USER %q is not numeric and was not found in /etc/passwd; no runAsUser", img.User), "", false)
+		add("IW-UNVERIFIABLE-USER", fmt.Sprintf("image USER %q could not be resolved to a uid (a name missing from /etc/passwd, or a group missing from /etc/group); no runAsUser", img.User), "", false)
 	case imgRoot:
 		runAsRoot = true
 		add("IW-EFFECTIVE-ROOT", fmt.Sprintf("image USER %q is root and no runAsUser is set", img.User), "", false)
@@ -260,13 +260,17 @@ func CrossCheck(e Effective, img ImageFacts) []Finding {
 		}
 	}
 
-	// setuid/setgid.
+	// setuid/setgid: a process that already runs as root gains nothing
+	// from them (IW-EFFECTIVE-ROOT says what matters), as for file
+	// capabilities above.
 	escalates := len(out)
-	for _, f := range img.SetuidFiles {
-		add("IW-SETUID-ESCALATION", escalationDetail(f, "setuid", e.NoNewPrivs), f, e.NoNewPrivs)
-	}
-	for _, f := range img.SetgidFiles {
-		add("IW-SETUID-ESCALATION", escalationDetail(f, "setgid", e.NoNewPrivs), f, e.NoNewPrivs)
+	if !runAsRoot {
+		for _, f := range img.SetuidFiles {
+			add("IW-SETUID-ESCALATION", escalationDetail(f, "setuid", e.NoNewPrivs), f, e.NoNewPrivs)
+		}
+		for _, f := range img.SetgidFiles {
+			add("IW-SETUID-ESCALATION", escalationDetail(f, "setgid", e.NoNewPrivs), f, e.NoNewPrivs)
+		}
 	}
 	escalates = len(out) - escalates
 	for _, f := range out {

@@ -121,7 +121,7 @@ func TestCrossCheck(t *testing.T) {
 		{name: "runAsUser 0 without runAsNonRoot", pod: "    runAsNonRoot: false\n    runAsUser: 0", img: goodImage, want: []got{
 			{"IW-EFFECTIVE-ROOT", Critical, EffectiveRoot, "runAsUser: 0", "", false}}},
 		{name: "unresolved name", pod: "    runAsNonRoot: false", img: with(func(i *ImageFacts) { i.User = "ghost" }), want: []got{
-			{"IW-UNVERIFIABLE-USER", Medium, EffectiveRoot, `image USER "ghost" is not numeric and was not found in /etc/passwd; no runAsUser`, "", false}}},
+			{"IW-UNVERIFIABLE-USER", Medium, EffectiveRoot, `image USER "ghost" could not be resolved to a uid (a name missing from /etc/passwd, or a group missing from /etc/group); no runAsUser`, "", false}}},
 
 		// privilege-escalation
 		{name: "setuid, no_new_privs", img: with(func(i *ImageFacts) {
@@ -136,6 +136,12 @@ func TestCrossCheck(t *testing.T) {
 			i.FileCapabilities = []FileCapability{fc("/usr/bin/ping", false, "NET_RAW")}
 		}), want: []got{
 			{"IW-FILECAP-ESCALATION", Medium, PrivilegeEscalation, "/usr/bin/ping carries CAP_NET_RAW and privilege escalation is allowed", "/usr/bin/ping", false}}},
+		// A process that already runs as root gains nothing from setuid
+		// files: effective root is the finding.
+		{name: "setuid, effective root", pod: "    runAsNonRoot: false\n    runAsUser: 0", contain: sc("allowPrivilegeEscalation: true"),
+			img: with(func(i *ImageFacts) { i.SetuidFiles = []string{"/usr/bin/su"} }), want: []got{
+				{"IW-EFFECTIVE-ROOT", Critical, EffectiveRoot, "runAsUser: 0", "", false},
+				{"IW-ALLOW-PRIVILEGE-ESCALATION", Low, PrivilegeEscalation, "allowPrivilegeEscalation: true", "", false}}},
 		{name: "escalation allowed, nothing to escalate with", contain: sc("allowPrivilegeEscalation: true"), img: goodImage, want: []got{
 			{"IW-ALLOW-PRIVILEGE-ESCALATION", Low, PrivilegeEscalation, "allowPrivilegeEscalation: true", "", false}}},
 
