@@ -217,3 +217,56 @@ func TestCronJob(t *testing.T) {
 		t.Errorf("no volume at /cache: %v", mounts)
 	}
 }
+
+// TestWorkloadExamples: the GitHub workflow and the GitLab job that audit
+// Kubernetes manifests together with the image the pipeline built.
+func TestWorkloadExamples(t *testing.T) {
+	doc := decodeAll(t, "github/imgaudit-workload.yml")[0]
+	steps := get(t, doc, "jobs", "workload", "steps").([]any)
+	var audit string
+	uploads := 0
+	for i, s := range steps {
+		step := s.(map[string]any)
+		if uses, ok := step["uses"].(string); ok {
+			if strings.HasPrefix(uses, "github/codeql-action/upload-sarif@") {
+				uploads++
+				if cond, _ := step["if"].(string); !strings.Contains(cond, "always()") {
+					t.Errorf("upload-sarif runs only on success (if: %q): a failing gate would hide its findings", cond)
+				}
+			}
+			continue
+		}
+		script, _ := step["run"].(string)
+		if strings.Contains(script, "${{") {
+			t.Errorf("step %d (%v) interpolates an expression into its script; pass it through env", i, step["name"])
+		}
+		if strings.Contains(script, "imgaudit workload") {
+			audit = script
+		}
+		bashSyntax(t, script)
+	}
+	for _, want := range []string{"--image-map", "oci-archive:image.tar", "sarif=workload.sarif", "markdown=workload.md", "GITHUB_STEP_SUMMARY"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the workload step lacks %q:\n%s", want, audit)
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("%d upload-sarif steps, want 1", uploads)
+	}
+
+	gl := decodeAll(t, "gitlab/imgaudit.gitlab-ci.yml")[0]
+	var script []string
+	for _, l := range get(t, gl, ".imgaudit-workload", "script").([]any) {
+		script = append(script, l.(string))
+	}
+	all := strings.Join(script, "\n")
+	for _, want := range []string{"imgaudit workload", "--image-map", "$IMGAUDIT_MANIFESTS", "sarif=imgaudit-workload.sarif"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("GitLab workload script lacks %q:\n%s", want, all)
+		}
+	}
+	if got := get(t, gl, ".imgaudit-workload", "artifacts", "when"); got != "always" {
+		t.Errorf(".imgaudit-workload artifacts.when = %v, want always", got)
+	}
+	bashSyntax(t, all)
+}
