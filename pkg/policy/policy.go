@@ -105,7 +105,7 @@ type Ignore struct {
 
 // Warning is a problem with the policy that does not stop the run.
 type Warning struct {
-	// Kind is "expired-ignore".
+	// Kind is "expired-ignore", "invalid-ignore" or "unused-ignore".
 	Kind    string
 	File    string
 	Line    int
@@ -251,23 +251,37 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 		active = append(active, ig)
 	}
 
+	used := map[*Ignore]bool{}
+	audited := false // whether any image or container could have matched
 	for i := range r.Images {
 		img := &r.Images[i]
-		img.Findings = p.filter(img.Reference, img.Findings, active)
+		audited = audited || img.Error == ""
+		img.Findings = p.filter(img.Reference, img.Findings, active, used)
 		if img.Diff != nil {
 			// The delta is filtered as the findings are: a disabled check
 			// neither adds nor removes, an ignore suppresses an added one.
-			img.Diff.Added = p.filter(img.Reference, img.Diff.Added, active)
-			img.Diff.Removed = p.filter(img.Reference, img.Diff.Removed, active)
+			img.Diff.Added = p.filter(img.Reference, img.Diff.Added, active, used)
+			img.Diff.Removed = p.filter(img.Reference, img.Diff.Removed, active, used)
 		}
 	}
 	for i := range r.Workloads {
 		wl := &r.Workloads[i]
 		for j := range wl.Containers {
 			c := &wl.Containers[j]
-			c.Findings = p.filterFunc(c.Findings, active, func(ig *Ignore, f report.Finding) bool {
+			c.Findings = p.filterFunc(c.Findings, active, used, func(ig *Ignore, f report.Finding) bool {
 				return ig.matchesContainer(wl, c, f)
 			})
+		}
+	}
+	if audited {
+		// An ignore that matches nothing is a typo, a finding fixed long
+		// ago, or a scope that names the wrong image: say so, so that it
+		// is removed before it hides something new.
+		for _, ig := range active {
+			if !used[ig] {
+				warns = append(warns, Warning{Kind: "unused-ignore", File: p.File, Line: ig.Line,
+					Message: fmt.Sprintf("ignore of %s matched no finding in this run", ig.subject())})
+			}
 		}
 	}
 
@@ -285,23 +299,25 @@ func (p *Policy) Apply(r *report.Report, now time.Time) []Warning {
 
 // filter drops the findings of disabled checks from fs (in place) and
 // marks those an active ignore matches as suppressed.
-func (p *Policy) filter(ref string, fs []report.Finding, active []*Ignore) []report.Finding {
-	return p.filterFunc(fs, active, func(ig *Ignore, f report.Finding) bool { return ig.matches(ref, f) })
+func (p *Policy) filter(ref string, fs []report.Finding, active []*Ignore, used map[*Ignore]bool) []report.Finding {
+	return p.filterFunc(fs, active, used, func(ig *Ignore, f report.Finding) bool { return ig.matches(ref, f) })
 }
 
-// filterFunc is filter with the matching rule given.
-func (p *Policy) filterFunc(fs []report.Finding, active []*Ignore, matches func(*Ignore, report.Finding) bool) []report.Finding {
+// filterFunc is filter with the matching rule given. used records the
+// ignores that match a finding (or suppressed it in an earlier Apply).
+func (p *Policy) filterFunc(fs []report.Finding, active []*Ignore, used map[*Ignore]bool, matches func(*Ignore, report.Finding) bool) []report.Finding {
 	kept := fs[:0]
 	for _, f := range fs {
 		if p.disabled(f) {
 			continue
 		}
-		if f.Suppressed == nil {
-			for _, ig := range active {
-				if matches(ig, f) {
-					f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
-					break
-				}
+		for _, ig := range active {
+			switch {
+			case f.Suppressed != nil && f.Suppressed.Policy == location(p.File, ig.Line):
+				used[ig] = true
+			case f.Suppressed == nil && matches(ig, f):
+				f.Suppressed = &report.Suppression{Reason: ig.Reason, Expires: ig.Expires, Policy: location(p.File, ig.Line)}
+				used[ig] = true
 			}
 		}
 		kept = append(kept, f)

@@ -215,7 +215,10 @@ func TestApplyScopedIgnores(t *testing.T) {
     reason: not matching
 `)
 	r := testReport()
-	if warns := p.Apply(r, now); len(warns) != 0 {
+	// The ignore scoped to docker.io matches nothing here: a warning, so
+	// that a typo or a stale ignore does not sit unseen.
+	if warns := p.Apply(r, now); len(warns) != 1 || warns[0].Kind != "unused-ignore" ||
+		warns[0].String() != "p.yaml:14: ignore of ia-root-user in docker.io/* matched no finding in this run" {
 		t.Errorf("warnings %v", warns)
 	}
 	want := map[string]string{
@@ -233,9 +236,12 @@ func TestApplyScopedIgnores(t *testing.T) {
 	if r.Policy == nil || r.Policy.File != "p.yaml" {
 		t.Errorf("policy ref %+v", r.Policy)
 	}
-	// Applying twice changes nothing.
+	// Applying twice changes nothing, and an ignore that suppressed a
+	// finding in the first Apply is still used in the second.
 	before := suppressed(r)
-	p.Apply(r, now)
+	if warns := p.Apply(r, now); len(warns) != 1 || warns[0].Line != 14 {
+		t.Errorf("second Apply warnings %v", warns)
+	}
 	if d := cmp.Diff(before, suppressed(r)); d != "" {
 		t.Errorf("second Apply:\n%s", d)
 	}
