@@ -45,7 +45,17 @@ func Run(ctx context.Context, refs []string, o Options) (*report.Report, error) 
 }
 
 // RunStream is Run with emit called for each image as soon as it is done.
+// With o.Baseline, each image also carries its diff against the baseline
+// (see [Options.Baseline]): a baseline that could not be audited
+// completely, or has no image of an audited image's platform, makes the
+// audit incomplete; a baseline report file that cannot be read is an
+// error and no report. Against [BaselineBase], the images are emitted
+// once every base is audited, and an image whose manifest names no base
+// makes the audit incomplete.
 func RunStream(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
+	if o.Baseline != "" {
+		return runBaseline(ctx, refs, o, emit)
+	}
 	if len(refs) > 1 {
 		var done func()
 		var err error

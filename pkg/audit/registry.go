@@ -117,13 +117,11 @@ const memoryCacheEntries = 1_000_000
 // runRefs opens every reference, audits each distinct image once with
 // o.Concurrency workers sharing one layer Flight, and reports them.
 func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
-	if o.flight == nil {
-		o.flight = layers.NewFlight()
-	}
 	if len(refs) > 1 {
-		// Images of one audit share layers: keep decoded indexes in memory
-		// for the run (bounded by entries), in front of the disk cache.
-		o.Cache = layers.NewMemoryCache(o.Cache, memoryCacheEntries)
+		// Images of one audit share layers.
+		o = o.sharing()
+	} else if o.flight == nil {
+		o.flight = layers.NewFlight()
 	}
 	workers := o.workers()
 	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.toolVersion()}}
