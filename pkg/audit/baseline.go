@@ -21,10 +21,12 @@ import (
 const BaselineBase = "base"
 
 // runBaseline is [RunStream] with o.Baseline set: the baseline is read
-// (an earlier JSON report) or audited first, then refs are audited and
-// each image carries its diff against the baseline's image, also when it
-// is streamed. Both audits share one session, one layer Flight and an
-// in-memory layer cache, so the layers they share are read once.
+// (an earlier JSON report) or audited while refs are, and each image
+// carries its diff against the baseline's image, also when it is
+// streamed (an image done first waits for the baseline before it is
+// emitted). Both audits share one session, one layer Flight and an
+// in-memory layer cache, so the layers they share are read once, and the
+// baseline (usually cached) is assessed while the new layers are read.
 func runBaseline(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
 	ref := o.Baseline
 	o.Baseline = ""
@@ -37,26 +39,50 @@ func runBaseline(ctx context.Context, refs []string, o Options, emit func(report
 	if ref == BaselineBase {
 		return runAgainstBases(ctx, refs, o, emit)
 	}
-	bo := o
-	bo.OnSBOM = nil // the baseline's SBOM is not asked for
-	base, baseErr := loadBaseline(ctx, ref, bo)
-	if base == nil {
-		return nil, baseErr
+	var (
+		base    *report.Report
+		baseErr error
+		ready   = make(chan struct{})
+	)
+	if r, ok, err := readReport(ref); ok {
+		if r == nil {
+			return nil, err
+		}
+		base, baseErr = r, err
+		close(ready)
+	} else {
+		bo := o
+		bo.OnSBOM = nil // the baseline's SBOM is not asked for
+		go func() {
+			defer close(ready)
+			base, baseErr = loadBaseline(ctx, ref, bo)
+		}()
+	}
+	compare := func(img *report.Image) error {
+		<-ready
+		if base == nil {
+			return nil // cancelled: the run returns the context's error
+		}
+		return compareWith(base, ref, img)
 	}
 	var sink func(report.Image)
 	if emit != nil {
 		sink = func(img report.Image) {
-			_ = compareWith(base, ref, &img) // the error is returned below, once
+			_ = compare(&img) // the error is returned below, once
 			emit(img)
 		}
 	}
 	r, runErr := runRefs(ctx, refs, o, sink)
+	<-ready
+	if base == nil {
+		return nil, baseErr
+	}
 	if r == nil {
 		return nil, runErr
 	}
 	errs := []error{baseErr, runErr}
 	for i := range r.Images {
-		errs = append(errs, compareWith(base, ref, &r.Images[i]))
+		errs = append(errs, compare(&r.Images[i]))
 	}
 	return r, incomplete(errs)
 }
@@ -74,6 +100,7 @@ func runAgainstBases(ctx context.Context, refs []string, o Options, emit func(re
 	bases := map[string]*report.Report{}
 	bo := o
 	bo.OnSBOM = nil // the base's SBOM is not asked for
+	bo.reuseReport = true
 	for i := range r.Images {
 		if img := &r.Images[i]; img.Error == "" {
 			errs = append(errs, compareBase(ctx, bo, img, bases))
@@ -138,27 +165,38 @@ func LoadBaseline(ctx context.Context, ref string, o Options) (*report.Report, e
 
 // loadBaseline is LoadBaseline, its errors not yet marked incomplete.
 func loadBaseline(ctx context.Context, ref string, o Options) (*report.Report, error) {
-	if b, err := os.ReadFile(ref); err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
-		var r report.Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("baseline %s: %w", ref, err)
-		}
-		if r.SchemaVersion != report.SchemaVersion {
-			return nil, fmt.Errorf("baseline %s: schema version %d, want %d", ref, r.SchemaVersion, report.SchemaVersion)
-		}
-		for _, img := range r.Images {
-			if img.Error != "" {
-				return &r, fmt.Errorf("baseline %s: %s", ref, img.Error)
-			}
-		}
-		return &r, nil
+	if r, ok, err := readReport(ref); ok {
+		return r, err
 	}
 	o.Baseline = ""
+	o.reuseReport = true
 	r, err := runRefs(ctx, []string{ref}, o, nil)
 	if err != nil && r != nil {
 		err = fmt.Errorf("baseline: %w", err)
 	}
 	return r, err
+}
+
+// readReport reads the JSON report in the file ref; ok is false when ref
+// is not a file holding one (it is then an image reference).
+func readReport(ref string) (r *report.Report, ok bool, err error) {
+	b, rerr := os.ReadFile(ref)
+	if rerr != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return nil, false, nil
+	}
+	r = &report.Report{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, true, fmt.Errorf("baseline %s: %w", ref, err)
+	}
+	if r.SchemaVersion != report.SchemaVersion {
+		return nil, true, fmt.Errorf("baseline %s: schema version %d, want %d", ref, r.SchemaVersion, report.SchemaVersion)
+	}
+	for _, img := range r.Images {
+		if img.Error != "" {
+			return r, true, fmt.Errorf("baseline %s: %s", ref, img.Error)
+		}
+	}
+	return r, true, nil
 }
 
 // CompareWith gives img its diff (report.Image.Diff, from pkg/diff)

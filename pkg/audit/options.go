@@ -84,6 +84,10 @@ type Options struct {
 	// in-memory cache is put in front of it (sharing), so that package
 	// catalogues are still cached.
 	blobs layers.BlobCache
+	// reuseReport lets Target return an image's audit from the cache
+	// (every audit with a blob cache stores one): set for baselines, whose
+	// images were usually audited before.
+	reuseReport bool
 }
 
 // DefaultOptions returns the options used when the caller sets nothing:
