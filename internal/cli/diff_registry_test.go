@@ -81,7 +81,8 @@ func TestDiffRealRegistry(t *testing.T) {
 // version (the JSON diff, the fleet's regressions in the table and the
 // Markdown), --fail-on-new fails for what it added, team/lib (one version)
 // is named as not compared, and every layer blob, shared by all the
-// images or not, is downloaded once.
+// images or not, is downloaded once. The table lines it checks are the
+// README's registry example (Delta gates).
 func TestRegistryBaselineTagRealRegistry(t *testing.T) {
 	cfg := v1.Config{User: "1000"}
 	base := imagetest.Step("ADD rootfs.tar /", imagetest.Text("etc/passwd", "root:x:0:0::/root:/sbin/nologin\n"), imagetest.File("bin/true", 0o755, imagetest.ELF("", 64)))
