@@ -1,19 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
-	"github.com/imgaudit/imgaudit/pkg/diff"
 	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
@@ -21,9 +15,13 @@ import (
 // baselineOptions are the flags of a delta gate: what to compare with,
 // and the threshold for what the comparison adds.
 type baselineOptions struct {
-	ref       string // an image reference, or an earlier JSON report
+	ref       string // audit.Options.Baseline: an image, an earlier JSON report, or base
+	tag       string // audit.RegistryOptions.BaselineTag (registry)
 	failOnNew string
 }
+
+// set reports whether a baseline was asked for.
+func (o *baselineOptions) set() bool { return o.ref != "" || o.tag != "" }
 
 func (o *baselineOptions) addFailOnNew(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.failOnNew, "fail-on-new", policy.DefaultThreshold.String(),
@@ -35,9 +33,9 @@ func (o *baselineOptions) addFailOnNew(cmd *cobra.Command) {
 // when given on the command line (the policy file's fail-on is for full
 // scans) and --fail-on-new counts the added findings.
 func (o *baselineOptions) gate(cmd *cobra.Command, t policy.Threshold) (policy.Gate, error) {
-	if o.ref == "" {
+	if !o.set() {
 		if cmd.Flags().Changed("fail-on-new") {
-			return policy.Gate{}, errors.New("--fail-on-new needs a baseline (--baseline)")
+			return policy.Gate{}, fmt.Errorf("--fail-on-new needs a baseline (%s)", o.flagName(cmd))
 		}
 		return policy.Gate{FailOn: t, FailOnNew: policy.FailNever}, nil
 	}
@@ -52,161 +50,12 @@ func (o *baselineOptions) gate(cmd *cobra.Command, t policy.Threshold) (policy.G
 	return g, nil
 }
 
-// wrap makes call compare every image it audits with the baseline: the
-// baseline is read (a JSON report file) or audited first, with the same
-// options, so the layers both share are read once; each image then
-// carries its diff, also when it is streamed. A baseline that could not
-// be audited completely makes the run incomplete.
-func (o *baselineOptions) wrap(env Env, call auditFunc) auditFunc {
-	switch o.ref {
-	case "":
-		return call
-	case baselineBase:
-		return o.wrapBase(env, call)
+// flagName is the command's baseline flag.
+func (o *baselineOptions) flagName(cmd *cobra.Command) string {
+	if cmd.Flags().Lookup("baseline-tag") != nil {
+		return "--baseline-tag"
 	}
-	return func(ctx context.Context, opts audit.Options, emit func(report.Image)) (*report.Report, error) {
-		base, err := o.load(ctx, env, opts)
-		if base == nil {
-			return nil, err
-		}
-		attach := func(img *report.Image) error {
-			if img.Error != "" {
-				return nil
-			}
-			old, err := pickBaseline(base, *img, o.ref)
-			if err != nil || old.Error != "" {
-				return err // an incomplete baseline already failed the run
-			}
-			d := diff.Compare(old, *img)
-			img.Diff = &d
-			return nil
-		}
-		var errs []error
-		var sink func(report.Image)
-		if emit != nil {
-			sink = func(img report.Image) { _ = attach(&img); emit(img) }
-		}
-		rep, runErr := call(ctx, opts, sink)
-		if rep != nil {
-			for i := range rep.Images {
-				errs = append(errs, attach(&rep.Images[i]))
-			}
-		}
-		return rep, joinErrs(append([]error{err, runErr}, errs...))
-	}
-}
-
-// baselineBase is the --baseline value that compares each image with the
-// base image its manifest names.
-const baselineBase = "base"
-
-// wrapBase makes call compare every image it audits with the base image
-// its manifest names (org.opencontainers.image.base.name, pinned by
-// .base.digest when given): what the image's own Dockerfile added. The
-// images are audited first, so a jsonl stream gets them at the end, each
-// with its diff; an image that names no base fails the run (exit 2).
-func (o *baselineOptions) wrapBase(env Env, call auditFunc) auditFunc {
-	return func(ctx context.Context, opts audit.Options, emit func(report.Image)) (*report.Report, error) {
-		rep, runErr := call(ctx, opts, nil)
-		if rep == nil {
-			return nil, runErr
-		}
-		errs := []error{runErr}
-		bases := map[string]*report.Report{}
-		opts.OnSBOM = nil // the base's SBOM is not asked for
-		for i := range rep.Images {
-			if img := &rep.Images[i]; img.Error == "" {
-				errs = append(errs, compareBase(ctx, env, opts, img, bases))
-			}
-		}
-		if emit != nil {
-			for _, img := range rep.Images {
-				emit(img)
-			}
-		}
-		return rep, joinErrs(errs)
-	}
-}
-
-// joinErrs joins the errors that are not nil, and returns a lone one as
-// it is, so that its one-line form is kept (incompleteMessage).
-func joinErrs(errs []error) error {
-	errs = slices.DeleteFunc(errs, func(e error) bool { return e == nil })
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return errors.Join(errs...)
-}
-
-// compareBase audits img's base (once per base, in bases) and gives img
-// its diff against it.
-func compareBase(ctx context.Context, env Env, opts audit.Options, img *report.Image, bases map[string]*report.Report) error {
-	if img.Base.Name == "" {
-		return fmt.Errorf("--baseline base: %s names no base image (no org.opencontainers.image.base.name annotation in its manifest; BuildKit writes it)", img.Reference)
-	}
-	ref := img.Base.Name
-	if img.Base.Digest != "" && !strings.Contains(ref, "@") {
-		ref += "@" + img.Base.Digest
-	}
-	base, seen := bases[ref]
-	if !seen {
-		var err error
-		base, err = env.RunAudit(ctx, []string{ref}, opts, nil)
-		bases[ref] = base
-		if err != nil {
-			return fmt.Errorf("base of %s: %w", img.Reference, err)
-		}
-	}
-	if base == nil {
-		return nil // its error was returned for the first image naming it
-	}
-	old, err := pickBaseline(base, *img, ref)
-	if err != nil || old.Error != "" {
-		return err
-	}
-	d := diff.Compare(old, *img)
-	img.Diff = &d
-	return nil
-}
-
-// load returns the baseline report: the file, when o.ref is a JSON report,
-// else the audit of o.ref.
-func (o *baselineOptions) load(ctx context.Context, env Env, opts audit.Options) (*report.Report, error) {
-	if b, err := os.ReadFile(o.ref); err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
-		var r report.Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("baseline %s: %w", o.ref, err)
-		}
-		if r.SchemaVersion != report.SchemaVersion {
-			return nil, fmt.Errorf("baseline %s: schema version %d, want %d", o.ref, r.SchemaVersion, report.SchemaVersion)
-		}
-		for _, img := range r.Images {
-			if img.Error != "" {
-				return &r, fmt.Errorf("%w: baseline %s: %s", audit.ErrIncomplete, o.ref, img.Error)
-			}
-		}
-		return &r, nil
-	}
-	opts.OnSBOM = nil // the baseline's SBOM is not asked for
-	r, err := env.RunAudit(ctx, []string{o.ref}, opts, nil)
-	if err != nil {
-		err = fmt.Errorf("baseline: %w", err)
-	}
-	return r, err
-}
-
-// pickBaseline is the baseline image img is compared with: the only one,
-// else the one of img's platform.
-func pickBaseline(base *report.Report, img report.Image, ref string) (report.Image, error) {
-	if len(base.Images) == 1 {
-		return base.Images[0], nil
-	}
-	for _, b := range base.Images {
-		if b.Platform == img.Platform {
-			return b, nil
-		}
-	}
-	return report.Image{}, fmt.Errorf("%w: baseline %s has no image for %s (%s)", audit.ErrIncomplete, ref, img.Reference, img.Platform)
+	return "--baseline"
 }
 
 // diffLong is the help of the diff command.

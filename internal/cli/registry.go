@@ -30,19 +30,35 @@ end with a fleet summary: images failing the gate, how many images ship each
 kind of finding, the worst images, and the layers that bring findings into
 the most images. --format jsonl streams one line per image as it is done.
 
+Delta gate: --baseline-tag TAG compares each repository's newest tag with
+its tag TAG (audited in the same run, shared layers read once), and
+--baseline-tag previous with the semantic version just below the newest.
+The newest tag is the highest semantic version among the selected tags, or,
+when none is a version, the one whose image config was created last. The
+newest image of each repository gets its diff (added, removed, unchanged
+findings), the fleet summary lists the regressions (newest tags adding
+findings at or above --fail-on-new), and the gate counts only those added
+findings (--fail-on counts every finding when given). A repository that
+cannot be compared (no tag TAG, fewer than two versions) is named in a
+warning; when no repository can be, the run is incomplete (exit 2).
+
 ` + exitCodesHelp,
 		Example: `  imgaudit registry registry.example.com
   imgaudit registry reg.example/team --repo 'team/*' --tag 'v*' --max-tags 3
-  imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl`,
+  imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl
+  imgaudit registry reg.example --baseline-tag previous --fail-on-new medium`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ro.BaselineTag = af.bo.tag
 			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
 				return audit.Registry(ctx, args[0], ro, o, emit)
 			})
 		},
 	}
 	af.AddFlags(cmd)
+	af.bo.addFailOnNew(cmd)
 	f := cmd.Flags()
+	f.StringVar(&af.bo.tag, "baseline-tag", "", "compare each repository's newest tag with its tag `TAG`, or with the previous semantic version (previous): the newest image lists what it added, and the gate counts added findings (--fail-on-new)")
 	f.StringVar(&ro.RepoGlob, "repo", "", "only repositories matching this `GLOB` (e.g. 'team/*')")
 	f.StringVar(&ro.TagGlob, "tag", "", "only tags matching this `GLOB` (e.g. 'v1.*')")
 	f.IntVar(&ro.MaxTags, "max-tags", 0, "keep the newest `N` tags per repository, by semantic version then name (0: all)")

@@ -58,7 +58,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if r.stream != nil {
 		emit = r.stream.Emit
 	}
-	rep, auditErr := a.bo.wrap(env, call)(cmd.Context(), r.opts, emit)
+	rep, auditErr := call(cmd.Context(), r.opts, emit)
 	r.prog.finish()
 	if rep == nil {
 		if auditErr == nil {
@@ -144,6 +144,7 @@ func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (a
 	}
 	opts.SBOM = !a.so.noSBOM
 	opts.OnSBOM = a.so.writer(sbomDests)
+	opts.Baseline = a.bo.ref
 	return opts, nil
 }
 

@@ -3,6 +3,7 @@ package imagetest
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,6 +21,10 @@ type SynthSpec struct {
 	Bytes int64
 	// Prefix is the directory the files go under, e.g. "usr/lib/app0".
 	Prefix string
+	// RandomPercent is the share of files (in percent) whose contents are
+	// random bytes, which do not compress at all (media, compressed
+	// archives); 0 keeps every file compressible as above.
+	RandomPercent int
 }
 
 // SynthTar writes the layer's uncompressed tar stream to w.
@@ -53,7 +58,11 @@ func SynthTar(w io.Writer, s SynthSpec) error {
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
-		if err := writeFill(tw, rng, chunk, size); err != nil {
+		fill := writeFill
+		if s.RandomPercent > 0 && rng.IntN(100) < s.RandomPercent {
+			fill = writeRandom
+		}
+		if err := fill(tw, rng, chunk, size); err != nil {
 			return err
 		}
 	}
@@ -103,6 +112,25 @@ func writeFill(w io.Writer, rng *rand.Rand, chunk []byte, n int64) error {
 		part := chunk[off:]
 		if int64(len(part)) > n {
 			part = part[:n]
+		}
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+		n -= int64(len(part))
+	}
+	return nil
+}
+
+// writeRandom writes n random bytes (chunk is the buffer it fills).
+func writeRandom(w io.Writer, rng *rand.Rand, chunk []byte, n int64) error {
+	buf := make([]byte, len(chunk))
+	for n > 0 {
+		part := buf[:min(int64(len(buf)), n)]
+		for i := 0; i+8 <= len(part); i += 8 {
+			binary.LittleEndian.PutUint64(part[i:], rng.Uint64())
+		}
+		for i := len(part) &^ 7; i < len(part); i++ {
+			part[i] = byte(rng.Uint64())
 		}
 		if _, err := w.Write(part); err != nil {
 			return err

@@ -115,7 +115,7 @@ func catalog(ctx context.Context, ri *report.Image, t fetch.Target, fsys *layers
 // every layer's cache key (diffID, analyzer version, captures, limits). A
 // cache entry that cannot be read is a miss.
 func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo layers.Options, o Options) (*sbom.Result, error) {
-	bc, _ := o.Cache.(layers.BlobCache)
+	bc := o.blobCache()
 	var key string
 	if bc != nil && t.Digest.Hex != "" {
 		h := sha256.New()

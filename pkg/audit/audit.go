@@ -45,7 +45,17 @@ func Run(ctx context.Context, refs []string, o Options) (*report.Report, error) 
 }
 
 // RunStream is Run with emit called for each image as soon as it is done.
+// With o.Baseline, each image also carries its diff against the baseline
+// (see [Options.Baseline]): a baseline that could not be audited
+// completely, or has no image of an audited image's platform, makes the
+// audit incomplete; a baseline report file that cannot be read is an
+// error and no report. Against [BaselineBase], the images are emitted
+// once every base is audited, and an image whose manifest names no base
+// makes the audit incomplete.
 func RunStream(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
+	if o.Baseline != "" {
+		return runBaseline(ctx, refs, o, emit)
+	}
 	if len(refs) > 1 {
 		var done func()
 		var err error
@@ -119,6 +129,17 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 	}
 	cs := o.checks()
 	lo := o.layerOptions(cs)
+	key := o.reportCacheKey(t, cfg, cs, lo.Options)
+	if key != "" && o.reuseReport && o.OnSBOM == nil && o.onAssess == nil {
+		// A baseline audited before (usually as the image a diff compares
+		// with) comes back as it was: no layer is read, nothing assessed.
+		if cached, ok := o.cachedReport(ctx, key); ok {
+			if o.Progress != nil {
+				o.Progress(Event{Reference: ri.Reference, Layer: -1, Done: true})
+			}
+			return cached, nil
+		}
+	}
 	if o.SBOM {
 		// syft's license scanner takes seconds of CPU to build, once per
 		// process: build it while the layers are read, from the first
@@ -179,6 +200,9 @@ func Target(ctx context.Context, t fetch.Target, o Options) (report.Image, error
 				return fail(fmt.Errorf("writing SBOM: %w", err))
 			}
 		}
+	}
+	if key != "" {
+		o.cacheReport(ctx, key, ri)
 	}
 	if o.Progress != nil {
 		o.Progress(Event{Reference: ri.Reference, Layer: -1, Done: true})

@@ -65,6 +65,13 @@ type Options struct {
 	// document for sbom.Encode) once the image is assessed; an error fails
 	// the image. It is called from several goroutines.
 	OnSBOM func(img report.Image, res *sbom.Result) error
+	// Baseline, when set, makes [Run] and [RunStream] compare every image
+	// they audit with a baseline and give it its report.Image.Diff (pkg/diff):
+	// an earlier JSON report's file, an image reference (audited first with
+	// these options, the layers both share read once; its SBOM is not
+	// handed to OnSBOM), or [BaselineBase], the base image each image's
+	// manifest names. [Registry] takes RegistryOptions.BaselineTag instead.
+	Baseline string
 
 	// flight makes the images of one audit share the read of a layer.
 	flight *layers.Flight
@@ -73,6 +80,14 @@ type Options struct {
 	// image facts there); an error fails the image. It is called from
 	// several goroutines.
 	onAssess func(ctx context.Context, ri *report.Image, img *checks.Image) error
+	// blobs is the caller's Cache as a layers.BlobCache, kept when an
+	// in-memory cache is put in front of it (sharing), so that package
+	// catalogues are still cached.
+	blobs layers.BlobCache
+	// reuseReport lets Target return an image's audit from the cache
+	// (every audit with a blob cache stores one): set for baselines, whose
+	// images were usually audited before.
+	reuseReport bool
 }
 
 // DefaultOptions returns the options used when the caller sets nothing:
@@ -80,6 +95,32 @@ type Options struct {
 // tool version "dev".
 func DefaultOptions() Options {
 	return Options{ToolVersion: "dev"}
+}
+
+// sharing returns o set up for audits that share layers (several images,
+// or an image and its baseline): one layer Flight, and decoded layer
+// indexes kept in memory for the run (bounded by entries) in front of
+// the caller's cache.
+func (o Options) sharing() Options {
+	if o.flight == nil {
+		o.flight = layers.NewFlight()
+	}
+	if _, ok := o.Cache.(*layers.MemoryCache); !ok {
+		if bc, ok := o.Cache.(layers.BlobCache); ok && o.blobs == nil {
+			o.blobs = bc
+		}
+		o.Cache = layers.NewMemoryCache(o.Cache, memoryCacheEntries)
+	}
+	return o
+}
+
+// blobCache is where package catalogues are cached, nil when nowhere.
+func (o Options) blobCache() layers.BlobCache {
+	if o.blobs != nil {
+		return o.blobs
+	}
+	bc, _ := o.Cache.(layers.BlobCache)
+	return bc
 }
 
 // workers is how many images are audited at once.

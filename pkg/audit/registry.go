@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,18 @@ type RegistryOptions struct {
 	// MaxTags keeps the newest N tags per repository (by semantic version,
 	// then by name); 0 keeps all.
 	MaxTags int
+	// BaselineTag, when set, compares each repository's newest tag with
+	// this tag (audited too, in the same run, but reported only as the
+	// newest image's report.Diff baseline unless selected), or with
+	// [BaselinePrevious], the semantic version just below the newest. The
+	// newest tag is the highest semantic version among the selected tags
+	// (with BaselinePrevious: among those TagGlob matches), or, when none
+	// is a version, the one whose image config was created last. A
+	// repository that cannot be compared (no such tag, fewer than two
+	// versions) is named in a report warning of kind [WarningNotCompared];
+	// when none can be, the audit is incomplete. Images are emitted once
+	// every comparison is made.
+	BaselineTag string
 }
 
 // Registry audits every image of a registry, "HOST[/PREFIX]": it lists the
@@ -37,6 +50,9 @@ type RegistryOptions struct {
 // the returned error then wraps [ErrIncomplete]. Failing to list the
 // registry at all is returned as an error with no report.
 func Registry(ctx context.Context, target string, ro RegistryOptions, o Options, emit func(report.Image)) (*report.Report, error) {
+	if o.Baseline != "" {
+		return nil, errors.New("a registry audit takes its baseline from RegistryOptions.BaselineTag, not Options.Baseline")
+	}
 	target, err := fetch.TrimScheme(target, o.Fetch...)
 	if err != nil {
 		return nil, err
@@ -84,26 +100,53 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 	var refs []string
 	var failed []report.Image
 	var errs []error
+	var plans []repoDelta
 	for i, repo := range selected {
 		if err := tagErrs[i]; err != nil {
 			failed = append(failed, report.Image{Reference: host + "/" + repo, Error: err.Error(), Findings: []report.Finding{}, Layers: []report.Layer{}})
 			errs = append(errs, err)
 			continue
 		}
-		for _, t := range fetch.SelectTags(tags[i], ro.TagGlob, ro.MaxTags) {
+		picked := fetch.SelectTags(tags[i], ro.TagGlob, ro.MaxTags)
+		for _, t := range picked {
 			refs = append(refs, host+"/"+repo+":"+t)
 		}
+		if ro.BaselineTag != "" {
+			plans = append(plans, planDelta(host+"/"+repo, tags[i], picked, ro))
+		}
 	}
-	r, err := runRefs(ctx, refs, o, emit)
+	var delta *registryDelta
+	if ro.BaselineTag != "" {
+		// The baselines are audited with the fleet (selected references
+		// first, so a tag both selected and a baseline is reported under
+		// its selected name); images are emitted once compared.
+		delta = newRegistryDelta(ro.BaselineTag, plans, refs)
+		refs = append(refs, delta.extra...)
+		o = delta.options(o)
+	}
+	sink := emit
+	if delta != nil {
+		sink = nil
+	}
+	r, err := runRefs(ctx, refs, o, sink)
 	if r == nil {
 		return nil, err
 	}
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if delta != nil {
+		errs = append(errs, delta.apply(r)...)
+	}
 	r.Images = append(r.Images, failed...)
 	r.SortImages()
 	r.Summarize()
+	if delta != nil && emit != nil {
+		for _, img := range r.Images {
+			emit(img)
+		}
+	}
+	errs = slices.DeleteFunc(errs, func(e error) bool { return e == nil })
 	if len(errs) > 0 {
 		return r, fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
 	}
@@ -117,13 +160,11 @@ const memoryCacheEntries = 1_000_000
 // runRefs opens every reference, audits each distinct image once with
 // o.Concurrency workers sharing one layer Flight, and reports them.
 func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Image)) (*report.Report, error) {
-	if o.flight == nil {
-		o.flight = layers.NewFlight()
-	}
 	if len(refs) > 1 {
-		// Images of one audit share layers: keep decoded indexes in memory
-		// for the run (bounded by entries), in front of the disk cache.
-		o.Cache = layers.NewMemoryCache(o.Cache, memoryCacheEntries)
+		// Images of one audit share layers.
+		o = o.sharing()
+	} else if o.flight == nil {
+		o.flight = layers.NewFlight()
 	}
 	workers := o.workers()
 	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.toolVersion()}}

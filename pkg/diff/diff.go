@@ -31,6 +31,7 @@ package diff
 
 import (
 	"cmp"
+	"strings"
 
 	"github.com/imgaudit/imgaudit/pkg/report"
 )
@@ -180,15 +181,30 @@ func userString(u report.User) string {
 }
 
 // baseString describes a base: its kind, distribution and, when the
-// manifest names it, the base image (not its digest: a rebuilt base is
-// the same base).
+// manifest names it, the base image with its digest (short), so that a
+// base rebuilt under the same name (a new
+// org.opencontainers.image.base.digest) reads as a changed base.
 func baseString(b report.Base) string {
 	s := b.Kind
 	if b.OSRelease != nil {
 		s += " " + cmp.Or(b.OSRelease.PrettyName, b.OSRelease.ID+" "+b.OSRelease.VersionID)
 	}
-	if b.Name != "" {
-		s += " (" + b.Name + ")"
+	name := b.Name
+	if b.Digest != "" && !strings.Contains(name, "@") {
+		name += "@" + shortDigest(b.Digest)
+	}
+	if name != "" {
+		s += " (" + name + ")"
 	}
 	return s
+}
+
+// shortDigest is "sha256:" and the first 12 hex digits of a digest: enough
+// to tell two builds apart in a sentence (the full digests are in the
+// images' base fields).
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
 }

@@ -183,3 +183,52 @@ func TestCompareFacts(t *testing.T) {
 		t.Errorf("facts (-want +got):\n%s", diff)
 	}
 }
+
+// TestCompareBase: the base is the same when its kind, distribution, name
+// and digest are; a base rebuilt under the same name (a new
+// org.opencontainers.image.base.digest) is a changed base.
+func TestCompareBase(t *testing.T) {
+	const (
+		d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+		d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	)
+	deb := func(name, digest string) report.Base {
+		return report.Base{Kind: "debian", OSRelease: &report.OSRelease{PrettyName: "Debian GNU/Linux 12 (bookworm)"}, Name: name, Digest: digest}
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new report.Base
+		want     *report.Change
+	}{
+		{name: "same name and digest", old: deb("debian:12", d1), new: deb("debian:12", d1)},
+		{name: "same name, no digest on either side", old: deb("debian:12", ""), new: deb("debian:12", "")},
+		{
+			name: "base rebuilt under the same name",
+			old:  deb("debian:12", d1), new: deb("debian:12", d2),
+			want: &report.Change{Old: "debian Debian GNU/Linux 12 (bookworm) (debian:12@sha256:111111111111)", New: "debian Debian GNU/Linux 12 (bookworm) (debian:12@sha256:222222222222)"},
+		},
+		{
+			name: "digest named only on the new side",
+			old:  deb("debian:12", ""), new: deb("debian:12", d2),
+			want: &report.Change{Old: "debian Debian GNU/Linux 12 (bookworm) (debian:12)", New: "debian Debian GNU/Linux 12 (bookworm) (debian:12@sha256:222222222222)"},
+		},
+		{
+			name: "another base name, same digest",
+			old:  deb("debian:12", d1), new: deb("debian:bookworm", d1),
+			want: &report.Change{Old: "debian Debian GNU/Linux 12 (bookworm) (debian:12@sha256:111111111111)", New: "debian Debian GNU/Linux 12 (bookworm) (debian:bookworm@sha256:111111111111)"},
+		},
+		{
+			name: "name pinned by digest: the digest is not repeated",
+			old:  deb("debian@"+d1, d1), new: deb("debian@"+d2, d2),
+			want: &report.Change{Old: "debian Debian GNU/Linux 12 (bookworm) (debian@" + d1 + ")", New: "debian Debian GNU/Linux 12 (bookworm) (debian@" + d2 + ")"},
+		},
+		{name: "no annotations", old: report.Base{Kind: "scratch"}, new: report.Base{Kind: "scratch"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := diff.Compare(report.Image{Base: tc.old}, report.Image{Base: tc.new}).Base
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("base change (-want +got):\n%s", d)
+			}
+		})
+	}
+}

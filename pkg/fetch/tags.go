@@ -71,3 +71,10 @@ func semver(s string) ([4]int, bool) {
 	}
 	return v, true
 }
+
+// IsVersionTag reports whether SelectTags orders tag as a semantic
+// version ("1.2", "v1.2.3", "1.2.3-rc1"), before the other tags.
+func IsVersionTag(tag string) bool {
+	_, ok := semver(tag)
+	return ok
+}

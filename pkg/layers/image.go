@@ -96,24 +96,50 @@ func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.Confi
 	out := make([]*LayerIndex, len(ls))
 	var once sync.Once
 	var first error
-	// n workers, not one goroutine per layer: a hostile manifest may list
-	// hundreds of thousands of layers.
-	parallel.Each(ctx, len(ls), n, func(i int) {
-		if ctx.Err() != nil {
-			return
-		}
-		idx, cached, err := indexLayer(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts)
-		if err != nil {
-			once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
-			return
-		}
+	done := func(i int, idx *LayerIndex, cached bool) {
 		if keep {
 			out[i] = idx
 		}
 		if opts.OnLayer != nil {
 			opts.OnLayer(i, idx, cached)
 		}
+	}
+	// n workers, not one goroutine per layer: a hostile manifest may list
+	// hundreds of thousands of layers. With a cache, n more look the layers
+	// up before they are handed out, and only the misses go to the readers:
+	// a layer to read (the new top layer of a rebuild) starts as soon as it
+	// is found, not behind the cached ones.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(n, 1), len(ls)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				idx, cached, err := indexLayer(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts)
+				if err != nil {
+					once.Do(func() { first = fmt.Errorf("layer %d: %w", i, err); cancel(first) })
+					continue
+				}
+				done(i, idx, cached)
+			}
+		}()
+	}
+	parallel.Each(ctx, len(ls), n, func(i int) {
+		if idx := cachedIndex(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts); idx != nil {
+			done(i, idx, true)
+			return
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
 	})
+	close(next)
+	wg.Wait()
 	if first != nil {
 		return nil, first
 	}
@@ -121,6 +147,28 @@ func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.Confi
 		return nil, context.Cause(ctx)
 	}
 	return out, nil
+}
+
+// cachedIndex returns l's index from opts.Cache, nil when it is not
+// there (or there is no cache, or l's digest cannot be read: indexLayer
+// then reports it).
+func cachedIndex(ctx context.Context, l v1.Layer, diffID v1.Hash, opts ImageOptions) *LayerIndex {
+	if opts.Cache == nil {
+		return nil
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return nil
+	}
+	idx, err := opts.Cache.Get(ctx, CacheKey(diffID, opts.Options))
+	if err != nil || idx == nil {
+		return nil
+	}
+	// The same diffID may be stored under another blob digest (another
+	// compression): the index is shared, the digest is this layer's.
+	c := *idx
+	c.Digest = digest
+	return &c
 }
 
 // indexLayer indexes l, whose diffID the config gives.

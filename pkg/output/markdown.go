@@ -26,6 +26,7 @@ func WriteMarkdown(w io.Writer, r *report.Report, o Options) error {
 			markdownImage(&b, r, &r.Images[i], o, rules)
 		}
 	}
+	markdownRegressions(&b, r)
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n### Warnings\n\n")
 		for _, wn := range r.Warnings {
@@ -40,6 +41,21 @@ func WriteMarkdown(w io.Writer, r *report.Report, o Options) error {
 		return fmt.Errorf("writing markdown: %w", err)
 	}
 	return nil
+}
+
+// markdownRegressions lists the images that add findings at or above the
+// gate's --fail-on-new over their baselines (the fleet summary's).
+func markdownRegressions(b *strings.Builder, r *report.Report) {
+	f := r.Summary.Fleet
+	if f == nil || len(f.Regressions) == 0 {
+		return
+	}
+	t := newThreshold(r.Gate)
+	fmt.Fprintf(b, "\n### Regressions (new findings at or above %s)\n\n", mdText(t))
+	for _, g := range f.Regressions {
+		fmt.Fprintf(b, "- %s adds %d at or above %s (%d in all) over %s\n",
+			mdCode(g.Reference, false), g.FailingNew, mdText(t), g.Added, mdCode(g.Baseline, false))
+	}
 }
 
 func markdownOverall(r *report.Report) string {

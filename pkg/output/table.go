@@ -619,7 +619,32 @@ func writeFleet(w io.Writer, p painter, r *report.Report, f *report.Fleet) error
 			return fmt.Errorf("rendering fleet: %w", err)
 		}
 	}
+	writeRegressions(w, p, r, f)
 	return nil
+}
+
+// newThreshold names the gate's --fail-on-new threshold.
+func newThreshold(g *report.Gate) string {
+	if g == nil || g.FailOnNew == "" {
+		return "the --fail-on-new threshold"
+	}
+	return g.FailOnNew
+}
+
+// writeRegressions lists the images that add findings at or above the
+// gate's --fail-on-new over their baselines.
+func writeRegressions(w io.Writer, p painter, r *report.Report, f *report.Fleet) {
+	if len(f.Regressions) == 0 {
+		return
+	}
+	t := newThreshold(r.Gate)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, p.paint(ansiBold, fmt.Sprintf("Regressions (new findings at or above %s):", t)))
+	for _, g := range f.Regressions {
+		line := fmt.Sprintf("  %s adds %d at or above %s (%d in all) over %s",
+			Escape(g.Reference), g.FailingNew, t, g.Added, Escape(g.Baseline))
+		fmt.Fprintln(w, wrapIndent(line, TableWidth, "    "))
+	}
 }
 
 func clipRight(s string, n int) string {

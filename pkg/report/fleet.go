@@ -18,6 +18,22 @@ type Fleet struct {
 	// OffendingLayers are the layers (by diffID) that brought findings into
 	// the most images: usually shared base layers, where one fix helps many.
 	OffendingLayers []LayerScore `json:"offendingLayers"`
+	// Regressions are the images compared with a baseline (a registry's
+	// newest tags with --baseline-tag, scan --baseline) that add
+	// unsuppressed findings at or above the gate's FailOnNew, most first;
+	// absent when none does.
+	Regressions []Regression `json:"regressions,omitempty"`
+}
+
+// Regression is an image that adds findings over its baseline.
+type Regression struct {
+	Reference string `json:"reference"`
+	// Baseline is what the image was compared with (its Diff.Baseline).
+	Baseline string `json:"baseline"`
+	// Added counts its unsuppressed added findings, FailingNew those at or
+	// above the gate's FailOnNew (Image.Gate.FailingNew).
+	Added      int `json:"added"`
+	FailingNew int `json:"failingNew"`
 }
 
 // ImageScore counts one image's unsuppressed findings by severity.
@@ -96,7 +112,26 @@ func (r *Report) ComputeFleet(top int) {
 		if s.Findings > 0 {
 			f.WorstImages = append(f.WorstImages, s)
 		}
+		if img.Diff != nil && img.Gate != nil && img.Gate.FailingNew > 0 {
+			reg := Regression{Reference: img.Reference, Baseline: img.Diff.Baseline, FailingNew: img.Gate.FailingNew}
+			for _, fd := range img.Diff.Added {
+				if fd.Suppressed == nil {
+					reg.Added++
+				}
+			}
+			f.Regressions = append(f.Regressions, reg)
+		}
 	}
+	sort.Slice(f.Regressions, func(i, j int) bool {
+		a, b := f.Regressions[i], f.Regressions[j]
+		if a.FailingNew != b.FailingNew {
+			return a.FailingNew > b.FailingNew
+		}
+		if a.Added != b.Added {
+			return a.Added > b.Added
+		}
+		return a.Reference < b.Reference
+	})
 	sort.Slice(f.WorstImages, func(i, j int) bool {
 		a, b := f.WorstImages[i], f.WorstImages[j]
 		ka := [5]int{a.Critical, a.High, a.Medium, a.Low, a.Findings}
