@@ -66,6 +66,29 @@ func Tool(t testing.TB, name, env, install string) string {
 	return abs
 }
 
+// Lookup is [Tool] for a test that can run without the command, doing
+// less: it returns "" when the command is missing (after the one-line
+// notice), and fails t instead when [Required].
+func Lookup(t testing.TB, name, env, install string) string {
+	t.Helper()
+	if env != "" {
+		if p := os.Getenv(env); p != "" {
+			return Tool(t, name, env, install)
+		}
+	}
+	if _, err := exec.LookPath(name); err == nil {
+		return Tool(t, name, env, install)
+	}
+	msg := fmt.Sprintf("%s: not found on PATH (install: %s)", name, install)
+	if Required() {
+		t.Fatalf("e2e: %s; CI=true or IMGAUDIT_E2E=1 requires it", msg)
+	}
+	if _, seen := announced.LoadOrStore(name, true); !seen {
+		fmt.Fprintf(os.Stderr, "e2e: %s; the tests that use it run without it (CI=true or IMGAUDIT_E2E=1 make that a failure)\n", msg)
+	}
+	return ""
+}
+
 func executable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0

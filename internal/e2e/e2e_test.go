@@ -86,3 +86,19 @@ func TestTool(t *testing.T) {
 		}
 	}
 }
+
+func TestLookup(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("IMGAUDIT_TEST_TOOL", "")
+	t.Setenv("CI", "")
+	t.Setenv("IMGAUDIT_E2E", "")
+	if got := Lookup(t, "nothere", "IMGAUDIT_TEST_TOOL", "x"); got != "" {
+		t.Errorf("Lookup of a missing tool = %q, want \"\"", got)
+	}
+	t.Setenv("IMGAUDIT_E2E", "1")
+	f := &fakeTB{TB: t}
+	run(f, func() { Lookup(f, "nothere", "IMGAUDIT_TEST_TOOL", "x") })
+	if !f.failed {
+		t.Error("Lookup of a missing tool did not fail under IMGAUDIT_E2E=1")
+	}
+}

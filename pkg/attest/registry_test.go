@@ -306,16 +306,7 @@ func (setupTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // without it the cosign checks are skipped, unless CI=true or IMGAUDIT_E2E=1 (internal/e2e).
 func cosignBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("IMGAUDIT_COSIGN"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	if e2e.Required() {
-		t.Fatal("cosign not found (set IMGAUDIT_COSIGN or put cosign on PATH; .ci/run builds it); CI=true or IMGAUDIT_E2E=1 requires it")
-	}
-	return ""
+	return e2e.Lookup(t, "cosign", "IMGAUDIT_COSIGN", "bash .ci/run builds it from its Go module")
 }
 
 func cosignVerify(t *testing.T, cosign, pub, predicateType, ref string) (string, error) {
