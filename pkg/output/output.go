@@ -175,6 +175,9 @@ func writeLine(w io.Writer, v any) error {
 // so the JSON matches the published schema whoever built the report.
 func normalized(r *report.Report) *report.Report {
 	c := *r
+	if c.Warnings == nil {
+		c.Warnings = []report.Warning{} // `jq '.warnings[]'` works on every report
+	}
 	c.Images = make([]report.Image, len(r.Images))
 	for i, img := range r.Images {
 		if img.Layers == nil {

@@ -34,7 +34,7 @@ type Report struct {
 	Gate *Gate `json:"gate,omitempty"`
 	// Warnings are problems that did not stop the run, such as a policy
 	// ignore past its expiry date. They are printed on standard error too.
-	Warnings []Warning `json:"warnings,omitempty"`
+	Warnings []Warning `json:"warnings"`
 }
 
 // PolicyRef records the policy a report was filtered with.
