@@ -127,7 +127,7 @@ func auditForAttest(cmd *cobra.Command, env Env, af *auditFlags, ref string) (*a
 	if err != nil {
 		return nil, usage(err)
 	}
-	t, err := af.gopt.threshold(cmd, pol)
+	t, prof, err := af.gopt.gate(cmd, pol, true)
 	if err != nil {
 		return nil, usage(err)
 	}
@@ -143,14 +143,15 @@ func auditForAttest(cmd *cobra.Command, env Env, af *auditFlags, ref string) (*a
 	if rep == nil {
 		return nil, usage(fmt.Errorf("the audit returned no report"))
 	}
-	for _, w := range policy.Evaluate(rep, pol, t, env.Now()) {
+	gate := policy.Gate{FailOn: t, FailOnNew: policy.FailNever, Profile: prof}
+	for _, w := range policy.EvaluateGate(rep, pol, gate, env.Now()) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}
 	if len(rep.Images) != 1 {
 		return nil, usage(fmt.Errorf("%s: %d images audited; attest takes one (use --platform)", ref, len(rep.Images)))
 	}
 	a := &attestAudit{rep: rep, fetch: opts.Fetch,
-		in: attest.Input{Image: rep.Images[0], FailOn: t, Policy: pol, ToolVersion: env.Version.String(), Time: env.Now()}}
+		in: attest.Input{Image: rep.Images[0], FailOn: t, Profile: prof, Policy: pol, ToolVersion: env.Version.String(), Time: env.Now()}}
 	if pol != nil {
 		if a.in.PolicyData, err = os.ReadFile(policyPath(env, af.gopt)); err != nil {
 			return nil, usage(fmt.Errorf("reading the policy file: %w", err))

@@ -32,16 +32,21 @@ func (o *baselineOptions) addFailOnNew(cmd *cobra.Command) {
 // gate is the verdict's input: with a baseline, --fail-on counts only
 // when given on the command line (the policy file's fail-on is for full
 // scans) and --fail-on-new counts the added findings.
-func (o *baselineOptions) gate(cmd *cobra.Command, t policy.Threshold) (policy.Gate, error) {
+func (o *baselineOptions) gate(cmd *cobra.Command, t policy.Threshold, prof policy.Profile) (policy.Gate, error) {
 	if !o.set() {
 		if cmd.Flags().Changed("fail-on-new") {
 			return policy.Gate{}, fmt.Errorf("--fail-on-new needs a baseline (%s)", o.flagName(cmd))
 		}
-		return policy.Gate{FailOn: t, FailOnNew: policy.FailNever}, nil
+		return policy.Gate{FailOn: t, FailOnNew: policy.FailNever, Profile: prof}, nil
 	}
+	// With a baseline, --fail-on and --profile count only when given on
+	// the command line: the defaults are for full scans.
 	g := policy.Gate{FailOn: policy.FailNever}
 	if cmd.Flags().Changed("fail-on") {
 		g.FailOn = t
+	}
+	if cmd.Flags().Changed("profile") {
+		g.Profile = prof
 	}
 	var err error
 	if g.FailOnNew, err = policy.ParseThreshold(o.failOnNew); err != nil {

@@ -17,6 +17,7 @@ import (
 // gateOptions are the flags of the CI gate and the policy file.
 type gateOptions struct {
 	failOn   string
+	profile  string
 	file     string
 	noPolicy bool
 }
@@ -26,6 +27,9 @@ func (o *gateOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.failOn, "fail-on", policy.DefaultThreshold.String(),
 		"exit 1 when a finding is at or above this `SEVERITY`: "+strings.Join(policy.ThresholdNames(), ", ")+
 			" (none never fails); overrides the policy file's fail-on")
+	f.StringVar(&o.profile, "profile", "",
+		"fail an image on any finding (low or above) of the `PROFILE`'s checks: "+strings.Join(checks.ProfileNames(), ", ")+
+			", or none; without --fail-on the gate is baseline ('imgaudit checks' shows which check is in which)")
 	f.StringVar(&o.file, "policy", "", "policy `FILE` (default: "+policy.FileName+" in the working directory, when there is one)")
 	f.BoolVar(&o.noPolicy, "no-policy", false, "ignore "+policy.FileName+" in the working directory")
 }
@@ -65,19 +69,50 @@ func (o *gateOptions) load(env Env) (*policy.Policy, error) {
 	if err := p.Validate(ids, cats); err != nil {
 		return nil, err
 	}
+	if err := p.CheckProfile(checks.ProfileNames()); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
-// threshold is --fail-on when given, else the policy's, else the default.
-func (o *gateOptions) threshold(cmd *cobra.Command, p *policy.Policy) (policy.Threshold, error) {
-	if cmd.Flags().Changed("fail-on") || p == nil || p.FailOn == nil {
-		t, err := policy.ParseThreshold(o.failOn)
-		if err != nil {
-			return 0, fmt.Errorf("--fail-on: %w", err)
-		}
-		return t, nil
+// gate resolves the image gate: --fail-on and --profile when given, else
+// the policy file's fail-on and profile. With neither anywhere the gate is
+// the baseline profile (defaultProfile; a workload run gates on its
+// cross-checks at DefaultThreshold instead). A profile alone fails on its
+// checks only (fail-on none); --fail-on alone is a severity gate, as it
+// always was; both fail on either.
+func (o *gateOptions) gate(cmd *cobra.Command, p *policy.Policy, defaultProfile bool) (policy.Threshold, policy.Profile, error) {
+	failOnSet := cmd.Flags().Changed("fail-on") || (p != nil && p.FailOn != nil)
+	name := ""
+	switch {
+	case cmd.Flags().Changed("profile"):
+		name = strings.ToLower(strings.TrimSpace(o.profile))
+	case p != nil && p.Profile != "":
+		name = p.Profile
+	case !failOnSet && defaultProfile:
+		name = checks.ProfileBaseline
 	}
-	return *p.FailOn, nil
+	var prof policy.Profile
+	if name != "" && name != "none" {
+		cp, ok := checks.ProfileByName(name)
+		if !ok {
+			return 0, prof, fmt.Errorf("--profile: unknown profile %q (want %s or none)", o.profile, strings.Join(checks.ProfileNames(), ", "))
+		}
+		prof = policy.Profile{Name: cp.Name, Checks: cp.Checks}
+	}
+	t := policy.DefaultThreshold
+	switch {
+	case cmd.Flags().Changed("fail-on"):
+		var err error
+		if t, err = policy.ParseThreshold(o.failOn); err != nil {
+			return 0, prof, fmt.Errorf("--fail-on: %w", err)
+		}
+	case p != nil && p.FailOn != nil:
+		t = *p.FailOn
+	case prof.Name != "":
+		t = policy.FailNever
+	}
+	return t, prof, nil
 }
 
 // catalogueNames returns the check IDs and the categories of the catalogue:
@@ -111,10 +146,14 @@ func outputRules() []output.Rule {
 	metas := checks.Metas(checks.All())
 	rules := make([]output.Rule, 0, len(metas))
 	for _, m := range metas {
-		rules = append(rules, output.Rule{
+		r := output.Rule{
 			ID: m.ID, Title: m.Title, Category: string(m.Category), Severity: m.Severity,
 			Rationale: m.Rationale, Remediation: m.Remediation,
-		})
+		}
+		if len(m.Profiles) > 0 {
+			r.Profile = m.Profiles[0]
+		}
+		rules = append(rules, r)
 	}
 	return rules
 }

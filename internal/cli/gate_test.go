@@ -133,7 +133,8 @@ func TestGateExitCodes(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"default high fails on critical and high", nil, 1, "2 findings at or above high (--fail-on) in registry.example.com/team/app:1.2\n"},
+		{"default baseline profile fails on the secret and the root user", nil, 1, "2 findings failing the baseline profile (--profile) in registry.example.com/team/app:1.2\n"},
+		{"--fail-on high", []string{"--fail-on", "high"}, 1, "2 findings at or above high (--fail-on) in registry.example.com/team/app:1.2\n"},
 		{"critical", []string{"--fail-on", "critical"}, 1, "1 finding at or above critical"},
 		{"info counts everything", []string{"--fail-on", "info"}, 1, "5 findings at or above info (--fail-on) in registry.example.com/team/app:1.2, registry.example.com/team/base:3\n"},
 		{"none never fails", []string{"--fail-on", "none"}, 0, ""},
@@ -224,7 +225,7 @@ ignore:
 `)
 	withAudit(t, fakeReport(), nil)
 	r := execute(t, Env{Dir: dir}, "scan", "-f", "json", "x")
-	if r.code != 1 || !strings.Contains(r.stderr, "1 finding at or above high") {
+	if r.code != 1 || !strings.Contains(r.stderr, "1 finding failing the baseline profile") {
 		t.Fatalf("exit %d stderr %q: want 1 for the root user only", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r.stdout)
@@ -345,7 +346,7 @@ func TestPolicyErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, msg string
 	}{
-		{"unknown key", "fail-on: high\nfail_on: low\n", `.imgaudit.yaml:2: fail_on: unknown field (want one of disable, fail-on, ignore, version)`},
+		{"unknown key", "fail-on: high\nfail_on: low\n", `.imgaudit.yaml:2: fail_on: unknown field (want one of disable, fail-on, ignore, profile, version)`},
 		{"no reason", "ignore:\n  - check: IA-SHELL\n    path: /bin/sh\n", `.imgaudit.yaml:2: ignore[0].reason: required`},
 		{"bad date", "ignore:\n  - check: IA-SHELL\n    reason: x\n    expires: next year\n", `.imgaudit.yaml:4: ignore[0].expires: "next year" is not a date`},
 		{"bad threshold", "fail-on: severe\n", `.imgaudit.yaml:1: fail-on: unknown threshold "severe"`},

@@ -267,8 +267,9 @@ const helpWidth = 80
 
 // exitCodesHelp is the exit-code contract, shown in --help and the README.
 const exitCodesHelp = `Exit codes:
-  0  no finding at or above --fail-on (default high; "none" never fails)
-  1  findings at or above --fail-on (suppressed findings never count)
+  0  the gate passed: no finding of the --profile's checks (default
+     baseline) and none at or above --fail-on when given
+  1  the gate failed (suppressed findings never count)
   2  usage error, invalid policy file, or an image that could not be scanned
      completely (a partial read is never reported as clean)`
 

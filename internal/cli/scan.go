@@ -28,7 +28,10 @@ type auditFlags struct {
 	gopt gateOptions
 	// rules are more checks for the renderers, besides the image catalogue.
 	rules []output.Rule
-	bo    baselineOptions // flags added by scan and diff only
+	// workload is set by the workload command: its gate is the
+	// cross-checks' severity, with no default profile.
+	workload bool
+	bo       baselineOptions // flags added by scan and diff only
 }
 
 func (a *auditFlags) AddFlags(cmd *cobra.Command) {
@@ -104,11 +107,11 @@ func (a *auditFlags) prepare(cmd *cobra.Command, env Env) (*auditRun, error) {
 	if r.pol, err = a.gopt.load(env); err != nil {
 		return nil, err
 	}
-	t, err := a.gopt.threshold(cmd, r.pol)
+	t, prof, err := a.gopt.gate(cmd, r.pol, !a.workload)
 	if err != nil {
 		return nil, err
 	}
-	if r.gate, err = a.bo.gate(cmd, t); err != nil {
+	if r.gate, err = a.bo.gate(cmd, t, prof); err != nil {
 		return nil, err
 	}
 	if r.opts, err = a.options(cmd, env, r.pol); err != nil {
@@ -164,10 +167,23 @@ func exitFor(rep *report.Report, auditErr error) error {
 		return &exitError{code: ExitFindings, err: fmt.Errorf("%d new %s at or above %s (--fail-on-new)%s",
 			g.FailingNew, pluralWord(g.FailingNew, "finding"), g.FailOnNew, failingNames(rep, report.Fail))}
 	case g.Verdict == report.Fail:
-		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)%s",
-			g.Failing, pluralWord(g.Failing, "finding"), g.FailOn, failingNames(rep, report.Fail))}
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d %s %s%s",
+			g.Failing, pluralWord(g.Failing, "finding"), gateFlags(g), failingNames(rep, report.Fail))}
 	}
 	return nil
+}
+
+// gateFlags says what the failing findings reached, and by which flag:
+// "at or above high (--fail-on)", "failing the hardened profile
+// (--profile)", or both.
+func gateFlags(g *report.Gate) string {
+	switch {
+	case g.Profile == "":
+		return "at or above " + g.FailOn + " (--fail-on)"
+	case g.FailOn == "" || g.FailOn == policy.FailNever.String():
+		return "failing the " + g.Profile + " profile (--profile)"
+	}
+	return "failing the " + g.Profile + " profile or at or above " + g.FailOn + " (--profile, --fail-on)"
 }
 
 // streamed takes a jsonl report on standard output out of dests and

@@ -73,6 +73,9 @@ func newWorkloadCommand(env Env) *cobra.Command {
 			if wo.ImageMap, err = parseImageMap(imageMap); err != nil {
 				return usage(err)
 			}
+			if cmd.Flags().Changed("profile") {
+				return usage(fmt.Errorf("--profile gates image audits (scan, registry, diff, attest); a workload run gates on its cross-checks with --fail-on"))
+			}
 			if sbomOn && cmd.Flags().Changed("no-sbom") && af.so.noSBOM {
 				return usage(fmt.Errorf("--sbom and --no-sbom cannot be used together"))
 			}
@@ -94,6 +97,8 @@ func newWorkloadCommand(env Env) *cobra.Command {
 	cmd.Flags().Lookup("no-sbom").DefValue = "true"
 	cmd.Flags().BoolVar(&sbomOn, "sbom", false, "also catalogue each image's packages (off by default: the cross-checks do not use them, and it costs seconds per image); --sbom-output implies it")
 	af.rules = workloadRules()
+	af.workload = true
+	_ = cmd.Flags().MarkHidden("profile") // image gates only
 	cmd.Flags().StringArrayVar(&imageMap, "image-map", nil,
 		"audit `REF=IMAGE` in place of the reference REF a pod spec names (e.g. app:1.2=oci:./image); repeatable")
 	return cmd

@@ -66,6 +66,9 @@ type Input struct {
 	// FailOn is the gate's threshold; findings at or above it are the
 	// failed tests, the other unsuppressed ones the warned tests.
 	FailOn policy.Threshold
+	// Profile is the gate's profile, when it has one: its checks' findings
+	// fail too, whatever FailOn says.
+	Profile policy.Profile
 	// Policy is the policy file the gate applied (nil: none). Its name
 	// and the SHA-256 of PolicyData go into the configuration.
 	Policy     *policy.Policy
@@ -84,10 +87,10 @@ type Verdict struct {
 	Result string
 	// PassedTests, WarnedTests and FailedTests are check IDs.
 	PassedTests, WarnedTests, FailedTests []string
-	// FailOn is the gate's threshold, ToolVersion imgaudit's version, Time
-	// when the audit ran.
-	FailOn, ToolVersion string
-	Time                time.Time
+	// FailOn is the gate's threshold, Profile its profile ("" for none),
+	// ToolVersion imgaudit's version, Time when the audit ran.
+	FailOn, Profile, ToolVersion string
+	Time                         time.Time
 	// PolicyName and PolicyDigest ("sha256:…") name the policy file; empty
 	// without one.
 	PolicyName, PolicyDigest string
@@ -110,14 +113,14 @@ func NewVerdict(in Input) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("the image has no sha256 manifest digest (%q)", img.Digest)
 	}
 	v := Verdict{
-		Subject: subjectName(img), Digest: img.Digest, FailOn: in.FailOn.String(),
+		Subject: subjectName(img), Digest: img.Digest, FailOn: in.FailOn.String(), Profile: in.Profile.Name,
 		ToolVersion: in.ToolVersion, Time: in.Time.UTC().Truncate(time.Second),
 	}
 	failed, warned := map[string]bool{}, map[string]bool{}
 	for _, f := range img.Findings {
 		switch {
 		case f.Suppressed != nil:
-		case in.FailOn.Fails(f.Severity):
+		case policy.Gate{FailOn: in.FailOn, Profile: in.Profile}.Fails(f):
 			failed[f.ID] = true
 		default:
 			warned[f.ID] = true
@@ -187,16 +190,21 @@ func subjectName(img report.Image) string {
 const (
 	annotationTime    = "auditedAt"
 	annotationFailOn  = "failOn"
+	annotationProfile = "profile"
 	annotationVersion = "version"
 )
 
 // Statement returns the in-toto Statement v1 of v, as JSON.
 func (v Verdict) Statement() ([]byte, error) {
-	tool, err := structpb.NewStruct(map[string]any{
+	ann := map[string]any{
 		annotationVersion: v.ToolVersion,
 		annotationFailOn:  v.FailOn,
 		annotationTime:    v.Time.UTC().Format(time.RFC3339),
-	})
+	}
+	if v.Profile != "" {
+		ann[annotationProfile] = v.Profile
+	}
+	tool, err := structpb.NewStruct(ann)
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +302,7 @@ func ParseVerdict(st *ita1.Statement) (Verdict, error) {
 			a := c.GetAnnotations().AsMap()
 			v.ToolVersion, _ = a[annotationVersion].(string)
 			v.FailOn, _ = a[annotationFailOn].(string)
+			v.Profile, _ = a[annotationProfile].(string)
 			ts, _ := a[annotationTime].(string)
 			if v.Time, err = time.Parse(time.RFC3339, ts); err != nil {
 				return Verdict{}, fmt.Errorf("the statement has no valid audit time: %w", err)

@@ -60,6 +60,9 @@ type Meta struct {
 	// Needs lists the capture patterns (see layers.Match) of the files whose
 	// contents the check reads.
 	Needs []string `json:"needs,omitempty"`
+	// Profiles names the gate profiles the check belongs to (see
+	// [Profiles]); Metas fills it in.
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 // Check is one hardening check.
@@ -138,6 +141,7 @@ func Metas(cs []Check) []Meta {
 	out := make([]Meta, len(cs))
 	for i, c := range cs {
 		out[i] = c.Meta()
+		out[i].Profiles = profilesOf(out[i].ID)
 	}
 	return out
 }

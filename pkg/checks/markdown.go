@@ -50,6 +50,15 @@ func WorkloadChecks(metas []Meta) LinkedChecks {
 	}
 }
 
+// profileCell is the least strict profile that contains check id, "—"
+// for none.
+func profileCell(id string) string {
+	if ps := profilesOf(id); len(ps) > 0 {
+		return ps[0]
+	}
+	return "—"
+}
+
 // WriteMarkdown renders the catalogue as Markdown: a summary table, the
 // rules tools are found by, and one section per check with its rationale,
 // remediation, scope notes, command names and the files it reads; then
@@ -66,10 +75,17 @@ func WriteMarkdown(w io.Writer, cs []Check, linked ...LinkedChecks) error {
 	for _, l := range linked {
 		p("; %s are listed [below](#%s)", strings.ToLower(l.Title[:1])+l.Title[1:], anchorOf(l.Title))
 	}
-	p(".\n\n| ID | Title | Category | Severity |\n|---|---|---|---|\n")
+	p(".\n\n| ID | Title | Category | Severity | Profile |\n|---|---|---|---|---|\n")
 	for _, c := range cs {
 		m := c.Meta()
-		p("| [%s](#%s) | %s | `%s` | %s |\n", m.ID, anchor(m.ID), m.Title, m.Category, m.Severity)
+		p("| [%s](#%s) | %s | `%s` | %s | %s |\n", m.ID, anchor(m.ID), m.Title, m.Category, m.Severity, profileCell(m.ID))
+	}
+	p("\n## Profiles\n\n")
+	p("A profile is a gate named by what it guarantees (`--profile NAME`, or `profile:` in the policy file): ")
+	p("an image fails it when a check of the profile has a finding at low severity or above that no ignore suppresses, whatever `--fail-on` says. ")
+	p("Without `--fail-on` and `--profile` the gate is the `baseline` profile; `--fail-on SEVERITY` alone is a severity gate; both together fail on either.\n\n")
+	for _, pr := range Profiles() {
+		p("- **`%s`**: %s. Checks: %s.\n", pr.Name, pr.Summary, "`"+strings.Join(pr.Checks, "`, `")+"`")
 	}
 	p("\n## How the final filesystem is computed\n\n")
 	p("Every check reads the image's final filesystem: the layers applied in order, base first, as a container runtime unpacks them. ")

@@ -78,16 +78,16 @@ func markdownOverall(r *report.Report) string {
 	case errs > 0:
 		s = fmt.Sprintf("❌ **ERROR**: %d of %s could not be scanned completely", errs, plural(n, "image"))
 	case failed > 0:
-		s = fmt.Sprintf("❌ **FAIL**: %d of %s %s findings at or above %s", failed, plural(n, "image"), hasHave(failed), mdThreshold(r.Gate))
+		s = fmt.Sprintf("❌ **FAIL**: %d of %s %s findings %s", failed, plural(n, "image"), hasHave(failed), mdThreshold(r.Gate))
 	case r.Gate != nil:
-		s = fmt.Sprintf("✅ **PASS**: no finding at or above %s in %s", mdThreshold(r.Gate), plural(n, "image"))
+		s = fmt.Sprintf("✅ **PASS**: no finding %s in %s", mdThreshold(r.Gate), plural(n, "image"))
 	case clean == n:
 		s = fmt.Sprintf("✅ **CLEAN**: no findings in %s", plural(n, "image"))
 	default:
 		s = fmt.Sprintf("⚠️ **FINDINGS**: %s in %s", plural(r.Summary.Findings, "finding"), plural(n, "image"))
 	}
 	if errs > 0 && failed > 0 {
-		s += fmt.Sprintf("; %d %s findings at or above %s", failed, hasHave(failed), mdThreshold(r.Gate))
+		s += fmt.Sprintf("; %d %s findings %s", failed, hasHave(failed), mdThreshold(r.Gate))
 	}
 	if r.Summary.Suppressed > 0 {
 		s += fmt.Sprintf(" (%d suppressed by policy)", r.Summary.Suppressed)
@@ -95,16 +95,26 @@ func markdownOverall(r *report.Report) string {
 	return s + ".\n"
 }
 
-// mdThreshold names the gate's thresholds: "`high`", or with a baseline
-// "`medium` (new findings)", "`high` (new findings: `medium`)".
+// mdThreshold says what failing findings reached: "at or above `high`",
+// "failing the `hardened` profile", or with a baseline "at or above
+// `medium` (new findings)", "at or above `high` (new findings: `medium`)".
 func mdThreshold(g *report.Gate) string {
+	var base string
+	switch {
+	case g.Profile == "":
+		base = "at or above " + mdCode(g.FailOn, false)
+	case g.FailOn == "" || g.FailOn == "none":
+		base = "failing the " + mdCode(g.Profile, false) + " profile"
+	default:
+		base = "failing the " + mdCode(g.Profile, false) + " profile or at or above " + mdCode(g.FailOn, false)
+	}
 	switch {
 	case g.FailOnNew == "":
-		return mdCode(g.FailOn, false)
-	case g.FailOn == "none":
-		return mdCode(g.FailOnNew, false) + " (new findings)"
+		return base
+	case g.FailOn == "none" && g.Profile == "":
+		return "at or above " + mdCode(g.FailOnNew, false) + " (new findings)"
 	}
-	return mdCode(g.FailOn, false) + " (new findings: " + mdCode(g.FailOnNew, false) + ")"
+	return base + " (new findings: " + mdCode(g.FailOnNew, false) + ")"
 }
 
 func hasHave(n int) string {

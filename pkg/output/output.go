@@ -91,6 +91,9 @@ type Rule struct {
 	Severity    report.Severity
 	Rationale   string
 	Remediation string
+	// Profile is the least strict gate profile the check belongs to
+	// (baseline, hardened), "" for none.
+	Profile string
 }
 
 // Write renders r in format f to w.
@@ -267,6 +270,7 @@ type verdict struct {
 	// when the report carries no gate.
 	state      string
 	failOn     string
+	profile    string // the gate's profile, "" for none
 	failing    int    // unsuppressed findings at or above failOn
 	failOnNew  string // set when a baseline's added findings are gated
 	failingNew int    // unsuppressed added findings at or above failOnNew
@@ -299,7 +303,7 @@ func imageVerdict(r *report.Report, img *report.Image) verdict {
 	case img.Error != "" || (g != nil && g.Verdict == report.Incomplete):
 		v.state = "error"
 	case g != nil && r.Gate != nil:
-		v.failOn, v.failing = r.Gate.FailOn, g.Failing
+		v.failOn, v.profile, v.failing = r.Gate.FailOn, r.Gate.Profile, g.Failing
 		v.failOnNew, v.failingNew = r.Gate.FailOnNew, g.FailingNew
 		v.state = "pass"
 		if g.Verdict == report.Fail {
@@ -307,6 +311,18 @@ func imageVerdict(r *report.Report, img *report.Image) verdict {
 		}
 	}
 	return v
+}
+
+// gatePhrase says what a failing finding reached: "at or above high",
+// "failing the hardened profile", or both.
+func gatePhrase(failOn, profile string) string {
+	switch {
+	case profile == "":
+		return "at or above " + failOn
+	case failOn == "" || failOn == "none":
+		return "failing the " + profile + " profile"
+	}
+	return "failing the " + profile + " profile or at or above " + failOn
 }
 
 // text renders the verdict without its label.
@@ -322,10 +338,10 @@ func (v verdict) text() string {
 			fmt.Fprintf(&b, "%s at or above %s", plural(v.failingNew, "new finding"), v.failOnNew)
 			shown = v.failingNew
 		case v.failingNew > 0:
-			fmt.Fprintf(&b, "%s at or above %s, %s at or above %s", plural(v.failing, "finding"), v.failOn,
+			fmt.Fprintf(&b, "%s %s, %s at or above %s", plural(v.failing, "finding"), gatePhrase(v.failOn, v.profile),
 				plural(v.failingNew, "new finding"), v.failOnNew)
 		default:
-			fmt.Fprintf(&b, "%s at or above %s", plural(v.failing, "finding"), v.failOn)
+			fmt.Fprintf(&b, "%s %s", plural(v.failing, "finding"), gatePhrase(v.failOn, v.profile))
 		}
 		if v.findings > shown {
 			fmt.Fprintf(&b, " (%s in all: %s)", plural(v.findings, "finding"), v.counts)
@@ -339,7 +355,7 @@ func (v verdict) text() string {
 		case v.failOnNew != "":
 			fmt.Fprintf(&b, "no new finding at or above %s (%s: %s)", v.failOnNew, plural(v.findings, "finding"), v.counts)
 		default:
-			fmt.Fprintf(&b, "no finding at or above %s (%s: %s)", v.failOn, plural(v.findings, "finding"), v.counts)
+			fmt.Fprintf(&b, "no finding %s (%s: %s)", gatePhrase(v.failOn, v.profile), plural(v.findings, "finding"), v.counts)
 		}
 	default:
 		if v.findings == 0 {

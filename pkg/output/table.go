@@ -531,7 +531,11 @@ func runTotals(r *report.Report) string {
 	}
 	s := fmt.Sprintf("Total: %s, %s", plural(len(r.Images), "image"), plural(r.Summary.Findings, "finding"))
 	if r.Gate != nil {
-		s += fmt.Sprintf(", %d failed at %s", failed, r.Gate.FailOn)
+		if r.Gate.Profile == "" {
+			s += fmt.Sprintf(", %d failed at %s", failed, r.Gate.FailOn)
+		} else {
+			s += fmt.Sprintf(", %d failed %s", failed, gatePhrase(r.Gate.FailOn, r.Gate.Profile))
+		}
 	}
 	if errs > 0 {
 		s += fmt.Sprintf(", %d not scanned completely", errs)
@@ -546,17 +550,22 @@ func runTotals(r *report.Report) string {
 // title, fitted to TableWidth.
 func WriteRuleTable(w io.Writer, rules []Rule, o Options) error {
 	p := newPainter(o)
-	wID, wSev, wCat := len("CHECK"), len("SEVERITY"), len("CATEGORY")
+	wID, wSev, wCat, wProf := len("CHECK"), len("SEVERITY"), len("CATEGORY"), len("PROFILE")
 	for _, r := range rules {
 		wID = max(wID, utf8.RuneCountInString(r.ID))
 		wSev = max(wSev, len(r.Severity.String()))
 		wCat = max(wCat, utf8.RuneCountInString(r.Category))
+		wProf = max(wProf, utf8.RuneCountInString(r.Profile))
 	}
-	room := max(p.width-5-8-wID-wSev-wCat, 24)
+	room := max(p.width-5-11-wID-wSev-wCat-wProf, 12)
 	t := newTable(w)
-	t.Header([]string{"CHECK", "SEVERITY", "CATEGORY", "TITLE"})
+	t.Header([]string{"CHECK", "SEVERITY", "CATEGORY", "PROFILE", "TITLE"})
 	for _, r := range rules {
-		if err := t.Append([]string{r.ID, p.severity(r.Severity), r.Category, strings.Join(wrap(r.Title, room), "\n")}); err != nil {
+		prof := r.Profile
+		if prof == "" {
+			prof = "—"
+		}
+		if err := t.Append([]string{r.ID, p.severity(r.Severity), r.Category, prof, strings.Join(wrap(r.Title, room), "\n")}); err != nil {
 			return fmt.Errorf("rendering checks: %w", err)
 		}
 	}

@@ -337,12 +337,12 @@ func markdownWorkloadLead(r *report.Report) string {
 	case errs > 0:
 		fmt.Fprintf(&b, "❌ **INCOMPLETE**: %d of %s could not be audited completely", errs, plural(n, "workload"))
 		if failed > 0 {
-			fmt.Fprintf(&b, "; %d %s findings at or above %s", failed, hasHave(failed), mdThreshold(r.Gate))
+			fmt.Fprintf(&b, "; %d %s findings %s", failed, hasHave(failed), mdThreshold(r.Gate))
 		}
 	case failed > 0:
-		fmt.Fprintf(&b, "❌ **FAIL**: %d of %s %s findings at or above %s", failed, plural(n, "workload"), hasHave(failed), mdThreshold(r.Gate))
+		fmt.Fprintf(&b, "❌ **FAIL**: %d of %s %s findings %s", failed, plural(n, "workload"), hasHave(failed), mdThreshold(r.Gate))
 	case r.Gate != nil:
-		fmt.Fprintf(&b, "✅ **PASS**: no finding at or above %s in %s", mdThreshold(r.Gate), plural(n, "workload"))
+		fmt.Fprintf(&b, "✅ **PASS**: no finding %s in %s", mdThreshold(r.Gate), plural(n, "workload"))
 	case findings == 0:
 		fmt.Fprintf(&b, "✅ **CLEAN**: no findings in %s", plural(n, "workload"))
 	default:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -29,13 +30,40 @@ func Evaluate(r *report.Report, p *Policy, t Threshold, now time.Time) []Warning
 	return EvaluateGate(r, p, Gate{FailOn: t, FailOnNew: FailNever}, now)
 }
 
-// Gate is the input of the verdict: the thresholds.
+// Gate is the input of the verdict: the thresholds and the profile.
 type Gate struct {
 	// FailOn applies to every finding of an image.
 	FailOn Threshold
 	// FailOnNew applies to the findings an image added over its baseline
 	// (report.Image.Diff.Added); FailNever when there is no baseline.
 	FailOnNew Threshold
+	// Profile, when it has a name, fails an image on any finding of its
+	// checks at low severity or above, whatever FailOn says.
+	Profile Profile
+}
+
+// Profile is a named set of checks (checks.Profiles describes them; this
+// package only applies them).
+type Profile struct {
+	Name   string
+	Checks []string
+}
+
+// Fails reports whether finding f fails the gate's FailOn or its profile:
+// never when it is suppressed.
+func (g Gate) Fails(f report.Finding) bool {
+	if f.Suppressed != nil {
+		return false
+	}
+	return g.FailOn.Fails(f.Severity) || g.Profile.fails(f)
+}
+
+// fails reports whether f is a finding of one of p's checks at low or
+// above.
+func (p Profile) fails(f report.Finding) bool {
+	return p.Name != "" && f.Severity >= report.Low && slices.ContainsFunc(p.Checks, func(id string) bool {
+		return strings.EqualFold(id, f.ID)
+	})
 }
 
 // EvaluateGate is [Evaluate] with both thresholds: an image also fails
@@ -45,7 +73,7 @@ func EvaluateGate(r *report.Report, p *Policy, gt Gate, now time.Time) []Warning
 	t := gt.FailOn
 	warns := p.Apply(r, now)
 	r.Summarize()
-	g := &report.Gate{FailOn: t.String()}
+	g := &report.Gate{FailOn: t.String(), Profile: gt.Profile.Name}
 	if gt.FailOnNew < FailNever {
 		g.FailOnNew = gt.FailOnNew.String()
 	}
@@ -118,7 +146,12 @@ func workloadGate(wl report.Workload, t Threshold) *report.ImageGate {
 
 // imageGate decides one image's verdict.
 func imageGate(img report.Image, t Gate) *report.ImageGate {
-	failing := failingIn(img.Findings, t.FailOn)
+	var failing []report.Finding
+	for _, f := range img.Findings {
+		if t.Fails(f) {
+			failing = append(failing, f)
+		}
+	}
 	var failingNew []report.Finding
 	if img.Diff != nil {
 		failingNew = failingIn(img.Diff.Added, t.FailOnNew)

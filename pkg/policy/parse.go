@@ -47,6 +47,14 @@ func Parse(name string, data []byte) (*Policy, error) {
 			p.FailOn = &t
 			return nil
 		},
+		"profile": func(_, v *yaml.Node) error {
+			s, err := d.scalar(v, "profile")
+			if err != nil {
+				return err
+			}
+			p.Profile, p.ProfileLine = strings.ToLower(strings.TrimSpace(s)), v.Line
+			return nil
+		},
 		"disable": func(_, v *yaml.Node) error {
 			return d.mapping(v, "disable", map[string]func(k, v *yaml.Node) error{
 				"checks": func(_, v *yaml.Node) (err error) {

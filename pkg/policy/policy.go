@@ -60,6 +60,11 @@ type Policy struct {
 	File string
 	// FailOn is the gate threshold the file sets; nil when it sets none.
 	FailOn *Threshold
+	// Profile is the gate profile the file names (lower case), "" when it
+	// names none; ProfileLine is its line. The caller checks the name
+	// against the profiles it knows ([Policy.CheckProfile]).
+	Profile     string
+	ProfileLine int
 	// DisabledChecks and DisabledCategories are not reported.
 	DisabledChecks     []string
 	DisabledCategories []string
@@ -169,6 +174,16 @@ func Find(dir string) (*Policy, error) {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
 	return Parse(path, b)
+}
+
+// CheckProfile returns an error naming the file and line when the
+// profile the file names is not one of names ("none" is always known).
+func (p *Policy) CheckProfile(names []string) error {
+	if p == nil || p.Profile == "" || p.Profile == "none" || slices.Contains(names, p.Profile) {
+		return nil
+	}
+	return &Error{File: p.File, Line: p.ProfileLine, Field: "profile",
+		Msg: fmt.Sprintf("unknown profile %q (known: %s, none)", p.Profile, strings.Join(names, ", "))}
 }
 
 // Validate checks the check IDs and categories the policy names against the

@@ -68,7 +68,7 @@ ignore:
 
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
-		{"unknown top-level key", "fail-on: high\nignores: []\n", "policy p.yaml:2: ignores: unknown field (want one of disable, fail-on, ignore, version)"},
+		{"unknown top-level key", "fail-on: high\nignores: []\n", "policy p.yaml:2: ignores: unknown field (want one of disable, fail-on, ignore, profile, version)"},
 		{"unknown ignore key", "ignore:\n  - check: IA-SHELL\n    reason: r\n    paths: /x\n", "policy p.yaml:4: ignore[0].paths: unknown field (want one of category, check, container, expires, image, path, reason, workload)"},
 		{"unknown disable key", "disable:\n  check: [IA-SHELL]\n", "policy p.yaml:2: disable.check: unknown field (want one of categories, checks)"},
 		{"repeated key", "fail-on: high\nfail-on: low\n", "policy p.yaml:2: fail-on: repeated field"},

@@ -52,6 +52,10 @@ type Gate struct {
 	// FailOn is the threshold: none, info, low, medium, high or critical.
 	// "none" never fails.
 	FailOn string `json:"failOn"`
+	// Profile is the gate profile (baseline, hardened) whose checks fail an
+	// image at low severity or above whatever FailOn says; empty when the
+	// gate is FailOn alone.
+	Profile string `json:"profile,omitempty"`
 	// Failed is true when at least one unsuppressed finding is at or above
 	// FailOn, or an unsuppressed added finding at or above FailOnNew.
 	Failed bool `json:"failed"`
