@@ -99,7 +99,7 @@ func TestHostileImageTable(t *testing.T) {
 	dir := it.WriteLayout(t, hostileImage(t))
 	for _, format := range []string{"table", "markdown"} {
 		t.Run(format, func(t *testing.T) {
-			r := runEnv(t, cli.Env{Dir: t.TempDir()}, "scan", "--format", format, dir)
+			r := runEnv(t, cli.Env{Dir: t.TempDir()}, "scan", "--details", "--format", format, dir)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1 (setuid files); stderr %q", r.code, r.stderr)
 			}
@@ -141,6 +141,14 @@ func TestHostileImageTable(t *testing.T) {
 			}
 		})
 	}
+	t.Run("grouped table", func(t *testing.T) {
+		// Without --details, rows are grouped: what they show is escaped
+		// the same way.
+		r := runEnv(t, cli.Env{Dir: t.TempDir()}, "scan", "--format", "table", dir)
+		if strings.ContainsAny(r.stdout, "\x1b\r\u202e") || strings.Contains(r.stdout, "\n::error") {
+			t.Errorf("raw control characters in the grouped table:\n%q", r.stdout)
+		}
+	})
 	t.Run("colour and progress", func(t *testing.T) {
 		env := cli.Env{Dir: t.TempDir(), IsTerminal: func(io.Writer) bool { return true }}
 		r := runEnv(t, env, "scan", dir)

@@ -104,6 +104,9 @@ func (a *auditFlags) prepare(cmd *cobra.Command, env Env) (*auditRun, error) {
 		return nil, err
 	}
 	r := &auditRun{out: output.Options{ShowSuppressed: a.oo.showSuppressed, Rules: append(outputRules(), a.rules...)}}
+	if err := a.oo.tableOptions(&r.out); err != nil {
+		return nil, err
+	}
 	if r.pol, err = a.gopt.load(env); err != nil {
 		return nil, err
 	}

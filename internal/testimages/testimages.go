@@ -57,9 +57,10 @@ nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 
 func bin(path string) it.Item { return it.File(path, 0o755, it.ELF(ldso, 200)) }
 
-// debianPriority is what Debian 12's control files say of the demo's
-// packages: Essential packages (dpkg will not remove them without
-// --force-remove-essential) and the priority of the rest.
+// debianPriority is what Debian 12's status file says of the demo's
+// packages (read off an mmdebstrap minbase bookworm): Essential packages
+// (dpkg will not remove them without --force-remove-essential) and the
+// priority of the rest.
 var debianPriority = map[string]string{
 	"base-files": "Essential: yes\nStatus: install ok installed\nPriority: required",
 	"bash":       "Essential: yes\nStatus: install ok installed\nPriority: required",
@@ -68,7 +69,7 @@ var debianPriority = map[string]string{
 	"login":      "Essential: yes\nStatus: install ok installed\nPriority: required",
 	"dpkg":       "Essential: yes\nStatus: install ok installed\nPriority: required",
 	"passwd":     "Status: install ok installed\nPriority: required",
-	"apt":        "Status: install ok installed\nPriority: required",
+	"apt":        "Status: install ok installed\nPriority: important",
 	"wget":       "Status: install ok installed\nPriority: standard",
 }
 

@@ -150,7 +150,8 @@ func dpkgRecord(img *Image, st map[string]string, db, dbPath string, n *layers.N
 	p := &pkgRecord{Name: name, Version: st["Version"], DB: db, DBPath: dbPath, DBNode: n}
 	switch db {
 	case dbDpkg:
-		p.Essential = strings.EqualFold(st["Essential"], "yes") || strings.EqualFold(st["Priority"], "required")
+		p.Essential = strings.EqualFold(st["Essential"], "yes") || strings.EqualFold(st["Protected"], "yes") ||
+			strings.EqualFold(st["Priority"], "required")
 		for _, list := range []string{name + ".list", name + ":" + st["Architecture"] + ".list"} {
 			if b, ok := readFile(img, dpkgInfo+"/"+list); ok {
 				p.Files = parseLines(b, func(l string) string { return l })

@@ -73,6 +73,13 @@ type Options struct {
 	// Width is the width the table fits (the terminal's, when it is one);
 	// 0 means TableWidth, and less than MinTableWidth means MinTableWidth.
 	Width int
+	// Details lists every finding on its own row in the table, with its
+	// aliases and details; without it the findings of one check that one
+	// package ships (or that no package owns) share a row.
+	Details bool
+	// MinSeverity hides the table's findings below it (a display filter:
+	// the verdict, the counts and every other format are unchanged).
+	MinSeverity report.Severity
 	// ShowSuppressed lists suppressed findings in the table and markdown
 	// (json and sarif always carry them, marked).
 	ShowSuppressed bool

@@ -562,8 +562,14 @@ func TestPackageOwnership(t *testing.T) {
 			Package: &report.PackageRef{Name: "wget", Version: "1.21.3-1+b2", Type: "deb", Remove: "apt-get purge -y wget"}},
 	)
 	r.Summarize()
-	table := string(render(t, output.FormatTable, r, output.Options{}))
+	table := string(render(t, output.FormatTable, r, output.Options{Details: true}))
 	md := string(render(t, output.FormatMarkdown, r, output.Options{}))
+	grouped := string(render(t, output.FormatTable, r, output.Options{}))
+	for _, want := range []string{"pip 24.0 (python): /usr/local/bin/pip3", "wget 1.21.3-1+b2 (deb): /usr/bin/wget", "`apt-get purge -y bash wget`"} {
+		if !strings.Contains(grouped, want) {
+			t.Errorf("grouped table lacks %q", want)
+		}
+	}
 	for _, want := range []string{
 		"package pip 24.0 (python): no package manager, use a",
 		"package wget 1.21.3-1+b2 (deb): apt-get purge -y wget",

@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -155,6 +156,11 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 		fmt.Fprintln(w, p.verdict(v))
 		return nil
 	}
+	if v.state != "" {
+		// The verdict first, for a person; again at the end, for a CI log's
+		// last lines.
+		fmt.Fprintln(w, p.verdict(v))
+	}
 	kv := [][2]string{
 		{"Also", strings.Join(img.AlsoKnownAs, ", ")},
 		{"Digest", img.Digest},
@@ -206,11 +212,18 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	}
 
 	open := sortedFindings(img.Findings, false)
-	if len(open) > 0 {
+	shown := open
+	if o.MinSeverity > report.Info {
+		shown = slices.DeleteFunc(slices.Clone(open), func(f report.Finding) bool { return f.Severity < o.MinSeverity })
+	}
+	if len(shown) > 0 {
 		fmt.Fprintln(w)
-		if err := findingsTable(w, p, open); err != nil {
+		if err := findingsTable(w, p, shown, o.Details); err != nil {
 			return err
 		}
+	}
+	if n := len(open) - len(shown); n > 0 {
+		fmt.Fprintf(w, "%s below %s not shown (--severity)\n", plural(n, "finding"), o.MinSeverity)
 	}
 	var suppressed []report.Finding
 	if o.ShowSuppressed {
@@ -223,7 +236,7 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	if len(suppressed) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "%s\n", p.paint(ansiBold, fmt.Sprintf("Suppressed by policy (%d):", len(suppressed))))
-		if err := findingsTable(w, p, suppressed); err != nil {
+		if err := findingsTable(w, p, suppressed, true); err != nil {
 			return err
 		}
 	}
@@ -234,9 +247,18 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	if names := essentialPackages(open); len(names) > 0 {
 		fixes = append(fixes, [2]string{"packages", essentialAdvice(names)})
 	}
+	heading := "How to fix:"
+	if !o.Details {
+		var rest []string
+		fixes, rest = fixFirst(fixes, img.Gate)
+		heading = "Fix first:"
+		if len(rest) > 0 {
+			fixes = append(fixes, [2]string{"then", strings.Join(rest, ", ") + " (imgaudit checks ID, or --details)"})
+		}
+	}
 	if len(fixes) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.paint(ansiBold, "How to fix:"))
+		fmt.Fprintln(w, p.paint(ansiBold, heading))
 		width := 0
 		for _, f := range fixes {
 			width = max(width, len(f[0]))
@@ -251,26 +273,51 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	return nil
 }
 
+// fixFirst keeps, of the checks' remediations, those of the checks the
+// gate names in its reasons ("IA-SHELL: 2 medium findings") and the
+// package lines; it returns the IDs of the others. Without a gate, or
+// when nothing fails it, every remediation is kept.
+func fixFirst(fixes [][2]string, g *report.ImageGate) (kept [][2]string, rest []string) {
+	failing := map[string]bool{}
+	if g != nil {
+		for _, r := range g.Reasons {
+			id, _, _ := strings.Cut(strings.TrimPrefix(r, "new "), ":")
+			failing[id] = true
+		}
+	}
+	if len(failing) == 0 {
+		return fixes, nil
+	}
+	for _, f := range fixes {
+		if failing[f[0]] || f[0] == "packages" {
+			kept = append(kept, f)
+		} else {
+			rest = append(rest, f[0])
+		}
+	}
+	return kept, rest
+}
+
 // findingsTable renders findings as SEVERITY, CHECK, FINDING, LAYER, with
 // the FINDING column wrapped so the table fits TableWidth.
-func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
+func findingsTable(w io.Writer, p painter, fs []report.Finding, details bool) error {
+	rows := findingRows(fs, details)
 	wSev, wID, wLayer := len("SEVERITY"), len("CHECK"), len("LAYER")
-	for _, f := range fs {
-		wSev = max(wSev, len(f.Severity.String()))
-		wID = max(wID, utf8.RuneCountInString(f.ID))
-		wLayer = max(wLayer, len(layerLabel(f.Layer)))
+	for _, r := range rows {
+		wSev = max(wSev, len(r.severity.String()))
+		wID = max(wID, utf8.RuneCountInString(r.id))
+		wLayer = max(wLayer, len(r.layer))
 	}
 	// 5 borders and 2 spaces of padding per column.
 	room := max(p.width-5-8-wSev-wID-wLayer, 24)
 	t := newTable(w)
 	t.Header([]string{"SEVERITY", "CHECK", "FINDING", "LAYER"})
-	for _, f := range fs {
-		lines := findingLines(f)
+	for _, r := range rows {
 		var wrapped []string
-		for _, l := range lines {
+		for _, l := range r.lines {
 			wrapped = append(wrapped, wrap(Escape(l), room)...)
 		}
-		if err := t.Append([]string{p.severity(f.Severity), f.ID, strings.Join(wrapped, "\n"), layerLabel(f.Layer)}); err != nil {
+		if err := t.Append([]string{p.severity(r.severity), r.id, strings.Join(wrapped, "\n"), r.layer}); err != nil {
 			return fmt.Errorf("rendering findings: %w", err)
 		}
 	}
@@ -281,6 +328,115 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding) error {
 }
 
 // findingLines is the evidence of a finding, one fact a line.
+// findingRow is one row of the findings table.
+type findingRow struct {
+	severity report.Severity
+	id       string
+	lines    []string
+	layer    string
+}
+
+// maxGroupNames is how many file names a grouped row lists before it
+// counts the rest.
+const maxGroupNames = 8
+
+// findingRows makes the table's rows: with details one per finding;
+// otherwise the file findings of one check that one package ships (or
+// that no package owns) share a row, which names the package once and
+// lists the files by name ("apt 2.6.1 (deb): apt-get purge -y apt" then
+// "apt, apt-cache, apt-get — 3 files"). Findings about the config, files
+// deleted but still shipped and suppressed findings keep their own
+// detailed row; aliases and per-file details are left to --details. A
+// check's title heads its first row. Rows keep the order of their first
+// finding.
+func findingRows(fs []report.Finding, details bool) []findingRow {
+	type group struct {
+		first int
+		fs    []report.Finding
+	}
+	groupable := func(f report.Finding) bool {
+		return !details && f.Path != "" && !f.Deleted && f.Suppressed == nil
+	}
+	key := func(f report.Finding) string {
+		k := f.ID + "\x00"
+		if pk := f.Package; pk != nil {
+			k += pk.Name + "\x00" + pk.Version + "\x00" + pk.Type
+		}
+		return k
+	}
+	groups := map[string]*group{}
+	var order []*group
+	for i, f := range fs {
+		if !groupable(f) {
+			order = append(order, &group{first: i, fs: []report.Finding{f}})
+			continue
+		}
+		k := key(f)
+		if g := groups[k]; g != nil {
+			g.fs = append(g.fs, f)
+			continue
+		}
+		g := &group{first: i, fs: []report.Finding{f}}
+		groups[k] = g
+		order = append(order, g)
+	}
+	rows := make([]findingRow, 0, len(order))
+	titled := map[string]bool{}
+	for _, g := range order {
+		f := g.fs[0]
+		if !groupable(f) {
+			rows = append(rows, findingRow{severity: f.Severity, id: f.ID, lines: findingLines(f), layer: layerLabel(f.Layer)})
+			continue
+		}
+		// The check's title once, on its first row; then the package and
+		// what it ships.
+		r := findingRow{id: f.ID}
+		if !titled[f.ID] {
+			titled[f.ID] = true
+			r.lines = append(r.lines, f.Title)
+		}
+		prefix := ""
+		if pk := f.Package; pk != nil {
+			prefix = shortPackage(pk) + ": "
+		}
+		if len(g.fs) == 1 {
+			r.severity, r.layer = f.Severity, layerLabel(f.Layer)
+			r.lines = append(r.lines, prefix+f.Path)
+			rows = append(rows, r)
+			continue
+		}
+		var names, layers []string
+		for _, gf := range g.fs {
+			r.severity = max(r.severity, gf.Severity)
+			names = append(names, path.Base(gf.Path))
+			if l := layerLabel(gf.Layer); !slices.Contains(layers, l) {
+				layers = append(layers, l)
+			}
+		}
+		shown := names
+		if len(shown) > maxGroupNames {
+			shown = append(slices.Clone(names[:maxGroupNames]), "…")
+		}
+		r.lines = append(r.lines, prefix+strings.Join(shown, ", ")+fmt.Sprintf(" (%d files)", len(names)))
+		r.layer = strings.Join(layers, ",")
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// shortPackage names a package for a grouped row: "curl 7.88.1 (deb)",
+// "bash 5.2.15 (deb, essential)"; how to remove it is in the fix list.
+func shortPackage(p *report.PackageRef) string {
+	s := p.Name
+	if p.Version != "" {
+		s += " " + p.Version
+	}
+	if p.Essential {
+		return s + " (" + p.Type + ", essential)"
+	}
+	return s + " (" + p.Type + ")"
+}
+
 func findingLines(f report.Finding) []string {
 	lines := []string{f.Title}
 	switch {

@@ -166,9 +166,10 @@ func listLines(b []byte) []string {
 // remove a package, and which packages the distribution protects.
 type tools struct {
 	has map[string]bool
-	// essential are the dpkg packages marked Essential: yes or Priority:
-	// required: dpkg refuses to remove the first without
-	// --force-remove-essential, and apt removing either breaks the
+	// essential are the dpkg packages marked Essential: yes, Protected:
+	// yes or Priority: required: dpkg refuses to remove the first without
+	// --force-remove-essential, apt refuses the second without
+	// --allow-remove-essential, and removing any of them breaks the
 	// package system or the base the image's scripts assume.
 	essential map[string]bool
 }
@@ -177,7 +178,7 @@ type tools struct {
 const dpkgStatus = "/var/lib/dpkg/status"
 
 // protectedDebs returns the packages that dpkg's status file marks
-// Essential: yes or Priority: required.
+// Essential: yes, Protected: yes or Priority: required.
 func protectedDebs(b []byte) map[string]bool {
 	out := map[string]bool{}
 	var name string
@@ -208,6 +209,8 @@ func protectedDebs(b []byte) map[string]bool {
 			protected = protected || strings.EqualFold(value, "yes")
 		case "priority":
 			protected = protected || strings.EqualFold(value, "required")
+		case "protected":
+			protected = protected || strings.EqualFold(value, "yes")
 		}
 	}
 	flush()

@@ -209,9 +209,10 @@ func TestProtectedDebs(t *testing.T) {
 		"Package: curl\nPriority: optional\nEssential: no\n\n" +
 		"Package: mawk\r\nPriority: required\r\n\r\n" +
 		"Essential: yes\n\n" + // no Package field
+		"Package: libc6\nProtected: yes\nPriority: optional\n\n" +
 		"Package: last\nEssential: yes"
 	got := protectedDebs([]byte(status))
-	want := map[string]bool{"bash": true, "apt": true, "mawk": true, "last": true}
+	want := map[string]bool{"bash": true, "apt": true, "mawk": true, "libc6": true, "last": true}
 	if !maps.Equal(got, want) {
 		t.Errorf("protectedDebs = %v, want %v", got, want)
 	}
