@@ -21,7 +21,7 @@ type outputOptions struct {
 	quiet          bool
 	showSuppressed bool
 	details        bool
-	severity       string
+	showFrom       string
 }
 
 func (o *outputOptions) AddFlags(cmd *cobra.Command) {
@@ -33,14 +33,14 @@ func (o *outputOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on standard error")
 	f.BoolVar(&o.showSuppressed, "show-suppressed", false, "list findings a policy ignore suppressed, with the reason, in table and markdown output")
 	f.BoolVar(&o.details, "details", false, "in the table, one row per finding with its aliases and details (default: the findings of one check and one package share a row)")
-	f.StringVar(&o.severity, "severity", "", "in the table, show only findings at or above `SEVERITY` (a display filter: the verdict and other formats are unchanged)")
+	f.StringVar(&o.showFrom, "severity", "", "in the table, show only findings at or above `SEVERITY` (a display filter: the verdict and other formats are unchanged)")
 }
 
 // tableOptions applies --details and --severity to the renderer options.
 func (o *outputOptions) tableOptions(opts *output.Options) error {
 	opts.Details = o.details
-	if o.severity != "" {
-		s, err := report.ParseSeverity(o.severity)
+	if o.showFrom != "" {
+		s, err := report.ParseSeverity(o.showFrom)
 		if err != nil {
 			return fmt.Errorf("--severity: %w", err)
 		}

@@ -20,7 +20,7 @@ import (
 func fileNeeds() []string {
 	return []string{
 		// Distribution release (syft's environment task) and busybox's version.
-		"/etc/os-release", "/usr/lib/os-release", "/etc/redhat-release", "/etc/system-release-cpe", "/bin/busybox",
+		"/etc/os-release", "/usr/lib/os-release", "/etc/redhat-release", "/etc/system-release-cpe", "/etc/debian_version", "/bin/busybox",
 
 		// dpkg: the status database (or distroless status.d with its md5sums),
 		// the md5sums and conffiles that list each package's files, the .list
