@@ -480,6 +480,7 @@ td.n { text-align: right; }
 .heat td.cell { text-align: center; min-width: 2.4em; font-weight: 600; }
 .heat td.empty { background: #fafbfc; color: #8c959f; }
 .heat th.cat { font-weight: 600; font-size: .9em; }
+.heat td.ref { min-width: 18em; overflow-wrap: break-word; }
 .chips span { margin-right: .6em; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; margin: .4em 0; }
 dl.facts dt { font-weight: 600; color: #57606a; }
@@ -512,7 +513,7 @@ footer { margin-top: 2.5em; color: #57606a; font-size: .9em; }
 <table class="heat">
 <thead><tr><th>Image</th><th>Verdict</th>{{range .Categories}}<th class="cat">{{.}}</th>{{end}}</tr></thead>
 <tbody>
-{{range .Rows}}<tr><td class="mono"><a href="#{{.Anchor}}">{{.Reference}}</a></td><td><span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span></td>{{if .Error}}{{if .Cells}}<td class="cell empty" colspan="{{len .Cells}}">not scanned completely</td>{{end}}{{else}}{{range .Cells}}{{if .N}}<td class="cell s-{{.Severity}}">{{.N}}</td>{{else}}<td class="cell empty">·</td>{{end}}{{end}}{{end}}</tr>
+{{range .Rows}}<tr><td class="mono ref"><a href="#{{.Anchor}}">{{.Reference}}</a></td><td><span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span></td>{{if .Error}}{{if .Cells}}<td class="cell empty" colspan="{{len .Cells}}">not scanned completely</td>{{end}}{{else}}{{range .Cells}}{{if .N}}<td class="cell s-{{.Severity}}">{{.N}}</td>{{else}}<td class="cell empty">·</td>{{end}}{{end}}{{end}}</tr>
 {{end}}</tbody>
 </table>
 </section>
