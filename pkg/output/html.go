@@ -23,7 +23,7 @@ import (
 // html/template's contextual escaping; none is written into a script,
 // style or URL.
 func WriteHTML(w io.Writer, r *report.Report, o Options) error {
-	if err := htmlPage.Execute(w, newHTMLView(r, o)); err != nil {
+	if err := htmlPage().Execute(w, newHTMLView(r, o)); err != nil {
 		return fmt.Errorf("writing html: %w", err)
 	}
 	return nil
@@ -35,6 +35,7 @@ type htmlView struct {
 	Tool       string
 	Verdict    htmlVerdict
 	Totals     string
+	Workloads  []htmlWorkload
 	Severities []htmlCount
 	Categories []string
 	Rows       []htmlHeatRow
@@ -51,6 +52,14 @@ type htmlVerdict struct {
 	Label string
 	State string // fail, error, pass, findings, clean: a CSS class suffix
 	Text  string
+}
+
+// htmlWorkload is one workload of a workload run, with the gate's verdict.
+type htmlWorkload struct {
+	Kind    string
+	Name    string
+	Where   string
+	Verdict htmlVerdict
 }
 
 type htmlCount struct {
@@ -126,8 +135,27 @@ func newHTMLView(r *report.Report, o Options) htmlView {
 		Verdict: overallHTMLVerdict(r),
 		Totals:  Escape(runTotals(r)),
 	}
+	bySeverity := r.Summary.BySeverity
+	if r.Workloads != nil && r.Summary.Workloads != nil {
+		bySeverity = r.Summary.Workloads.BySeverity
+	}
 	for s := report.Critical; s >= report.Info; s-- {
-		v.Severities = append(v.Severities, htmlCount{Severity: s.String(), N: r.Summary.BySeverity[s]})
+		v.Severities = append(v.Severities, htmlCount{Severity: s.String(), N: bySeverity[s]})
+	}
+	if r.Workloads != nil {
+		// The gate decides per workload: the page leads with that.
+		v.Verdict, v.Totals = workloadHTMLVerdict(r), Escape("Workload findings: "+workloadTotals(r))
+		for i := range r.Workloads {
+			wl := &r.Workloads[i]
+			wv := workloadVerdict(r, wl)
+			state := wv.state
+			if state == "" {
+				state = "findings"
+			}
+			v.Workloads = append(v.Workloads, htmlWorkload{Kind: Escape(wl.Kind), Name: Escape(workloadName(wl)),
+				Where:   Escape(fmt.Sprintf("%s:%d", wl.File, wl.Line)),
+				Verdict: htmlVerdict{Label: wv.label(), State: state, Text: Escape(oneLine(wv.text))}})
+		}
 	}
 	v.Categories, v.Rows = heatMap(r)
 	if f := r.Summary.Fleet; f != nil {
@@ -193,6 +221,40 @@ func overallHTMLVerdict(r *report.Report) htmlVerdict {
 		v.Text += fmt.Sprintf(" (%d suppressed by policy)", r.Summary.Suppressed)
 	}
 	return v
+}
+
+// workloadHTMLVerdict is a workload run's verdict, as the gate decided it
+// per workload (see markdownWorkloadLead).
+func workloadHTMLVerdict(r *report.Report) htmlVerdict {
+	n := len(r.Workloads)
+	failed, errs := 0, 0
+	for i := range r.Workloads {
+		switch workloadVerdict(r, &r.Workloads[i]).state {
+		case "fail":
+			failed++
+		case "error":
+			errs++
+		}
+	}
+	findings := 0
+	if s := r.Summary.Workloads; s != nil {
+		findings = s.Findings
+	}
+	switch {
+	case errs > 0:
+		v := htmlVerdict{"INCOMPLETE", "error", fmt.Sprintf("%d of %s could not be audited completely", errs, plural(n, "workload"))}
+		if failed > 0 {
+			v.Text += fmt.Sprintf("; %d %s findings %s", failed, hasHave(failed), plainThreshold(r.Gate))
+		}
+		return v
+	case failed > 0:
+		return htmlVerdict{"FAIL", "fail", fmt.Sprintf("%d of %s %s findings %s", failed, plural(n, "workload"), hasHave(failed), plainThreshold(r.Gate))}
+	case r.Gate != nil:
+		return htmlVerdict{"PASS", "pass", fmt.Sprintf("no finding %s in %s", plainThreshold(r.Gate), plural(n, "workload"))}
+	case findings == 0:
+		return htmlVerdict{"CLEAN", "clean", fmt.Sprintf("no findings in %s", plural(n, "workload"))}
+	}
+	return htmlVerdict{"FINDINGS", "findings", fmt.Sprintf("%s in %s", plural(findings, "finding"), plural(n, "workload"))}
 }
 
 // plainThreshold says what failing findings reached, as mdThreshold does
@@ -444,7 +506,12 @@ func newHTMLFinding(f report.Finding) htmlFinding {
 	return h
 }
 
-var htmlPage = template.Must(template.New("report").Parse(htmlTemplate))
+// htmlPage parses the page template; parsed per call (well under a
+// millisecond) since a package-level template could be changed by anyone
+// in the package.
+func htmlPage() *template.Template {
+	return template.Must(template.New("report").Parse(htmlTemplate))
+}
 
 // htmlTemplate is the page. Its CSS is fixed text: no value reaches it.
 const htmlTemplate = `<!DOCTYPE html>
@@ -506,6 +573,18 @@ footer { margin-top: 2.5em; color: #57606a; font-size: .9em; }
 <p>{{.Totals}}</p>
 <p class="chips">{{range .Severities}}<span><span class="sev s-{{.Severity}}">{{.Severity}}</span> {{.N}}</span>{{end}}</p>
 </header>
+{{if .Workloads}}
+<section id="workloads">
+<h2>Workloads</h2>
+<table>
+<thead><tr><th>Workload</th><th>Manifest</th><th>Verdict</th></tr></thead>
+<tbody>
+{{range .Workloads}}<tr><td>{{.Kind}} <span class="mono">{{.Name}}</span></td><td class="mono">{{.Where}}</td><td><span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span> {{.Verdict.Text}}</td></tr>
+{{end}}</tbody>
+</table>
+<p class="muted">The images below are those of the workloads' containers; their findings before the pod specs are applied.</p>
+</section>
+{{end}}
 {{if .Rows}}
 <section id="heatmap">
 <h2>Findings by image and category</h2>

@@ -20,7 +20,8 @@ func fleetFixture() *report.Report {
 }
 
 func TestGoldenHTML(t *testing.T) {
-	for name, r := range map[string]func() *report.Report{"report.html": fleetFixture, "report.nofleet.html": fixture} {
+	workloads := func() *report.Report { return evaluatedWorkloads(t) }
+	for name, r := range map[string]func() *report.Report{"report.html": fleetFixture, "report.nofleet.html": fixture, "workload.html": workloads} {
 		t.Run(name, func(t *testing.T) {
 			got := render(t, output.FormatHTML, r(), output.Options{Rules: rules()})
 			golden(t, name, got)
@@ -78,6 +79,23 @@ func TestHTMLSections(t *testing.T) {
 	if page := string(render(t, output.FormatHTML, fixture(), output.Options{})); strings.Contains(page, `id="fleet"`) {
 		t.Error("a fleet section without a fleet summary")
 	}
+}
+
+// TestHTMLWorkloadVerdict: a workload run leads with the workloads'
+// verdict, as the gate decided it per workload.
+func TestHTMLWorkloadVerdict(t *testing.T) {
+	r := evaluatedWorkloads(t)
+	md := string(render(t, output.FormatMarkdown, r, output.Options{}))
+	text := pageText(t, string(render(t, output.FormatHTML, r, output.Options{})))
+	for _, label := range []string{"FAIL", "INCOMPLETE", "PASS"} {
+		if strings.Contains(md, "**"+label+"**:") {
+			if !strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "imgaudit report")), label+" — ") {
+				t.Errorf("markdown leads with %s, the page with:\n%s", label, text[:min(len(text), 300)])
+			}
+			return
+		}
+	}
+	t.Fatalf("no verdict in the markdown:\n%s", md)
 }
 
 // TestHTMLHeatMap checks the cells: a count of unsuppressed findings, the
