@@ -222,8 +222,10 @@ a time; an image named twice is audited once, and a layer shared by several
 images is read once. Layer analyses are cached (--cache-dir, --no-cache).
 
 Reports: --format sets the report on standard output (table, json, sarif,
-markdown, jsonl); -o FORMAT=FILE writes more reports in the same run, e.g.
-JSON and SARIF for CI to archive while a person reads the table. The JSON report
+markdown, jsonl, html); -o FORMAT=FILE writes more reports in the same run,
+e.g. JSON and SARIF for CI to archive while a person reads the table, or
+-o html=report.html: one self-contained page (verdicts, an images by
+categories heat map, layer timelines) that loads nothing. The JSON report
 follows schema version 1 (docs/schema); SARIF 2.1.0 is accepted by GitHub
 code scanning. jsonl on standard output streams one line per image as soon
 as it is done, then a summary line.

@@ -1,7 +1,7 @@
-// Package output renders a report.Report for people (table, markdown) and
-// for programs (json, sarif). Every renderer writes to an io.Writer and does
-// nothing else: no files, no terminal probing (the caller says whether colour
-// is wanted).
+// Package output renders a report.Report for people (table, markdown, and
+// html, a self-contained page) and for programs (json, jsonl, sarif). Every
+// renderer writes to an io.Writer and does nothing else: no files, no
+// terminal probing (the caller says whether colour is wanted).
 //
 // All renderers are deterministic: the same report gives the same bytes.
 // Findings are shown worst first (severity, then check ID, path and name);
@@ -37,11 +37,13 @@ const (
 	// then one with the summary. Every line carries schemaVersion; a line
 	// is told by its key: image, workload or summary.
 	FormatJSONL Format = "jsonl"
+	// FormatHTML is one self-contained page for a person (see WriteHTML).
+	FormatHTML Format = "html"
 )
 
 // Formats lists the formats Write accepts, for help texts.
 func Formats() []Format {
-	return []Format{FormatTable, FormatJSON, FormatSARIF, FormatMarkdown, FormatJSONL}
+	return []Format{FormatTable, FormatJSON, FormatSARIF, FormatMarkdown, FormatJSONL, FormatHTML}
 }
 
 // FormatNames lists the format names, comma-separated, for help texts.
@@ -114,6 +116,8 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 		return WriteSARIF(w, r, o)
 	case FormatMarkdown:
 		return WriteMarkdown(w, r, o)
+	case FormatHTML:
+		return WriteHTML(w, r, o)
 	case FormatJSONL:
 		for i := range r.Images {
 			if err := WriteJSONLImage(w, r.Images[i]); err != nil {

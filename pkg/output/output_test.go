@@ -537,7 +537,7 @@ func TestMarkdownEscapes(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]output.Format{"table": "table", "json": "json", "sarif": "sarif", "markdown": "markdown", "md": "markdown"} {
+	for in, want := range map[string]output.Format{"table": "table", "json": "json", "sarif": "sarif", "markdown": "markdown", "md": "markdown", "html": "html"} {
 		if got, err := output.ParseFormat(in); err != nil || got != want {
 			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
 		}
