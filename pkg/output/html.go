@@ -187,19 +187,7 @@ func newHTMLView(r *report.Report, o Options) htmlView {
 
 // overallHTMLVerdict is the run's verdict, as the gate decided it.
 func overallHTMLVerdict(r *report.Report) htmlVerdict {
-	failed, errs, clean := 0, 0, 0
-	for i := range r.Images {
-		switch v := imageVerdict(r, &r.Images[i]); v.state {
-		case "fail":
-			failed++
-		case "error":
-			errs++
-		default:
-			if v.findings == 0 {
-				clean++
-			}
-		}
-	}
+	failed, errs, clean := verdictCounts(r)
 	n := len(r.Images)
 	var v htmlVerdict
 	switch {

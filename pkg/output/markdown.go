@@ -59,19 +59,7 @@ func markdownRegressions(b *strings.Builder, r *report.Report) {
 }
 
 func markdownOverall(r *report.Report) string {
-	failed, errs, clean := 0, 0, 0
-	for i := range r.Images {
-		switch v := imageVerdict(r, &r.Images[i]); v.state {
-		case "fail":
-			failed++
-		case "error":
-			errs++
-		default:
-			if v.findings == 0 {
-				clean++
-			}
-		}
-	}
+	failed, errs, clean := verdictCounts(r)
 	n := len(r.Images)
 	var s string
 	switch {

@@ -336,6 +336,24 @@ func gatePhrase(failOn, profile string) string {
 	return "failing the " + profile + " profile or at or above " + failOn
 }
 
+// verdictCounts counts the images whose verdict is fail, error, and the
+// others that have no finding at all.
+func verdictCounts(r *report.Report) (failed, errs, clean int) {
+	for i := range r.Images {
+		switch v := imageVerdict(r, &r.Images[i]); v.state {
+		case "fail":
+			failed++
+		case "error":
+			errs++
+		default:
+			if v.findings == 0 {
+				clean++
+			}
+		}
+	}
+	return failed, errs, clean
+}
+
 // text renders the verdict without its label.
 func (v verdict) text() string {
 	var b strings.Builder
