@@ -317,6 +317,11 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding, details bool) er
 		for _, l := range r.lines {
 			wrapped = append(wrapped, wrap(Escape(l), room)...)
 		}
+		if len(r.names) > 0 {
+			for _, l := range fitNames(r.prefix, r.names, room) {
+				wrapped = append(wrapped, wrap(l, room)...)
+			}
+		}
 		if err := t.Append([]string{p.severity(r.severity), r.id, strings.Join(wrapped, "\n"), r.layer}); err != nil {
 			return fmt.Errorf("rendering findings: %w", err)
 		}
@@ -334,11 +339,56 @@ type findingRow struct {
 	id       string
 	lines    []string
 	layer    string
+	// prefix and names, when names is set, are a grouped row's last line:
+	// the package, then as many file names as fit the column (fitNames).
+	prefix string
+	names  []string
 }
 
-// maxGroupNames is how many file names a grouped row lists before it
-// counts the rest.
-const maxGroupNames = 8
+// fitNames is a grouped row's file lines, escaped (the names come from
+// the image). In order of preference: "PREFIX a, b, c (N files)" on one
+// line; the prefix on its own line and every name on the next; "PREFIX a,
+// b, … (N files)" with as many names as fit room columns; the prefix on
+// its own line and as many names as fit on the next.
+func fitNames(prefix string, names []string, room int) []string {
+	count := fmt.Sprintf(" (%d files)", len(names))
+	fit := func(head string) (string, bool) {
+		line := head + Escape(names[0])
+		for i, n := range names[1:] {
+			next := line + ", " + Escape(n)
+			tail := count
+			if i+2 < len(names) {
+				tail = ", …" + count
+			}
+			if utf8.RuneCountInString(next+tail) > room {
+				return line + ", …" + count, i > 0 || utf8.RuneCountInString(line+", …"+count) <= room
+			}
+			line = next
+		}
+		return line + count, utf8.RuneCountInString(line+count) <= room
+	}
+	all := strings.Join(escapeAll(names), ", ") + count
+	head := strings.TrimSuffix(Escape(prefix), " ")
+	switch {
+	case utf8.RuneCountInString(Escape(prefix)+all) <= room:
+		return []string{Escape(prefix) + all} // every name, one line
+	case prefix != "" && utf8.RuneCountInString(all) <= room:
+		return []string{head, all} // every name, under the package
+	}
+	if line, ok := fit(Escape(prefix)); ok || prefix == "" {
+		return []string{line}
+	}
+	line, _ := fit("")
+	return []string{head, line}
+}
+
+func escapeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = Escape(s)
+	}
+	return out
+}
 
 // findingRows makes the table's rows: with details one per finding;
 // otherwise the file findings of one check that one package ships (or
@@ -413,11 +463,7 @@ func findingRows(fs []report.Finding, details bool) []findingRow {
 				layers = append(layers, l)
 			}
 		}
-		shown := names
-		if len(shown) > maxGroupNames {
-			shown = append(slices.Clone(names[:maxGroupNames]), "…")
-		}
-		r.lines = append(r.lines, prefix+strings.Join(shown, ", ")+fmt.Sprintf(" (%d files)", len(names)))
+		r.prefix, r.names = prefix, names
 		r.layer = strings.Join(layers, ",")
 		rows = append(rows, r)
 	}
