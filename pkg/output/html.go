@@ -215,15 +215,7 @@ func overallHTMLVerdict(r *report.Report) htmlVerdict {
 // per workload (see markdownWorkloadLead).
 func workloadHTMLVerdict(r *report.Report) htmlVerdict {
 	n := len(r.Workloads)
-	failed, errs := 0, 0
-	for i := range r.Workloads {
-		switch workloadVerdict(r, &r.Workloads[i]).state {
-		case "fail":
-			failed++
-		case "error":
-			errs++
-		}
-	}
+	failed, errs := workloadVerdictCounts(r)
 	findings := 0
 	if s := r.Summary.Workloads; s != nil {
 		findings = s.Findings

@@ -313,13 +313,9 @@ func writeWorkloadMarkdown(b *strings.Builder, r *report.Report, o Options, rule
 	}
 }
 
-// markdownWorkloadLead is the run's verdict, what fails (each failing or
-// incomplete workload with the gate's reasons), the counts of the
-// workload findings and the kinds skipped.
-func markdownWorkloadLead(r *report.Report) string {
-	var b strings.Builder
-	n := len(r.Workloads)
-	failed, errs := 0, 0
+// workloadVerdictCounts counts the workloads whose verdict is fail and
+// error.
+func workloadVerdictCounts(r *report.Report) (failed, errs int) {
 	for i := range r.Workloads {
 		switch workloadVerdict(r, &r.Workloads[i]).state {
 		case "fail":
@@ -328,6 +324,16 @@ func markdownWorkloadLead(r *report.Report) string {
 			errs++
 		}
 	}
+	return failed, errs
+}
+
+// markdownWorkloadLead is the run's verdict, what fails (each failing or
+// incomplete workload with the gate's reasons), the counts of the
+// workload findings and the kinds skipped.
+func markdownWorkloadLead(r *report.Report) string {
+	var b strings.Builder
+	n := len(r.Workloads)
+	failed, errs := workloadVerdictCounts(r)
 	s := r.Summary.Workloads
 	findings := 0
 	if s != nil {
