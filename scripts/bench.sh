@@ -14,8 +14,11 @@
 #   fleet   FLEET images (default 20) in a real registry (docker-registry on
 #           127.0.0.1, pushed with skopeo) sharing a 512 MiB, 3-layer base, each
 #           with a small layer of its own: `imgaudit registry`, cold then warm
-#   syft    `syft scan` on the large image, and imgaudit with its SBOM: syft is SYFT=path,
-#           or on PATH, or built from the syft version in go.mod
+#   syft    `syft scan` on the large image (and on the real one), and imgaudit with its
+#           SBOM: syft is SYFT=path, or on PATH, or built from the syft version in go.mod
+#   real    real content (scripts/realimage.sh: Debian packages, ~1.6 GB, 5 layers of
+#           very different sizes; needs mmdebstrap): checks only with each decompressor
+#           (go, igzip, pigz) and the lean build; the igzip floor beside pigz's
 # For each: pigz -dc over the layer blobs all at once (the parallel floor; 1.00;
 # for the fleet, each distinct blob once), gzip -dc one after another, and
 # imgaudit (median of RUNS runs) with its ratio to the floor. The large case
@@ -24,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
-CASES=${CASES:-"large many deep fleet syft"}
+CASES=${CASES:-"large real many deep fleet syft"}
 SIZE=${SIZE:-1024}
 RUNS=${RUNS:-3}
 WORK=${WORK:-$(mktemp -d /tmp/imgaudit-bench.XXXXXX)}
@@ -54,6 +57,11 @@ floor() {
 	gz=$(for _ in $(seq "$RUNS"); do timeit bash -c 'for f in "$@"; do gzip -dc "$f" >/dev/null; done' _ "${bl[@]}" | cut -d' ' -f1; done | median)
 	row "$name" "pigz -dc, layers in parallel (floor)" "$par" "-" "1.00"
 	row "$name" "gzip -dc, layers in sequence" "$gz" "-" "$(ratio "$gz" "$par")"
+	if command -v igzip >/dev/null; then
+		local ig
+		ig=$(for _ in $(seq "$RUNS"); do timeit bash -c 'for f in "$@"; do igzip -dc <"$f" >/dev/null & done; wait' _ "${bl[@]}" | cut -d' ' -f1; done | median)
+		row "$name" "igzip -dc, layers in parallel" "$ig" "-" "$(ratio "$ig" "$par")"
+	fi
 }
 
 # run NAME LABEL CMD... : median wall and RSS of CMD over RUNS
@@ -96,6 +104,28 @@ for c in $CASES; do
 			fi
 		fi
 		rm -rf "$img"
+		;;
+	real)
+		command -v mmdebstrap >/dev/null || { row "real" "needs mmdebstrap" "-" "-" "-"; continue; }
+		img=$(scripts/realimage.sh "$WORK/real")
+		floor "real" "$img"
+		for d in go igzip pigz; do
+			[ "$d" = go ] || command -v "$d" >/dev/null || { row "real" "$d: not installed" "-" "-" "-"; continue; }
+			run "real" "imgaudit scan, no cache, --decompressor $d" "$WORK/imgaudit" scan -q $nosbom --decompressor "$d" --no-cache -f json -o /dev/null "$img"
+		done
+		run "real" "imgaudit-lean scan (nosbom build)" "$WORK/imgaudit-lean" scan -q --no-cache -f json -o /dev/null "$img"
+		if [[ " $CASES " == *" syft "* ]]; then
+			SYFT=${SYFT:-$(command -v syft || true)}
+			if [ -z "$SYFT" ]; then
+				version=$(go list -m -f '{{.Version}}' github.com/anchore/syft)
+				GOBIN="$WORK" GOFLAGS=-buildvcs=false go install "github.com/anchore/syft/cmd/syft@$version" && SYFT="$WORK/syft"
+			fi
+			if [ -n "$SYFT" ]; then
+				run "real" "syft scan (peer)" "$SYFT" scan -q "oci-dir:$img" -o json
+				run "real" "imgaudit scan with SBOM" "$WORK/imgaudit" scan -q --no-cache -f json -o /dev/null "$img"
+			fi
+		fi
+		rm -rf "$WORK/real"
 		;;
 	many)
 		img="$WORK/many"

@@ -528,7 +528,15 @@ func TestHostilePaths(t *testing.T) {
 	}
 }
 
+// TestCorruptBlobs feeds broken blobs to every decompressor: each must
+// fail the layer as corrupt (and a failing reader as itself).
 func TestCorruptBlobs(t *testing.T) {
+	for name, d := range decompressors(t) {
+		t.Run(name, func(t *testing.T) { testCorruptBlobs(t, d) })
+	}
+}
+
+func testCorruptBlobs(t *testing.T, d layers.Decompressor) {
 	raw := mustTar(t, it.Text("etc/passwd", strings.Repeat("root:x:0:0::/:/bin/sh\n", 100)), it.File("bin/x", 0o755, it.ELF("", 3000)))
 	gzBlob, zsBlob := gz(raw), zst(raw)
 	cases := map[string][]byte{
@@ -548,7 +556,7 @@ func TestCorruptBlobs(t *testing.T) {
 	cases["gzip bad crc"] = bad
 	for name, blob := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Capture: []string{"/etc/passwd"}})
+			_, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Capture: []string{"/etc/passwd"}, Decompressor: d})
 			wantErr(t, err, layers.ErrCorrupt)
 			if errors.Is(err, layers.ErrLimit) {
 				t.Errorf("corrupt blob reported as a limit: %v", err)
@@ -568,13 +576,13 @@ func TestCorruptBlobs(t *testing.T) {
 		"blob of another layer":  blobLayer{good, gz(mustTar(t, it.Text("other", "x")))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := layers.Index(context.Background(), l, layers.Options{})
+			_, err := layers.Index(context.Background(), l, layers.Options{Decompressor: d})
 			wantErr(t, err, layers.ErrCorrupt)
 		})
 	}
 
 	t.Run("failing blob reader is not corrupt", func(t *testing.T) {
-		_, err := layers.Index(context.Background(), failingLayer{good}, layers.Options{})
+		_, err := layers.Index(context.Background(), failingLayer{good}, layers.Options{Decompressor: d})
 		if err == nil || errors.Is(err, layers.ErrCorrupt) || !strings.Contains(err.Error(), "connection reset") {
 			t.Fatalf("err = %v, want the reader's own error, not ErrCorrupt", err)
 		}

@@ -85,6 +85,9 @@ type Options struct {
 	// stores): Index then does not hash the compressed bytes a second time
 	// (about 5% of a scan's CPU). The diffID is always verified.
 	SourceVerifiesDigest bool
+	// Decompressor inflates gzip layers; the zero value is Go's inflater.
+	// It does not change the index (nor the cache key), only the speed.
+	Decompressor Decompressor
 }
 
 // LayerIndex is what one streaming pass over a layer learns. It depends only

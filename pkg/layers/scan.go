@@ -91,41 +91,82 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	br := bufio.NewReaderSize(counted, 1<<16)
 	magic, _ := br.Peek(4)
 
+	// A compressed layer is inflated beside the tar parsing: Go's inflater
+	// on a goroutine of its own (a pipeline of chunks), or a child process.
+	// The uncompressed stream is hashed by the consumer, in both cases.
+	diffHash := sha256.New()
 	var tarStream io.Reader
 	var closer func()
+	var pipe *pipeline
+	var kid *childInflater
 	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b && opts.Decompressor.child():
+		var err error
+		if kid, err = startChild(ctx, opts.Decompressor, br); err != nil {
+			return nil, err
+		}
+		defer kid.wait(true)
+		tarStream = io.TeeReader(kid, diffHash)
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%w: gzip: %w", ErrCorrupt, err)
 		}
 		zr.Multistream(true)
-		tarStream, closer = zr, func() { zr.Close() }
+		closer = func() { zr.Close() }
+		pipe = newPipeline(zr, diffHash)
+		tarStream = pipe
 	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxZstdWindow), zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %w", ErrCorrupt, err)
 		}
-		tarStream, closer = zr, zr.Close
+		closer = zr.Close
+		pipe = newPipeline(zr, diffHash)
+		tarStream = pipe
 	default:
-		tarStream = br
+		tarStream = io.TeeReader(br, diffHash)
 	}
 	if closer != nil {
 		defer closer()
 	}
+	if pipe != nil {
+		// Before the inflater is closed (deferred above, so run after).
+		defer pipe.stop()
+	}
 
-	diffHash := sha256.New()
-	ur := &limitedReader{r: io.TeeReader(tarStream, diffHash), max: lim.MaxLayerBytes}
+	ur := &limitedReader{r: tarStream, max: lim.MaxLayerBytes}
 	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}, capture: newMatcher(opts.Capture), layer: ur}
 	err := ix.run(ctx, ur)
 	if err == nil {
 		// Drain what the tar reader left (padding, trailing zeros) so both
-		// digests cover the whole blob.
-		if _, err = io.Copy(io.Discard, ur); err == nil {
+		// digests cover the whole blob: the uncompressed stream, then (once
+		// nothing else reads it) the compressed one.
+		_, err = io.Copy(io.Discard, ur)
+		if err == nil && kid != nil {
+			err = kid.wait(false)
+		}
+		if pipe != nil {
+			pipe.stop()
+		}
+		if err == nil {
 			_, err = io.Copy(io.Discard, br)
+		}
+	} else if kid != nil && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The child's output ended early: its own failure, when it has
+		// one, is the cause.
+		if kerr := kid.wait(false); kerr != nil {
+			err = kerr
 		}
 	}
 	if err != nil {
+		// Nothing else reads the blob once the inflater has stopped.
+		if pipe != nil {
+			pipe.stop()
+		}
+		if kid != nil {
+			kid.wait(true)
+		}
 		// A failure of the blob's own reader (network, file) is not a
 		// corrupt layer: report it as what it is.
 		if counted.err != nil && counted.err != io.EOF && !errors.Is(err, ErrLimit) {

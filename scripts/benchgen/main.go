@@ -5,6 +5,14 @@
 // Layers are generated in parallel and streamed to disk; memory stays small.
 // -packages N adds a last layer with package databases (N Debian packages,
 // N/4 Python and N/4 Node.js ones), for the SBOM benchmark.
+//
+// -rootfs FILE takes real content instead: a root filesystem as a tar
+// stream (as `mmdebstrap --format=tar` writes it) split into layers by path
+// (-split: groups of prefixes, layers separated by ",", prefixes within
+// one layer by ":"; what no group takes goes into the first, base layer),
+// each entry in its original order; a hard link goes into the layer of
+// its target. The same rootfs and -split give the same image, byte for
+// byte. -images adds the small per-image layers on top as usual.
 package main
 
 import (
@@ -35,12 +43,20 @@ func main() {
 	files := flag.Int("files", 20000, "number of files in all")
 	packages := flag.Int("packages", 0, "add a last layer with a Debian package database of this many packages\n(md5sums, .list files), a quarter as many Python and Node.js packages")
 	images := flag.Int("images", 1, "write this many images sharing the generated layers, each with a small layer of its\nown on top, named app000, app001, ... (org.opencontainers.image.ref.name): a fleet")
+	rootfs := flag.String("rootfs", "", "split this root filesystem tar into layers instead of generating them")
+	split := flag.String("split", "usr/lib,usr/bin:usr/sbin:usr/libexec,var/lib/dpkg,usr/share/doc", "with -rootfs: path prefixes of the layers above the base layer")
 	flag.Parse()
 	if *out == "" || *nLayers < 1 || *images < 1 {
-		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N] [-packages N] [-images N]")
+		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N] [-packages N] [-images N] [-rootfs TAR [-split P,P:P]]")
 		os.Exit(2)
 	}
-	if err := run(*out, *size<<20, *nLayers, *files, *packages, *images); err != nil {
+	base := func(blobs string) ([]desc, []string, error) {
+		return generated(blobs, *size<<20, *nLayers, *files)
+	}
+	if *rootfs != "" {
+		base = func(blobs string) ([]desc, []string, error) { return splitRootfs(blobs, *rootfs, *split) }
+	}
+	if err := run(*out, base, *packages, *images); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
 		os.Exit(1)
 	}
@@ -53,11 +69,51 @@ type desc struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func run(out string, total int64, n, files, packages, images int) error {
+func run(out string, base func(blobs string) ([]desc, []string, error), packages, images int) error {
 	blobs := filepath.Join(out, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return err
 	}
+	layers, diffIDs, err := base(blobs)
+	if err != nil {
+		return err
+	}
+	if packages > 0 {
+		d, diffID, err := writeTarLayer(blobs, func(w io.Writer) error { return packageTar(w, packages) })
+		if err != nil {
+			return err
+		}
+		layers, diffIDs = append(layers, d), append(diffIDs, diffID)
+	}
+	var manifests []desc
+	for img := 0; img < images; img++ {
+		ls, ids := layers, diffIDs
+		if images > 1 {
+			d, diffID, err := writeLayer(blobs, it.SynthSpec{Seed: uint64(1000 + img), Files: 20, Bytes: 256 << 10, Prefix: fmt.Sprintf("app%03d", img)})
+			if err != nil {
+				return err
+			}
+			ls, ids = append(slices.Clone(layers), d), append(slices.Clone(diffIDs), diffID)
+		}
+		md, err := writeImage(blobs, ls, ids)
+		if err != nil {
+			return err
+		}
+		if images > 1 {
+			md.Annotations = map[string]string{"org.opencontainers.image.ref.name": fmt.Sprintf("app%03d", img)}
+		}
+		manifests = append(manifests, md)
+	}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+}
+
+// generated writes n synthetic layers of total bytes and files in all, the
+// first holding half of both.
+func generated(blobs string, total int64, n, files int) ([]desc, []string, error) {
 	specs := make([]it.SynthSpec, n)
 	for i := range specs {
 		share := total / 2 / int64(max(1, n-1))
@@ -87,41 +143,10 @@ func run(out string, total int64, n, files, packages, images int) error {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if packages > 0 {
-		d, diffID, err := writeTarLayer(blobs, func(w io.Writer) error { return packageTar(w, packages) })
-		if err != nil {
-			return err
-		}
-		layers, diffIDs = append(layers, d), append(diffIDs, diffID)
-		n++
-	}
-	var manifests []desc
-	for img := 0; img < images; img++ {
-		ls, ids := layers, diffIDs
-		if images > 1 {
-			d, diffID, err := writeLayer(blobs, it.SynthSpec{Seed: uint64(1000 + img), Files: 20, Bytes: 256 << 10, Prefix: fmt.Sprintf("app%03d", img)})
-			if err != nil {
-				return err
-			}
-			ls, ids = append(slices.Clone(layers), d), append(slices.Clone(diffIDs), diffID)
-		}
-		md, err := writeImage(blobs, ls, ids)
-		if err != nil {
-			return err
-		}
-		if images > 1 {
-			md.Annotations = map[string]string{"org.opencontainers.image.ref.name": fmt.Sprintf("app%03d", img)}
-		}
-		manifests = append(manifests, md)
-	}
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
-	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(out, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	return layers, diffIDs, nil
 }
 
 // writeImage writes the config and manifest of an image made of layers.
