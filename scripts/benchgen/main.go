@@ -43,10 +43,12 @@ func main() {
 	files := flag.Int("files", 20000, "number of files in all")
 	packages := flag.Int("packages", 0, "add a last layer with a Debian package database of this many packages\n(md5sums, .list files), a quarter as many Python and Node.js packages")
 	images := flag.Int("images", 1, "write this many images sharing the generated layers, each with a small layer of its\nown on top, named app000, app001, ... (org.opencontainers.image.ref.name): a fleet")
+	tags := flag.Int("tags", 1, "with -images: this many tags per image, each with a small layer of its own, named\nappNNN:T (T from 1)")
+	bases := flag.Int("bases", 1, "with -images: image i sits on base i%bases, base b being the first (b+1)/bases of the\nlayers (rounded up): a handful of shared bases")
 	rootfs := flag.String("rootfs", "", "split this root filesystem tar into layers instead of generating them")
 	split := flag.String("split", "usr/lib,usr/bin:usr/sbin:usr/libexec,var/lib/dpkg,usr/share/doc", "with -rootfs: path prefixes of the layers above the base layer")
 	flag.Parse()
-	if *out == "" || *nLayers < 1 || *images < 1 {
+	if *out == "" || *nLayers < 1 || *images < 1 || *tags < 1 || *bases < 1 {
 		fmt.Fprintln(os.Stderr, "usage: benchgen -out DIR [-size MiB] [-layers N] [-files N] [-packages N] [-images N] [-rootfs TAR [-split P,P:P]]")
 		os.Exit(2)
 	}
@@ -56,7 +58,7 @@ func main() {
 	if *rootfs != "" {
 		base = func(blobs string) ([]desc, []string, error) { return splitRootfs(blobs, *rootfs, *split) }
 	}
-	if err := run(*out, base, *packages, *images); err != nil {
+	if err := run(*out, base, *packages, fleet{images: *images, tags: *tags, bases: *bases}); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
 		os.Exit(1)
 	}
@@ -69,7 +71,11 @@ type desc struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func run(out string, base func(blobs string) ([]desc, []string, error), packages, images int) error {
+// fleet is how many images share the layers: images x tags, each image on
+// one of bases bases.
+type fleet struct{ images, tags, bases int }
+
+func run(out string, base func(blobs string) ([]desc, []string, error), packages int, f fleet) error {
 	blobs := filepath.Join(out, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return err
@@ -86,23 +92,34 @@ func run(out string, base func(blobs string) ([]desc, []string, error), packages
 		layers, diffIDs = append(layers, d), append(diffIDs, diffID)
 	}
 	var manifests []desc
-	for img := 0; img < images; img++ {
-		ls, ids := layers, diffIDs
-		if images > 1 {
-			d, diffID, err := writeLayer(blobs, it.SynthSpec{Seed: uint64(1000 + img), Files: 20, Bytes: 256 << 10, Prefix: fmt.Sprintf("app%03d", img)})
+	for img := 0; img < f.images; img++ {
+		nb := (len(layers)*(img%f.bases+1) + f.bases - 1) / f.bases
+		for tag := 1; tag <= f.tags; tag++ {
+			ls, ids := layers[:nb], diffIDs[:nb]
+			name := fmt.Sprintf("app%03d", img)
+			if f.tags > 1 {
+				name = fmt.Sprintf("app%03d:%d", img, tag)
+			}
+			if f.images > 1 || f.tags > 1 {
+				seed := uint64(1000 + img)
+				if f.tags > 1 {
+					seed = uint64(100000 + img*1000 + tag)
+				}
+				d, diffID, err := writeLayer(blobs, it.SynthSpec{Seed: seed, Files: 20, Bytes: 256 << 10, Prefix: strings.ReplaceAll(name, ":", "-")})
+				if err != nil {
+					return err
+				}
+				ls, ids = append(slices.Clone(ls), d), append(slices.Clone(ids), diffID)
+			}
+			md, err := writeImage(blobs, ls, ids)
 			if err != nil {
 				return err
 			}
-			ls, ids = append(slices.Clone(layers), d), append(slices.Clone(diffIDs), diffID)
+			if f.images > 1 || f.tags > 1 {
+				md.Annotations = map[string]string{"org.opencontainers.image.ref.name": name}
+			}
+			manifests = append(manifests, md)
 		}
-		md, err := writeImage(blobs, ls, ids)
-		if err != nil {
-			return err
-		}
-		if images > 1 {
-			md.Annotations = map[string]string{"org.opencontainers.image.ref.name": fmt.Sprintf("app%03d", img)}
-		}
-		manifests = append(manifests, md)
 	}
 	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
 	if err := os.WriteFile(filepath.Join(out, "index.json"), idx, 0o644); err != nil {
