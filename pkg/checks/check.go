@@ -50,6 +50,9 @@ type Meta struct {
 	Rationale string `json:"rationale"`
 	// Remediation says how to remove what the check finds.
 	Remediation string `json:"remediation"`
+	// Fix is the remediation in one line of at most 58 characters, for a
+	// report's fix list ("Fix first:"); Remediation says it in full.
+	Fix string `json:"fix,omitempty"`
 	// Notes records the check's exact scope: what it counts and what it
 	// deliberately does not.
 	Notes string `json:"notes,omitempty"`
