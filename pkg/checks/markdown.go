@@ -134,7 +134,7 @@ func WriteMarkdown(w io.Writer, cs []Check, linked ...LinkedChecks) error {
 	p("`IA-SETUID` (the bit; `chmod u-s` clears it and leaves the tool) and `IA-PRIVILEGE-TOOL` (the command; removing it clears both), ")
 	p("and a busybox binary counts under every category its applets name. So that such a file is not read as two, each of its findings ")
 	p("ends its `detail` with the other checks that report the same path: `also IA-PRIVILEGE-TOOL`. ")
-	p("The table names each file under every check that reports it; `--details` shows the cross-reference. ")
+	p("The table names each file under every check that reports it, and a check it summarizes in one row counts them (`4 files (login, util-linux), 2 also IA-SETUID`). ")
 	p("A file deleted by a later layer but still shipped in a lower one is another file than what the final filesystem has at its path.\n")
 	for _, c := range cs {
 		m := c.Meta()
