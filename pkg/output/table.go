@@ -348,9 +348,9 @@ func fixFirst(fixes [][2]string, failing map[string]bool) (kept [][2]string, res
 // summaryNote says, under a findings table, what its summary rows are.
 func summaryNote(failing bool) string {
 	if failing {
-		return "Checks that do not fail the gate: a row each; --details lists every finding."
+		return "One row per check that does not fail the gate; --details lists every finding."
 	}
-	return "Low and info checks: a row each; --details lists every finding."
+	return "One row per low or info check; --details lists every finding."
 }
 
 // findingsTable renders rows as SEVERITY, CHECK, FINDING, LAYER, with
@@ -639,10 +639,12 @@ func summaryRow(fs []report.Finding, checksOf map[string][]string) findingRow {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for _, id := range ids {
-		if len(fs) == 1 {
-			line += ", also " + id
-		} else {
+	switch {
+	case len(ids) == 0:
+	case len(fs) == 1:
+		line += ", also " + strings.Join(ids, ", ")
+	default:
+		for _, id := range ids {
 			line += fmt.Sprintf(", %d also %s", also[id], id)
 		}
 	}
