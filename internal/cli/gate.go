@@ -148,7 +148,7 @@ func outputRules() []output.Rule {
 	for _, m := range metas {
 		r := output.Rule{
 			ID: m.ID, Title: m.Title, Category: string(m.Category), Severity: m.Severity,
-			Rationale: m.Rationale, Remediation: m.Remediation,
+			Rationale: m.Rationale, Remediation: m.Remediation, Fix: m.Fix,
 		}
 		if len(m.Profiles) > 0 {
 			r.Profile = m.Profiles[0]

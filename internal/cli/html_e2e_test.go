@@ -66,6 +66,52 @@ func TestHTMLReportInChromium(t *testing.T) {
 	t.Logf("page %d bytes; two Chromium runs in %v", len(again.stdout), time.Since(start).Round(time.Millisecond))
 }
 
+// TestWorkloadHTMLInChromium renders the HTML report of the README's
+// workload example in headless Chromium: no console message, and the
+// rendered DOM holds each workload's containers with their IW findings and
+// remediations.
+func TestWorkloadHTMLInChromium(t *testing.T) {
+	chromium := e2e.Tool(t, "chromium", "IMGAUDIT_CHROMIUM", "apt-get install -y chromium")
+	dir := t.TempDir()
+	page := filepath.Join(dir, "workload.html")
+	const worker = "registry.example.com/shop/worker@sha256:eefbc38cbf25e5ccc6a5e59e1c30c2abe8b26c74bb5b7694ea9ff88e9834b684"
+	res := runEnv(t, cli.Env{Now: func() time.Time { return fixedNow }}, "workload", "--no-cache", "--no-sbom", "--no-policy", "-q",
+		"-f", "json", "-o", "html="+page,
+		"--image-map", "registry.example.com/shop/api:1.0=oci:"+imagesDir+"/demo",
+		"--image-map", worker+"=oci:"+imagesDir+"/hardened",
+		"../../testdata/workloads/shop.yaml")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1: %s", res.code, res.stderr)
+	}
+	r := decode(t, res.stdout)
+	dom, stderr := runChromium(t, chromium, dir, "--dump-dom", "file://"+page)
+	if errs := consoleMessages(stderr); len(errs) > 0 {
+		t.Errorf("console messages while rendering the report:\n%s", strings.Join(errs, "\n"))
+	}
+	// Chromium serializes text with &, < and > escaped, quotes as they are.
+	text := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	var want []string
+	for _, wl := range r.Workloads {
+		for _, c := range wl.Containers {
+			want = append(want, c.Name, c.Image.Reference)
+			for _, f := range c.Findings {
+				want = append(want, f.ID)
+				if f.Remediation != "" {
+					want = append(want, text.Replace(f.Remediation))
+				}
+			}
+		}
+	}
+	if len(want) < 6 {
+		t.Fatalf("the example has too few findings to check: %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(dom, w) {
+			t.Errorf("the rendered DOM lacks %q", w)
+		}
+	}
+}
+
 // TestChromiumConsoleDetector checks the detector on a page that logs an
 // error and throws: a broken page must make it fire.
 func TestChromiumConsoleDetector(t *testing.T) {

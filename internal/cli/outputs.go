@@ -31,7 +31,7 @@ func (o *outputOptions) AddFlags(cmd *cobra.Command) {
 		"also write the report as `FORMAT=FILE`, repeatable (e.g. -o json=report.json -o sarif=results.sarif);\n"+
 			"a plain FILE gets the --format report instead of standard output; FILE - is standard output")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on standard error")
-	f.BoolVar(&o.showSuppressed, "show-suppressed", false, "list findings a policy ignore suppressed, with the reason, in table and markdown output")
+	f.BoolVar(&o.showSuppressed, "show-suppressed", false, "list findings a policy ignore suppressed, with the reason, in table, markdown and html output")
 	f.BoolVar(&o.details, "details", false, "in the table, one row per finding with its aliases and details (default: the findings of one check and one package share a row)")
 	f.StringVar(&o.showFrom, "severity", "", "in the table, show only findings at or above `SEVERITY` (a display filter: the verdict and other formats are unchanged)")
 }

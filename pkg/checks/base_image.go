@@ -22,6 +22,7 @@ func (*baseImage) Meta() Meta {
 		Severity: Low,
 		Rationale: "A full distribution base ships a shell, a package manager and hundreds of tools and libraries the application never uses: " +
 			"each is attack surface and a source of vulnerability reports.",
+		Fix: "Rebuild on a distroless, Chainguard or scratch base.",
 		Remediation: "Rebuild on a minimal base that fits the application: scratch or gcr.io/distroless/static for a static binary, " +
 			"distroless base/cc for a dynamic one, the distroless or Chainguard runtime image for Java, Node.js or Python.",
 		Notes: "The base kind comes from os-release (Google distroless: PRETTY_NAME \"Distroless\" or /var/lib/dpkg/status.d/), " +

@@ -21,6 +21,7 @@ func BuildTool() Check {
 			Severity: Low,
 			Rationale: "A compiler lets an attacker build exploits and tools inside the container instead of downloading them; " +
 				"build toolchains also bring a large vulnerable surface the application does not need at runtime.",
+			Fix:         "Build in a separate stage; copy only the artifacts.",
 			Remediation: "Build in a separate stage and copy only the artifacts into the final image (multi-stage build).",
 			Notes:       "Cross-compilers named with a GNU target triplet (x86_64-linux-gnu-gcc-12) count.",
 		},

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -39,6 +40,10 @@ func TestCatalogue(t *testing.T) {
 		}
 		if m.Title == "" || m.Rationale == "" || m.Remediation == "" {
 			t.Errorf("%s: title, rationale and remediation are required: %+v", m.ID, m)
+		}
+		// The fix list of an 80-column table gives a fix 58 columns.
+		if n := utf8.RuneCountInString(m.Fix); n == 0 || n > 58 || strings.ContainsAny(m.Fix, "\n\t") {
+			t.Errorf("%s: fix %q: want one line of 1 to 58 characters", m.ID, m.Fix)
 		}
 		if !slices.Contains(categories, m.Category) {
 			t.Errorf("%s: unknown category %q", m.ID, m.Category)

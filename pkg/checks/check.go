@@ -50,6 +50,9 @@ type Meta struct {
 	Rationale string `json:"rationale"`
 	// Remediation says how to remove what the check finds.
 	Remediation string `json:"remediation"`
+	// Fix is the remediation in one line of at most 58 characters, for a
+	// report's fix list ("Fix first:"); Remediation says it in full.
+	Fix string `json:"fix,omitempty"`
 	// Notes records the check's exact scope: what it counts and what it
 	// deliberately does not.
 	Notes string `json:"notes,omitempty"`
@@ -150,8 +153,9 @@ func Metas(cs []Check) []Meta {
 // severity (most severe first), ID, path, name, deleted and layer. Each
 // finding gets its check's ID, category and title, its check's severity
 // unless the check set a lower one (Low to High: published test data), and
-// the check's remediation when it set none. The first error stops the run; it names the
-// check.
+// the check's remediation when it set none. A file that several checks
+// report keeps one finding per check, each naming the others (see
+// crossReference). The first error stops the run; it names the check.
 func Run(ctx context.Context, img *Image, cs []Check) ([]Finding, error) {
 	var all []Finding
 	for _, c := range cs {
@@ -174,8 +178,50 @@ func Run(ctx context.Context, img *Image, cs []Check) ([]Finding, error) {
 			all = append(all, f)
 		}
 	}
+	crossReference(all)
 	SortFindings(all)
 	return all, nil
+}
+
+// crossReference applies the rule of one finding per file per cause. A
+// check reports each file once, whatever names reach it (hardlinks and
+// PATH aliases fold into one finding), and never what another check
+// reports for the same cause (a secret the config still holds is
+// IA-SECRET-ENV's, not IA-SECRET-HISTORY's). A file with several causes
+// (a setuid su is a setuid file and a user-switching tool) keeps a finding
+// per check, since each cause has its own fix: clearing the bit leaves the
+// tool, removing the tool removes both. So that such a file is not read as
+// two, each of its findings ends its detail with the other checks that
+// report the same file: "also IA-PRIVILEGE-TOOL". The same path shipped
+// deleted in a lower layer is another file.
+func crossReference(fs []Finding) {
+	type file struct {
+		path    string
+		deleted bool
+	}
+	ids := map[file][]string{}
+	for _, f := range fs {
+		if f.Path == "" {
+			continue
+		}
+		k := file{f.Path, f.Deleted}
+		if !slices.Contains(ids[k], f.ID) {
+			ids[k] = append(ids[k], f.ID)
+		}
+	}
+	for i, f := range fs {
+		others := slices.DeleteFunc(slices.Clone(ids[file{f.Path, f.Deleted}]), func(id string) bool { return id == f.ID })
+		if f.Path == "" || len(others) == 0 {
+			continue
+		}
+		slices.Sort(others)
+		also := "also " + strings.Join(others, ", ")
+		if f.Detail == "" {
+			fs[i].Detail = also
+		} else {
+			fs[i].Detail = f.Detail + "; " + also
+		}
+	}
 }
 
 // SortFindings sorts findings deterministically: severity (most severe

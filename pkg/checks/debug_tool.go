@@ -18,6 +18,7 @@ func DebugTool() Check {
 			Category:    CategoryDebugTool,
 			Severity:    Medium,
 			Rationale:   "Debuggers and tracers read other processes' memory (keys, tokens) and inject code; packet capture sniffs cluster traffic.",
+			Fix:         "Remove it; debug with `kubectl debug` instead.",
 			Remediation: "Debug with an ephemeral debug container (`kubectl debug`) instead of shipping the tools; remove them from the final image.",
 		},
 		tools: debugTools(),

@@ -27,6 +27,7 @@ func (*fileCapability) Meta() Meta {
 			"as a setuid bit gives root's: cap_setuid, cap_dac_override, cap_sys_admin and the like make any user root-equivalent. " +
 			"With the effective bit set the kernel raises the capabilities at exec; a container that drops them " +
 			"(`capabilities: drop: [ALL]`) then fails to start the file with \"operation not permitted\".",
+		Fix: "Drop the capability (`setcap -r FILE`).",
 		Remediation: "Remove the capability in the step that set it (`setcap -r FILE`) or do not copy the attribute into the image; " +
 			"to bind a low port, set net.ipv4.ip_unprivileged_port_start or add NET_BIND_SERVICE to the container instead.",
 		Notes: "Files of the final filesystem only: a later layer that rewrites the file without the attribute clears it, " +

@@ -20,6 +20,7 @@ func (*healthcheck) Meta() Meta {
 		Severity: Low,
 		Rationale: "Without a health check, Docker and Swarm keep routing to a hung or half-compromised container; " +
 			"a failing check gets it replaced. (Kubernetes ignores HEALTHCHECK and uses probes.)",
+		Fix: "Add an exec-form HEALTHCHECK calling the app's probe.",
 		Remediation: "Add a HEALTHCHECK in exec form that calls the application's own probe, e.g. " +
 			"`HEALTHCHECK CMD [\"/app\", \"healthcheck\"]`, without adding curl or a shell; on Kubernetes define liveness and readiness probes.",
 		Notes: "HEALTHCHECK NONE counts as missing.",

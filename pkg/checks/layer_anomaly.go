@@ -22,6 +22,7 @@ func (*layerAnomaly) Meta() Meta {
 		Rationale: "Entries that extractors disagree on (a file written through a symlinked directory, the same path twice in a layer, " +
 			"a hardlink to nothing, a whiteout of the root, absolute names) can show a scanner one filesystem and the runtime another, " +
 			"hiding a file from review.",
+		Fix:         "Rebuild the layer with a standard builder.",
 		Remediation: "Rebuild the layer with a standard builder (BuildKit, ko, apko, Bazel rules_oci) from a clean context.",
 		Notes: "Kinds absolute-name, through-symlink, parent-not-dir, duplicate, hardlink-missing, unsupported-type, bad-whiteout, empty-name, " +
 			"runtime-divergence (overlayfs and containerd's native applier unpack the path differently; the audit covers both). " +

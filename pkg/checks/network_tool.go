@@ -28,6 +28,7 @@ func NetworkTool() Check {
 			Severity: Medium,
 			Rationale: "Download and connection tools are how an attacker fetches a second-stage payload, exfiltrates data, " +
 				"opens a reverse shell or scans the cluster network from inside the pod.",
+			Fix: "Remove it; fetch build inputs in a build stage.",
 			Remediation: "Remove the tool from the final image (fetch build inputs in a build stage instead); " +
 				"for health checks, use the application's own endpoint or a small static probe binary.",
 			Notes: "Busybox applet links (wget, nc, ping ...) count under this category on the busybox binary. " +

@@ -23,6 +23,7 @@ func PackageManager() Check {
 			Severity: Medium,
 			Rationale: "A package manager lets an attacker install any tool the image left out (compilers, scanners, reverse shells) " +
 				"and tampers with the software inventory scanners rely on.",
+			Fix: "Ship a final stage without a package manager.",
 			Remediation: "Install dependencies in a build stage and copy only the results into a final stage without a package manager " +
 				"(distroless, Chainguard, scratch); or, where the distribution allows it, remove the package manager in the last step " +
 				"(each finding names the command for the image's own package manager).",

@@ -87,6 +87,7 @@ func (*packageRecord) Meta() Meta {
 		Rationale: "A tool deleted with `rm` instead of the package manager leaves the package database saying it is installed: " +
 			"SBOMs and vulnerability scanners keep reporting it, the files may still ship in a lower layer, " +
 			"and the image's real contents can no longer be trusted from its inventory.",
+		Fix: "Uninstall the package with its package manager.",
 		Remediation: "Uninstall the package with the package manager (`apt-get purge -y PKG`, `apk del PKG`) in the step that installed it, " +
 			"instead of deleting its files.",
 		Notes: "Covers the commands of the tool categories (shells, package managers, network, permission, privilege, debug, build tools, SSH servers) " +

@@ -22,6 +22,7 @@ func (*pathEscape) Meta() Meta {
 		Severity: High,
 		Rationale: "A tar entry named ../../x, or a link whose target climbs above the root, is how a hostile layer writes outside " +
 			"the extraction directory of a naive extractor (a CI job, a scanner, `docker cp`). Standard builders do not produce them.",
+		Fix:         "Rebuild the layer; treat the image as hostile until then.",
 		Remediation: "Find out which tool produced the layer and rebuild it; treat the image as hostile until then.",
 		Notes: "Kinds escaping-name (entry name with .. above the root) and escaping-link (relative link target above the root). " +
 			"imgaudit itself keeps such entries inside the root.",

@@ -18,6 +18,7 @@ func PermissionTool() Check {
 			Severity: Low,
 			Rationale: "chmod and friends let an attacker make a dropped payload executable (`chmod +x`), " +
 				"loosen permissions for persistence, or set file capabilities.",
+			Fix:         "Set modes at build time (COPY --chmod); drop the tool.",
 			Remediation: "Set modes and owners at build time (COPY --chmod/--chown) and ship a final image without these tools (distroless, scratch).",
 		},
 		tools: permissionTools(),

@@ -17,6 +17,7 @@ func PrivilegeTool() Check {
 			Severity: Medium,
 			Rationale: "sudo, su and doas are the usual way from an application user to root (a sudoers rule, a known or empty password, " +
 				"a setuid bit); gosu and su-exec are only needed by entrypoints that start as root.",
+			Fix:         "Run as a non-root USER from the start; drop the tool.",
 			Remediation: "Run as a non-root USER from the start instead of switching users at runtime, and remove the tool from the final image.",
 		},
 		tools: privilegeTools(),

@@ -20,6 +20,7 @@ func (*rootUser) Meta() Meta {
 		Severity: High,
 		Rationale: "Root in the container owns every file of the image, can use every capability the runtime grants, " +
 			"and is root on the host after any container escape.",
+		Fix: "End with a numeric non-root USER, e.g. `USER 65532:65532`.",
 		Remediation: "Add a numeric non-root user as the last USER instruction, e.g. `USER 65532:65532` " +
 			"(distroless and Chainguard images ship uid 65532 \"nonroot\"), and make the files the application writes owned by it.",
 		Notes: "The user is resolved with the container runtime's own parser (github.com/moby/sys/user, as runc, Docker and containerd do): " +

@@ -22,6 +22,7 @@ func (*secretEnv) Meta() Meta {
 		Severity: Critical,
 		Rationale: "ENV values are stored in the image config: anyone who can pull the image reads them (`docker inspect`), " +
 			"and every process in the container, and its crash dumps, inherit them.",
+		Fix: "Remove the ENV, rotate it, pass secrets at runtime.",
 		Remediation: "Remove the ENV instruction and rotate the credential; pass secrets at runtime (Kubernetes Secrets, a secret manager, " +
 			"a mounted file with a *_FILE variable pointing to it) and use `RUN --mount=type=secret` at build time.",
 		Notes: "A variable is reported when its name says it holds a credential (words PASSWORD, PASSWD, PASSPHRASE, PASS, PWD, SECRET, TOKEN, " +

@@ -38,6 +38,7 @@ func (*secretFile) Meta() Meta {
 		Severity: Critical,
 		Rationale: "Anyone who can pull the image can read every file in it, including files a later layer deleted: " +
 			"`rm` in a later step only hides a file, the lower layer's blob still ships it.",
+		Fix: "Rotate it; keep it out of every layer (secret mount).",
 		Remediation: "Remove the file from the build context (.dockerignore) or use a BuildKit secret mount, " +
 			"delete it in the same RUN step that created it (or use a multi-stage build) so no layer ships it, and rotate the credential.",
 		Notes: "Private keys are found by content (a PEM or OpenSSH private key block in the first 4 KiB; not in source code files such as .py, .js or .go, " +

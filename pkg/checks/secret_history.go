@@ -22,6 +22,7 @@ func (*secretHistory) Meta() Meta {
 		Severity: Critical,
 		Rationale: "Every build step's command line is kept in the image config (`docker history --no-trunc`): build arguments used by RUN steps, " +
 			"ENV values that a later step overwrote, and passwords typed on command lines stay readable by anyone who can pull the image.",
+		Fix: "Rotate it; pass it with `RUN --mount=type=secret`.",
 		Remediation: "Rotate the credential, and pass it with a BuildKit secret mount (`RUN --mount=type=secret,id=token ...`) " +
 			"instead of ARG, ENV or a command-line option.",
 		Notes: "Looks for NAME=value assignments with a credential name (ARG, ENV, RUN's |N NAME=value build-argument prefix, --build-arg, " +

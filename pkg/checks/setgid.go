@@ -20,6 +20,7 @@ func (*setgid) Meta() Meta {
 		Severity: Medium,
 		Rationale: "A setgid executable runs with its group's identity whoever starts it (shadow, tty, mail ...): " +
 			"a bug in it gives that group's access, such as reading /etc/shadow.",
+		Fix: "Clear the bit (`chmod g-s FILE`) or remove the file.",
 		Remediation: "Remove the file, or clear the bit in the step that installed it (`chmod g-s FILE`); " +
 			"run containers with no-new-privileges (allowPrivilegeEscalation: false).",
 		Notes: "Regular files of the final filesystem only. A setgid directory is not reported: " +

@@ -23,6 +23,7 @@ func (*setuid) Meta() Meta {
 		Severity: High,
 		Rationale: "A setuid executable runs with its owner's identity (usually root) whoever starts it: " +
 			"any bug in it, or in what it loads, is a privilege escalation to that owner.",
+		Fix: "Clear the bit (`chmod u-s FILE`) or remove the file.",
 		Remediation: "Remove the file, or clear the bit in the step that installed it (`chmod u-s FILE`); " +
 			"run containers with no-new-privileges (allowPrivilegeEscalation: false) as a second line.",
 		Notes: "Only the final filesystem counts: a bit cleared by a later layer is no finding. Regular files only " +

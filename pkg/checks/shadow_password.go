@@ -25,6 +25,7 @@ func (*shadowPassword) Meta() Meta {
 		Severity: High,
 		Rationale: "An empty password lets any user become that account with su (CVE-2019-5021 gave Alpine's root one); " +
 			"a password hash baked into the image is shared by every container and can be cracked offline by anyone who pulls it.",
+		Fix: "Lock the account (`passwd -l NAME`).",
 		Remediation: "Lock the account (`passwd -l NAME`, or `*` in the password field of /etc/shadow) in the step that set the password; " +
 			"containers need no login passwords.",
 		Notes: "Reads /etc/shadow, and /etc/passwd password fields other than \"x\" (a hash there is world-readable). " +

@@ -20,6 +20,7 @@ func Shell() Check {
 			Severity: Medium,
 			Rationale: "A shell turns any command injection or remote code execution into an interactive foothold: " +
 				"the attacker can chain every other tool in the image, write scripts and persist. Exec-form ENTRYPOINTs do not need one.",
+			Fix: "Build the final stage on a base without a shell.",
 			Remediation: "Build the final stage FROM a base without a shell (gcr.io/distroless/*, cgr.dev/chainguard/* without -dev, or scratch), " +
 				"copy only the application into it, and use exec-form ENTRYPOINT/CMD.",
 			Notes: "A busybox multi-call binary counts as a shell whatever name reaches it, because it runs the applet argv[0] names.",

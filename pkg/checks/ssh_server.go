@@ -17,6 +17,7 @@ func SSHServer() Check {
 			Severity: High,
 			Rationale: "An SSH daemon in a container is a second, unmonitored way in, usually with host keys baked into the image " +
 				"and shared by every container started from it.",
+			Fix:         "Remove the SSH server; use `kubectl exec` for access.",
 			Remediation: "Remove the SSH server; use `kubectl exec`/`docker exec` or an ephemeral debug container for access.",
 		},
 		tools: sshServerTools(),

@@ -20,6 +20,7 @@ func (*userName) Meta() Meta {
 		Severity: Medium,
 		Rationale: "The user is non-root according to the image's /etc/passwd, but Kubernetes runAsNonRoot cannot verify a name " +
 			"and refuses to start the pod; the uid also changes silently whenever /etc/passwd does.",
+		Fix:         "Use the numeric UID, e.g. `USER 65532:65532`.",
 		Remediation: "Use the numeric UID instead of the name, e.g. `USER 65532:65532`.",
 		Notes:       "Applies to non-numeric users that /etc/passwd maps to a non-zero uid.",
 		Needs:       userNeeds(),

@@ -24,6 +24,7 @@ func (*userUnknown) Meta() Meta {
 		Severity: High,
 		Rationale: "The configured user is a name the image's /etc/passwd does not define: nothing proves it is not root, " +
 			"and runtimes fail to start the container or fall back unpredictably. imgaudit fails closed.",
+		Fix: "Use a numeric USER, e.g. `USER 65532:65532`.",
 		Remediation: "Use a numeric UID, e.g. `USER 65532:65532`, so that Kubernetes runAsNonRoot can verify it; " +
 			"if a name is needed, create the account (with a non-zero uid) in the image.",
 		Notes: "Applies to every user the container runtime cannot resolve and that no reading makes root (see IA-ROOT-USER): a name /etc/passwd lacks " +

@@ -24,6 +24,7 @@ func (*worldWritable) Meta() Meta {
 		Severity: Medium,
 		Rationale: "Any user in the container can change a world-writable file (plant code in a script or library the application runs) " +
 			"or, in a world-writable directory without the sticky bit, replace or delete other users' files.",
+		Fix:         "`chmod o-w` it, or `chmod 1777` a shared directory.",
 		Remediation: "Remove write permission for others (`chmod o-w`) in the step that created it, or set the sticky bit on shared directories (`chmod 1777`).",
 		Notes: "Regular files and FIFOs with o+w, and directories with o+w and no sticky bit (/tmp with 1777 is fine). " +
 			"Symlinks are not reported (their mode means nothing) nor device nodes (a runtime replaces /dev, and /dev/null is 0666 by design).",

@@ -25,7 +25,7 @@ func TestFindingRows(t *testing.T) {
 	for i := range 10 {
 		fs = append(fs, report.Finding{ID: "IA-DEBUG-TOOL", Title: "Debugging tool available", Severity: report.Medium, Path: fmt.Sprintf("/usr/bin/t%d", i), Layer: layer0})
 	}
-	rows := findingRows(fs, false)
+	rows := findingRows(fs, rowView{versions: true})
 	var got []string
 	for _, r := range rows {
 		lines := r.lines
@@ -45,7 +45,7 @@ func TestFindingRows(t *testing.T) {
 		t.Errorf("grouped rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// --details: one row per finding, aliases shown.
-	rows = findingRows(fs, true)
+	rows = findingRows(fs, rowView{details: true})
 	if len(rows) != len(fs) || !slices.Contains(rows[0].lines, "also /bin/apt") {
 		t.Errorf("details: %d rows for %d findings; first %v", len(rows), len(fs), rows[0].lines)
 	}
@@ -53,11 +53,15 @@ func TestFindingRows(t *testing.T) {
 
 func TestFixFirst(t *testing.T) {
 	fixes := [][2]string{{"IA-SECRET-ENV", "a"}, {"IA-SHELL", "b"}, {"packages", "c"}, {"IA-BASE", "d"}}
-	kept, rest := fixFirst(fixes, &report.ImageGate{Reasons: []string{"IA-SECRET-ENV: 1 critical finding", "new IA-BASE: 1 low finding"}})
+	failing := failingChecks(&report.ImageGate{Reasons: []string{"IA-SECRET-ENV: 1 critical finding", "new IA-BASE: 1 low finding", "scan incomplete, image not assessed: x: y"}})
+	if len(failing) != 2 {
+		t.Errorf("failing checks %v", failing)
+	}
+	kept, rest := fixFirst(fixes, failing)
 	if len(kept) != 3 || kept[0][0] != "IA-SECRET-ENV" || kept[1][0] != "packages" || kept[2][0] != "IA-BASE" || !slices.Equal(rest, []string{"IA-SHELL"}) {
 		t.Errorf("kept %v rest %v", kept, rest)
 	}
-	if kept, rest := fixFirst(fixes, &report.ImageGate{}); len(kept) != 4 || rest != nil {
+	if kept, rest := fixFirst(fixes, failingChecks(&report.ImageGate{})); len(kept) != 4 || rest != nil {
 		t.Errorf("a passing image keeps every fix: %v %v", kept, rest)
 	}
 }

@@ -11,10 +11,13 @@ import (
 )
 
 // WriteHTML renders the report as one self-contained HTML page for a
-// person or a fleet: the run's verdict and totals first, an images ×
-// categories heat map, the layers that bring findings into most images
-// (when the report carries a fleet summary), then per image its header,
-// a layer timeline (what each Dockerfile step added) and its findings.
+// person or a fleet: the run's verdict and totals first; for a workload
+// run, each workload with its containers and their cross-check (IW)
+// findings; an images × categories heat map, the layers that bring
+// findings into most images (when the report carries a fleet summary),
+// then per image its header, a layer timeline (what each Dockerfile step
+// added) and its findings. Suppressed findings are listed only with
+// o.ShowSuppressed, as in the table and the Markdown; otherwise counted.
 //
 // The page loads nothing: its CSS is inline, it has no script, and its
 // Content-Security-Policy forbids every fetch. Every value from an image,
@@ -54,12 +57,40 @@ type htmlVerdict struct {
 	Text  string
 }
 
-// htmlWorkload is one workload of a workload run, with the gate's verdict.
+// htmlWorkload is one workload of a workload run, with the gate's verdict
+// and its containers.
 type htmlWorkload struct {
-	Kind    string
-	Name    string
-	Where   string
-	Verdict htmlVerdict
+	Anchor     string
+	Kind       string
+	Name       string
+	Where      string
+	Verdict    htmlVerdict
+	Containers []htmlContainer
+}
+
+// htmlContainer is one container of a workload: its image, Pod Security
+// level and cross-check (IW) findings, open ones first, then mitigated,
+// then suppressed (only with Options.ShowSuppressed).
+type htmlContainer struct {
+	Kind        string
+	Name        string
+	Image       string
+	PodSecurity string
+	Violations  []string
+	Error       string
+	Findings    []htmlWorkloadFinding
+	// Hidden says how many suppressed findings are not listed, "" for none.
+	Hidden string
+}
+
+type htmlWorkloadFinding struct {
+	Severity    string
+	Check       string
+	Message     string
+	Path        string
+	Remediation string
+	Status      string // "", "mitigated by the pod spec" or "suppressed: ..."
+	Muted       bool   // mitigated or suppressed
 }
 
 type htmlCount struct {
@@ -95,7 +126,9 @@ type htmlImage struct {
 	Facts     [][2]string
 	Timeline  []htmlStep
 	Findings  []htmlFinding
-	Fixes     [][2]string
+	// Hidden says how many suppressed findings are not listed, "" for none.
+	Hidden string
+	Fixes  [][2]string
 }
 
 // htmlStep is one entry of a layer timeline: a layer, the image config, or
@@ -142,6 +175,7 @@ func newHTMLView(r *report.Report, o Options) htmlView {
 	for s := report.Critical; s >= report.Info; s-- {
 		v.Severities = append(v.Severities, htmlCount{Severity: s.String(), N: bySeverity[s]})
 	}
+	rules := indexRules(o.Rules)
 	if r.Workloads != nil {
 		// The gate decides per workload: the page leads with that.
 		v.Verdict, v.Totals = workloadHTMLVerdict(r), Escape("Workload findings: "+workloadTotals(r))
@@ -152,9 +186,13 @@ func newHTMLView(r *report.Report, o Options) htmlView {
 			if state == "" {
 				state = "findings"
 			}
-			v.Workloads = append(v.Workloads, htmlWorkload{Kind: Escape(wl.Kind), Name: Escape(workloadName(wl)),
+			hw := htmlWorkload{Anchor: fmt.Sprintf("workload-%d", i+1), Kind: Escape(wl.Kind), Name: Escape(workloadName(wl)),
 				Where:   Escape(fmt.Sprintf("%s:%d", wl.File, wl.Line)),
-				Verdict: htmlVerdict{Label: wv.label(), State: state, Text: Escape(oneLine(wv.text))}})
+				Verdict: htmlVerdict{Label: wv.label(), State: state, Text: Escape(oneLine(wv.text))}}
+			for _, c := range wl.Containers {
+				hw.Containers = append(hw.Containers, newHTMLContainer(c, o, rules))
+			}
+			v.Workloads = append(v.Workloads, hw)
 		}
 	}
 	v.Categories, v.Rows = heatMap(r)
@@ -172,9 +210,8 @@ func newHTMLView(r *report.Report, o Options) htmlView {
 				g.Reference, g.FailingNew, newThreshold(r.Gate), g.Added, g.Baseline)))
 		}
 	}
-	rules := indexRules(o.Rules)
 	for i := range r.Images {
-		v.Images = append(v.Images, newHTMLImage(r, i, rules))
+		v.Images = append(v.Images, newHTMLImage(r, i, rules, o.ShowSuppressed))
 	}
 	if r.Policy != nil {
 		v.Policy = Escape(policyLine(r.Policy))
@@ -319,7 +356,75 @@ func heatMap(r *report.Report) ([]string, []htmlHeatRow) {
 
 func imageAnchor(i int) string { return fmt.Sprintf("image-%d", i+1) }
 
-func newHTMLImage(r *report.Report, i int, rules ruleIndex) htmlImage {
+// newHTMLContainer is a workload's container as the page shows it, the
+// suppressed findings listed only with o.ShowSuppressed, as in the table
+// and the Markdown. A finding's remediation is its own, else its check's.
+func newHTMLContainer(c report.Container, o Options, rules ruleIndex) htmlContainer {
+	img := c.Image.Reference
+	if c.Image.Digest != "" {
+		img += " " + shortDigest(c.Image.Digest)
+	}
+	h := htmlContainer{Kind: containerKind(c), Name: Escape(c.Name), Image: Escape(img), Error: Escape(oneLine(c.Image.Error))}
+	if c.PodSecurity.Level != "" {
+		h.PodSecurity = Escape(fmt.Sprintf("%s (%s)", c.PodSecurity.Level, plural(len(c.PodSecurity.Violations), "violation")))
+	}
+	for _, pv := range c.PodSecurity.Violations {
+		line := pv.Level + ": " + pv.Reason
+		if pv.Detail != "" {
+			line += ": " + pv.Detail
+		}
+		h.Violations = append(h.Violations, Escape(oneLine(line)))
+	}
+	fs, hidden := containerFindings(c, o.ShowSuppressed)
+	h.Hidden = hiddenText(hidden)
+	for _, f := range fs {
+		msg := f.Title
+		if f.Detail != "" {
+			msg += ": " + f.Detail
+		}
+		fix := f.Remediation
+		if r := rules[f.ID]; fix == "" && r != nil {
+			fix = r.Remediation
+		}
+		hf := htmlWorkloadFinding{Severity: f.Severity.String(), Check: Escape(f.ID), Message: Escape(oneLine(msg)),
+			Path: Escape(f.Path), Remediation: Escape(oneLine(fix))}
+		switch s := f.Suppressed; {
+		case s != nil:
+			hf.Status, hf.Muted = Escape(suppressedText(s)), true
+		case f.Mitigated:
+			hf.Status, hf.Muted = "mitigated by the pod spec", true
+		}
+		h.Findings = append(h.Findings, hf)
+	}
+	return h
+}
+
+// hiddenText says how many suppressed findings a section does not list.
+func hiddenText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return plural(n, "finding") + " suppressed by policy (--show-suppressed lists them)."
+}
+
+// suppressedText says why and until when a policy suppressed a finding:
+// "suppressed: REASON (.imgaudit.yaml:9, until 2099-12-31)".
+func suppressedText(s *report.Suppression) string {
+	text := "suppressed: " + oneLine(s.Reason)
+	var where []string
+	if s.Policy != "" {
+		where = append(where, s.Policy)
+	}
+	if s.Expires != "" {
+		where = append(where, "until "+s.Expires)
+	}
+	if len(where) > 0 {
+		text += " (" + strings.Join(where, ", ") + ")"
+	}
+	return text
+}
+
+func newHTMLImage(r *report.Report, i int, rules ruleIndex, showSuppressed bool) htmlImage {
 	img := &r.Images[i]
 	h := htmlImage{Anchor: imageAnchor(i), Reference: Escape(img.Reference), Verdict: imageHTMLVerdict(imageVerdict(r, img))}
 	facts := [][2]string{
@@ -346,9 +451,15 @@ func newHTMLImage(r *report.Report, i int, rules ruleIndex) htmlImage {
 	}
 	open := sortedFindings(img.Findings, false)
 	h.Timeline = timeline(img, open)
+	hidden := 0
 	for _, f := range sortedFindings(img.Findings, true) {
+		if f.Suppressed != nil && !showSuppressed {
+			hidden++
+			continue
+		}
 		h.Findings = append(h.Findings, newHTMLFinding(f))
 	}
+	h.Hidden = hiddenText(hidden)
 	fixes := remediations(open, rules)
 	for _, cmd := range packageRemovals(open) {
 		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: " + cmd + "."})
@@ -470,18 +581,7 @@ func newHTMLFinding(f report.Finding) htmlFinding {
 		}
 	}
 	if s := f.Suppressed; s != nil {
-		text := "suppressed: " + oneLine(s.Reason)
-		var where []string
-		if s.Policy != "" {
-			where = append(where, s.Policy)
-		}
-		if s.Expires != "" {
-			where = append(where, "until "+s.Expires)
-		}
-		if len(where) > 0 {
-			text += " (" + strings.Join(where, ", ") + ")"
-		}
-		h.Suppressed = Escape(text)
+		h.Suppressed = Escape(suppressedText(s))
 	}
 	return h
 }
@@ -506,6 +606,7 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 1.6em; margin: 0 0 .4em; }
 h2 { font-size: 1.25em; margin: 1.6em 0 .5em; border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
 h3 { font-size: 1.05em; margin: 1.2em 0 .4em; }
+h4 { font-size: 1em; margin: 1em 0 .3em; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
 table { border-collapse: collapse; margin: .4em 0; }
 th, td { border: 1px solid #d0d7de; padding: .3em .55em; text-align: left; vertical-align: top; }
@@ -559,9 +660,26 @@ footer { margin-top: 2.5em; color: #57606a; font-size: .9em; }
 <table>
 <thead><tr><th>Workload</th><th>Manifest</th><th>Verdict</th></tr></thead>
 <tbody>
-{{range .Workloads}}<tr><td>{{.Kind}} <span class="mono">{{.Name}}</span></td><td class="mono">{{.Where}}</td><td><span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span> {{.Verdict.Text}}</td></tr>
+{{range .Workloads}}<tr><td>{{.Kind}} <a class="mono" href="#{{.Anchor}}">{{.Name}}</a></td><td class="mono">{{.Where}}</td><td><span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span> {{.Verdict.Text}}</td></tr>
 {{end}}</tbody>
 </table>
+{{range .Workloads}}
+<section class="workload" id="{{.Anchor}}">
+<h3>{{.Kind}} <span class="mono">{{.Name}}</span> <span class="tag v-{{.Verdict.State}}">{{.Verdict.Label}}</span></h3>
+<p class="muted mono">{{.Where}}</p>
+{{range .Containers}}<h4>{{.Kind}} <span class="mono">{{.Name}}</span></h4>
+<p>Image <span class="mono">{{.Image}}</span>{{if .PodSecurity}}; Pod Security: <strong>{{.PodSecurity}}</strong>{{end}}</p>
+{{if .Error}}<p class="verdict v-error">Image not audited: {{.Error}}</p>{{end}}
+{{if .Violations}}<ul class="muted">{{range .Violations}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Findings}}<table class="findings">
+<thead><tr><th>Severity</th><th>Check</th><th>Finding</th><th>Remediation</th></tr></thead>
+<tbody>
+{{range .Findings}}<tr{{if .Muted}} class="suppressed"{{end}}><td><span class="sev s-{{.Severity}}">{{.Severity}}</span></td><td class="mono">{{.Check}}</td><td>{{.Message}}{{if .Path}}<br><span class="mono">{{.Path}}</span>{{end}}{{if .Status}}<br><em>{{.Status}}</em>{{end}}</td><td>{{.Remediation}}</td></tr>
+{{end}}</tbody>
+</table>{{else}}{{if not .Error}}<p class="muted">No findings.</p>{{end}}{{end}}
+{{if .Hidden}}<p class="muted">{{.Hidden}}</p>{{end}}
+{{end}}</section>
+{{end}}
 <p class="muted">The images below are those of the workloads' containers; their findings before the pod specs are applied.</p>
 </section>
 {{end}}
@@ -609,6 +727,7 @@ footer { margin-top: 2.5em; color: #57606a; font-size: .9em; }
 {{range .Findings}}<tr{{if .Suppressed}} class="suppressed"{{end}}><td><span class="sev s-{{.Severity}}">{{.Severity}}</span></td><td class="mono">{{.Check}}</td><td>{{if .Where}}<span class="mono">{{.Where}}</span>{{end}}{{if .Also}}<br><span class="muted mono">{{.Also}}</span>{{end}}</td><td>{{.Title}}{{range .Detail}}<br>{{.}}{{end}}{{if .Suppressed}}<br><em>{{.Suppressed}}</em>{{end}}</td><td>{{.Package}}</td><td class="mono">{{.Layer}}</td></tr>
 {{end}}</tbody>
 </table>{{end}}
+{{if .Hidden}}<p class="muted">{{.Hidden}}</p>{{end}}
 {{if .Fixes}}<h3>How to fix</h3>
 <ul>{{range .Fixes}}<li><strong>{{index . 0}}</strong>: {{index . 1}}</li>{{end}}</ul>{{end}}
 </section>

@@ -21,11 +21,13 @@ func fleetFixture() *report.Report {
 
 func TestGoldenHTML(t *testing.T) {
 	workloads := func() *report.Report { return evaluatedWorkloads(t) }
-	for name, r := range map[string]func() *report.Report{"report.html": fleetFixture, "report.nofleet.html": fixture, "workload.html": workloads} {
+	for name, r := range map[string]func() *report.Report{"report.html": fleetFixture, "report.nofleet.html": fixture,
+		"workload.html": workloads, "workload.show-suppressed.html": workloads} {
 		t.Run(name, func(t *testing.T) {
-			got := render(t, output.FormatHTML, r(), output.Options{Rules: rules()})
+			o := output.Options{Rules: append(rules(), workloadRules()...), ShowSuppressed: strings.Contains(name, "show-suppressed")}
+			got := render(t, output.FormatHTML, r(), o)
 			golden(t, name, got)
-			if again := render(t, output.FormatHTML, r(), output.Options{Rules: rules()}); !bytes.Equal(got, again) {
+			if again := render(t, output.FormatHTML, r(), o); !bytes.Equal(got, again) {
 				t.Error("two renderings of the same report differ")
 			}
 		})
@@ -37,7 +39,7 @@ func TestGoldenHTML(t *testing.T) {
 // offending layers (only when the report carries a fleet summary), then
 // each image with its tags, timeline and findings.
 func TestHTMLSections(t *testing.T) {
-	page := string(render(t, output.FormatHTML, fleetFixture(), output.Options{Rules: rules()}))
+	page := string(render(t, output.FormatHTML, fleetFixture(), output.Options{Rules: rules(), ShowSuppressed: true}))
 	text := pageText(t, page)
 	order := []string{
 		"ERROR — 1 of 3 images could not be scanned completely; 1 has findings at or above high",
@@ -64,6 +66,12 @@ func TestHTMLSections(t *testing.T) {
 			t.Fatalf("%q missing after offset %d of the page text:\n%s", want, at, text)
 		}
 		at += i
+	}
+	// Without --show-suppressed the suppressed finding is counted, not
+	// listed, as in the table and the Markdown.
+	hidden := pageText(t, string(render(t, output.FormatHTML, fleetFixture(), output.Options{Rules: rules()})))
+	if strings.Contains(hidden, "health probe") || !strings.Contains(hidden, "1 finding suppressed by policy (--show-suppressed lists them).") {
+		t.Errorf("suppressed finding without --show-suppressed:\n%s", hidden)
 	}
 	// The verdict is the gate's: the same run without a gate has none.
 	r := fixture()
@@ -96,6 +104,49 @@ func TestHTMLWorkloadVerdict(t *testing.T) {
 		}
 	}
 	t.Fatalf("no verdict in the markdown:\n%s", md)
+}
+
+// TestHTMLWorkloadContainers: each workload lists its containers with
+// their image, Pod Security level and IW findings (ID, severity, message,
+// remediation), open ones first, then mitigated; suppressed ones are
+// listed only with ShowSuppressed, as the table and the Markdown do.
+func TestHTMLWorkloadContainers(t *testing.T) {
+	o := output.Options{Rules: workloadRules()}
+	text := pageText(t, string(render(t, output.FormatHTML, evaluatedWorkloads(t), o)))
+	order := []string{
+		"Deployment shop/web", "k8s/web.yaml:3",
+		"container app", "Image app:1", "Pod Security: baseline (1 violation)",
+		"restricted: allowPrivilegeEscalation != false",
+		"IW-SETUID-ESCALATION", "/usr/bin/su is setuid and allowPrivilegeEscalation is not false",
+		"set allowPrivilegeEscalation: false, or remove the setuid/setgid bits in the image",
+		"IW-START-NONNUMERIC-USER", "never starts: non-numeric user (app)",
+		"set runAsUser to the image user's uid, or make the image's USER numeric (USER 10001)",
+		"IW-SA-TOKEN", "the service account token is mounted",
+		"IW-ROOT-IMAGE", "root image", "mitigated by the pod spec",
+		"init container init", "Image not audited: gone:1: not found",
+		"CronJob report", "container job", "Pod Security: restricted (0 violations)",
+		"IW-SETUID-ESCALATION", "mitigated by the pod spec",
+		"1 finding suppressed by policy (--show-suppressed lists them).",
+		"The images below",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(text[at:], want)
+		if i < 0 {
+			t.Fatalf("%q missing after offset %d of the page text:\n%s", want, at, text)
+		}
+		at += i + len(want)
+	}
+	if strings.Contains(text, "the job reads its own ConfigMap") {
+		t.Error("a suppressed finding is listed without ShowSuppressed")
+	}
+	o.ShowSuppressed = true
+	text = pageText(t, string(render(t, output.FormatHTML, evaluatedWorkloads(t), o)))
+	_, job, _ := strings.Cut(text, "container job")
+	if !strings.Contains(job, "IW-SA-TOKENthe service account token is mountedsuppressed: the job reads its own ConfigMap (.imgaudit.yaml:2, until 2030-01-31)") ||
+		strings.Contains(job, "--show-suppressed lists them") {
+		t.Errorf("ShowSuppressed: the CronJob's container reads:\n%s", job)
+	}
 }
 
 // TestHTMLHeatMap checks the cells: a count of unsuppressed findings, the
@@ -141,11 +192,34 @@ func TestHTMLEscapesImageData(t *testing.T) {
 	r.Summary.Fleet.OffendingLayers[0].CreatedBy += a
 	r.Summary.Fleet.OffendingLayers[0].Categories = append(r.Summary.Fleet.OffendingLayers[0].Categories, a)
 	r.Warnings = append(r.Warnings, report.Warning{Kind: "x", Message: a})
-	page := string(render(t, output.FormatHTML, r, output.Options{Rules: rules()}))
+	checkHostilePage(t, string(render(t, output.FormatHTML, r, output.Options{Rules: rules()})))
 
+	// A workload run: what the manifests and the images say of the
+	// workloads and their containers.
+	w := evaluatedWorkloads(t)
+	wl := &w.Workloads[0]
+	wl.Name += a
+	wl.File += a
+	c := &wl.Containers[0]
+	c.Name += a
+	c.Image.Reference += a
+	c.PodSecurity.Violations[0].Detail += a
+	c.Findings[0].Detail += a
+	c.Findings[2].Path += a
+	c.Findings[3].Remediation = a
+	wl.Containers[1].Image.Error += a
+	w.Workloads[1].Containers[0].Findings[1].Suppressed.Reason += a
+	checkHostilePage(t, string(render(t, output.FormatHTML, w, output.Options{Rules: workloadRules(), ShowSuppressed: true})))
+}
+
+// checkHostilePage asserts that the page of a report full of attacks has
+// only the template's elements and attributes, and shows every attack as
+// text.
+func checkHostilePage(t *testing.T, page string) {
+	t.Helper()
 	// The page's only elements and attributes are the template's.
 	tags := map[string]bool{"html": true, "head": true, "meta": true, "title": true, "style": true, "body": true,
-		"header": true, "h1": true, "h2": true, "h3": true, "p": true, "span": true, "section": true, "table": true,
+		"header": true, "h1": true, "h2": true, "h3": true, "h4": true, "p": true, "span": true, "section": true, "table": true,
 		"thead": true, "tbody": true, "tr": true, "th": true, "td": true, "a": true, "dl": true, "dt": true, "dd": true,
 		"ol": true, "ul": true, "li": true, "code": true, "strong": true, "em": true, "br": true, "footer": true}
 	safeClass := regexp.MustCompile(`^[a-z][a-z0-9 -]*$`)
@@ -171,7 +245,7 @@ func TestHTMLEscapesImageData(t *testing.T) {
 				case "class":
 					ok = safeClass.MatchString(at.Val)
 				case "id", "href":
-					ok = regexp.MustCompile(`^#?(image-[0-9]+|heatmap|fleet)$`).MatchString(at.Val)
+					ok = regexp.MustCompile(`^#?(image-[0-9]+|workload-[0-9]+|workloads|heatmap|fleet)$`).MatchString(at.Val)
 				case "colspan":
 					ok = regexp.MustCompile(`^[0-9]+$`).MatchString(at.Val)
 				case "lang", "charset", "http-equiv", "name", "content":

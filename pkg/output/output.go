@@ -100,6 +100,9 @@ type Rule struct {
 	Severity    report.Severity
 	Rationale   string
 	Remediation string
+	// Fix is the remediation in one short line, for the table's "Fix
+	// first:" list; empty to use Remediation.
+	Fix string
 	// Profile is the least strict gate profile the check belongs to
 	// (baseline, hardened), "" for none.
 	Profile string

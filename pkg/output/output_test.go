@@ -108,7 +108,8 @@ func fixture() *report.Report {
 func rules() []output.Rule {
 	return []output.Rule{
 		{ID: "IA-ROOT-USER", Title: "Container runs as root", Category: "root-user", Severity: report.High,
-			Rationale: "Root in the container owns every file.", Remediation: "Add a numeric non-root user, e.g. `USER 65532:65532`."},
+			Rationale: "Root in the container owns every file.", Remediation: "Add a numeric non-root user, e.g. `USER 65532:65532`.",
+			Fix: "End with a numeric non-root USER."},
 		{ID: "IA-SHELL", Title: "Shell available", Category: "shell", Severity: report.Medium,
 			Rationale: "A shell runs whatever an attacker types.", Remediation: "Build FROM a base without a shell (gcr.io/distroless/*)."},
 		{ID: "IA-BASE", Title: "Base is not distroless", Category: "base", Severity: report.Low,
@@ -564,6 +565,19 @@ func TestPackageOwnership(t *testing.T) {
 	r.Summarize()
 	table := string(render(t, output.FormatTable, r, output.Options{Details: true}))
 	md := string(render(t, output.FormatMarkdown, r, output.Options{}))
+	// At high the medium checks pass the gate: a summary row each, and
+	// no package command among the fixes to make first.
+	summarized := string(render(t, output.FormatTable, r, output.Options{}))
+	for _, want := range []string{"Package manager available: /usr/local/bin/pip3 (pip)", "Network tool available: /usr/bin/wget (wget)"} {
+		if !strings.Contains(summarized, want) {
+			t.Errorf("table at high lacks %q", want)
+		}
+	}
+	if strings.Contains(summarized, "apt-get purge") {
+		t.Errorf("table at high proposes to remove packages of checks that pass the gate:\n%s", summarized)
+	}
+	// At medium they fail it: a row per package, and the package command.
+	policy.Evaluate(r, nil, policy.FailOnMedium, time.Time{})
 	grouped := string(render(t, output.FormatTable, r, output.Options{}))
 	for _, want := range []string{"pip 24.0 (python): /usr/local/bin/pip3", "wget 1.21.3-1+b2 (deb): /usr/bin/wget", "`apt-get purge -y bash wget`"} {
 		if !strings.Contains(grouped, want) {

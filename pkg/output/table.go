@@ -216,10 +216,22 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	if o.MinSeverity > report.Info {
 		shown = slices.DeleteFunc(slices.Clone(open), func(f report.Finding) bool { return f.Severity < o.MinSeverity })
 	}
+	failing := failingChecks(img.Gate)
+	view := rowView{details: o.Details, versions: o.Details || p.width >= TableWidth}
+	if !o.Details {
+		view.summarize = func(f report.Finding) bool {
+			return !failing[f.ID] && (len(failing) > 0 || f.Severity < report.Medium)
+		}
+	}
+	multiLayer := len(img.Layers) > 1
 	if len(shown) > 0 {
 		fmt.Fprintln(w)
-		if err := findingsTable(w, p, shown, o.Details); err != nil {
+		rows := findingRows(shown, view)
+		if err := findingsTable(w, p, rows, multiLayer); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(rows, func(r findingRow) bool { return r.summary }) {
+			fmt.Fprintln(w, wrapIndent(summaryNote(len(failing) > 0), p.width, "  "))
 		}
 	}
 	if n := len(open) - len(shown); n > 0 {
@@ -236,55 +248,90 @@ func writeImageTable(w io.Writer, p painter, r *report.Report, img *report.Image
 	if len(suppressed) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "%s\n", p.paint(ansiBold, fmt.Sprintf("Suppressed by policy (%d):", len(suppressed))))
-		if err := findingsTable(w, p, suppressed, true); err != nil {
+		if err := findingsTable(w, p, findingRows(suppressed, rowView{details: true, versions: true}), multiLayer); err != nil {
 			return err
 		}
 	}
-	fixes := remediations(open, rules)
-	for _, cmd := range packageRemovals(open) {
-		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
-	}
-	if names := essentialPackages(open); len(names) > 0 {
-		fixes = append(fixes, [2]string{"packages", essentialAdvice(names)})
-	}
-	heading := "How to fix:"
-	if !o.Details {
-		var rest []string
-		fixes, rest = fixFirst(fixes, img.Gate)
-		heading = "Fix first:"
-		if len(rest) > 0 {
-			fixes = append(fixes, [2]string{"then", strings.Join(rest, ", ") + " (imgaudit checks ID, or --details)"})
-		}
-	}
-	if len(fixes) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.paint(ansiBold, heading))
-		width := 0
-		for _, f := range fixes {
-			width = max(width, len(f[0]))
-		}
-		for _, f := range fixes {
-			line := fmt.Sprintf("  %-*s  %s", width, f[0], Escape(oneLine(f[1])))
-			fmt.Fprintln(w, wrapIndent(line, p.width, strings.Repeat(" ", width+4)))
-		}
-	}
+	writeFixes(w, p, open, rules, img.Gate, o.Details)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, p.verdict(v))
 	return nil
 }
 
-// fixFirst keeps, of the checks' remediations, those of the checks the
-// gate names in its reasons ("IA-SHELL: 2 medium findings") and the
-// package lines; it returns the IDs of the others. Without a gate, or
-// when nothing fails it, every remediation is kept.
-func fixFirst(fixes [][2]string, g *report.ImageGate) (kept [][2]string, rest []string) {
+// writeFixes renders how to fix the findings. With details, "How to
+// fix:" gives every check's remediation in full and every package
+// command. Otherwise "Fix first:" gives, in one line each where the
+// catalogue has one (Rule.Fix), the fixes of the checks that fail the gate
+// and the package commands for their files, then one line for the others
+// (see fixFirst); when nothing fails the gate, every check's.
+func writeFixes(w io.Writer, p painter, open []report.Finding, rules ruleIndex, g *report.ImageGate, details bool) {
+	failing := failingChecks(g)
+	fixes := remediations(open, rules)
+	pkgs := open
+	heading := "How to fix:"
+	if !details {
+		heading = "Fix first:"
+		for i, f := range fixes {
+			if r := rules[f[0]]; r != nil && r.Fix != "" {
+				fixes[i][1] = r.Fix
+			}
+		}
+		if len(failing) > 0 {
+			pkgs = slices.DeleteFunc(slices.Clone(open), func(f report.Finding) bool { return !failing[f.ID] })
+		}
+	}
+	for _, cmd := range packageRemovals(pkgs) {
+		fixes = append(fixes, [2]string{"packages", "Remove the packages that ship these files: `" + cmd + "`."})
+	}
+	if names := essentialPackages(pkgs); len(names) > 0 {
+		advice := essentialAdvice(names)
+		if !details {
+			advice = "Essential, so do not remove " + strings.Join(names, ", ") + "; use a distroless or minimal base."
+		}
+		fixes = append(fixes, [2]string{"packages", advice})
+	}
+	if !details {
+		var rest []string
+		fixes, rest = fixFirst(fixes, failing)
+		if len(rest) > 0 {
+			fixes = append(fixes, [2]string{"then", fmt.Sprintf("%d more %s: --details, or imgaudit checks ID", len(rest), map[bool]string{true: "check", false: "checks"}[len(rest) == 1])})
+		}
+	}
+	if len(fixes) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, p.paint(ansiBold, heading))
+	width := 0
+	for _, f := range fixes {
+		width = max(width, len(f[0]))
+	}
+	for _, f := range fixes {
+		line := fmt.Sprintf("  %-*s  %s", width, f[0], Escape(oneLine(f[1])))
+		fmt.Fprintln(w, wrapIndent(line, p.width, strings.Repeat(" ", width+4)))
+	}
+}
+
+// failingChecks is the set of check IDs the gate names in its reasons
+// ("IA-SHELL: 2 medium findings", "new IA-BASE: 1 low finding"); empty
+// without a gate or when nothing fails it.
+func failingChecks(g *report.ImageGate) map[string]bool {
 	failing := map[string]bool{}
 	if g != nil {
 		for _, r := range g.Reasons {
-			id, _, _ := strings.Cut(strings.TrimPrefix(r, "new "), ":")
-			failing[id] = true
+			id, _, ok := strings.Cut(strings.TrimPrefix(r, "new "), ":")
+			if ok && !strings.Contains(id, " ") {
+				failing[id] = true
+			}
 		}
 	}
+	return failing
+}
+
+// fixFirst keeps, of the checks' remediations, those of the failing
+// checks and the package lines; it returns the IDs of the others. When
+// nothing fails, every remediation is kept.
+func fixFirst(fixes [][2]string, failing map[string]bool) (kept [][2]string, rest []string) {
 	if len(failing) == 0 {
 		return fixes, nil
 	}
@@ -298,20 +345,45 @@ func fixFirst(fixes [][2]string, g *report.ImageGate) (kept [][2]string, rest []
 	return kept, rest
 }
 
-// findingsTable renders findings as SEVERITY, CHECK, FINDING, LAYER, with
-// the FINDING column wrapped so the table fits TableWidth.
-func findingsTable(w io.Writer, p painter, fs []report.Finding, details bool) error {
-	rows := findingRows(fs, details)
+// summaryNote says, under a findings table, what its summary rows are.
+func summaryNote(failing bool) string {
+	if failing {
+		return "One row per check that does not fail the gate; --details lists every finding."
+	}
+	return "One row per low or info check; --details lists every finding."
+}
+
+// findingsTable renders rows as SEVERITY, CHECK, FINDING, LAYER, with
+// the FINDING column wrapped so the table fits the painter's width. When
+// every row names the same layer, or none, the LAYER column gives way to
+// the FINDING column; the header names that layer when the image has
+// several (multiLayer).
+func findingsTable(w io.Writer, p painter, rows []findingRow, multiLayer bool) error {
 	wSev, wID, wLayer := len("SEVERITY"), len("CHECK"), len("LAYER")
+	var layers []string
 	for _, r := range rows {
 		wSev = max(wSev, len(r.severity.String()))
 		wID = max(wID, utf8.RuneCountInString(r.id))
 		wLayer = max(wLayer, len(r.layer))
+		for _, l := range strings.Split(r.layer, ",") {
+			if l != "" && !slices.Contains(layers, l) {
+				layers = append(layers, l)
+			}
+		}
 	}
+	header := []string{"SEVERITY", "CHECK", "FINDING", "LAYER"}
 	// 5 borders and 2 spaces of padding per column.
 	room := max(p.width-5-8-wSev-wID-wLayer, 24)
+	layerColumn := len(layers) > 1
+	if !layerColumn {
+		header = header[:3]
+		room = max(p.width-4-6-wSev-wID, 24)
+		if multiLayer && len(layers) == 1 {
+			header[2] = "FINDING (files from layer " + layers[0] + ")"
+		}
+	}
 	t := newTable(w)
-	t.Header([]string{"SEVERITY", "CHECK", "FINDING", "LAYER"})
+	t.Header(header)
 	for _, r := range rows {
 		var wrapped []string
 		for _, l := range r.lines {
@@ -322,7 +394,11 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding, details bool) er
 				wrapped = append(wrapped, wrap(l, room)...)
 			}
 		}
-		if err := t.Append([]string{p.severity(r.severity), r.id, strings.Join(wrapped, "\n"), r.layer}); err != nil {
+		cells := []string{p.severity(r.severity), r.id, strings.Join(wrapped, "\n")}
+		if layerColumn {
+			cells = append(cells, r.layer)
+		}
+		if err := t.Append(cells); err != nil {
 			return fmt.Errorf("rendering findings: %w", err)
 		}
 	}
@@ -332,7 +408,6 @@ func findingsTable(w io.Writer, p painter, fs []report.Finding, details bool) er
 	return nil
 }
 
-// findingLines is the evidence of a finding, one fact a line.
 // findingRow is one row of the findings table.
 type findingRow struct {
 	severity report.Severity
@@ -343,6 +418,19 @@ type findingRow struct {
 	// the package, then as many file names as fit the column (fitNames).
 	prefix string
 	names  []string
+	// summary marks the one row of a summarized check.
+	summary bool
+}
+
+// rowView is how findingRows lays out findings.
+type rowView struct {
+	// details gives every finding its own row, with every fact.
+	details bool
+	// versions names a grouped row's package with its version.
+	versions bool
+	// summarize, when set, picks the findings whose check gets a single
+	// summary row (summaryRow) instead of a row per package.
+	summarize func(report.Finding) bool
 }
 
 // fitNames is a grouped row's file lines, escaped (the names come from
@@ -393,22 +481,28 @@ func escapeAll(ss []string) []string {
 // findingRows makes the table's rows: with details one per finding;
 // otherwise the file findings of one check that one package ships (or
 // that no package owns) share a row, which names the package once and
-// lists the files by name ("apt 2.6.1 (deb): apt-get purge -y apt" then
-// "apt, apt-cache, apt-get — 3 files"). Findings about the config, files
-// deleted but still shipped and suppressed findings keep their own
-// detailed row; aliases and per-file details are left to --details. A
-// check's title heads its first row. Rows keep the order of their first
-// finding.
-func findingRows(fs []report.Finding, details bool) []findingRow {
+// lists the files by name ("apt 2.6.1 (deb): apt, apt-cache, apt-get (3
+// files)"), and the findings of a check that v.summarize picks share one
+// summary row, after the others. Findings about the config, files deleted
+// but still shipped and suppressed findings keep their own detailed row;
+// aliases and per-file details are left to --details. A check's title
+// heads its first row. Rows keep the order of their first finding.
+func findingRows(fs []report.Finding, v rowView) []findingRow {
 	type group struct {
 		first int
 		fs    []report.Finding
 	}
+	summarized := func(f report.Finding) bool {
+		return !v.details && v.summarize != nil && f.Suppressed == nil && v.summarize(f)
+	}
 	groupable := func(f report.Finding) bool {
-		return !details && f.Path != "" && !f.Deleted && f.Suppressed == nil
+		return !v.details && f.Path != "" && !f.Deleted && f.Suppressed == nil
 	}
 	key := func(f report.Finding) string {
 		k := f.ID + "\x00"
+		if summarized(f) {
+			return k + "summary"
+		}
 		if pk := f.Package; pk != nil {
 			k += pk.Name + "\x00" + pk.Version + "\x00" + pk.Type
 		}
@@ -417,7 +511,7 @@ func findingRows(fs []report.Finding, details bool) []findingRow {
 	groups := map[string]*group{}
 	var order []*group
 	for i, f := range fs {
-		if !groupable(f) {
+		if !summarized(f) && !groupable(f) {
 			order = append(order, &group{first: i, fs: []report.Finding{f}})
 			continue
 		}
@@ -430,10 +524,22 @@ func findingRows(fs []report.Finding, details bool) []findingRow {
 		groups[k] = g
 		order = append(order, g)
 	}
+	// The checks that report each file, for a summary row's cross-reference.
+	checksOf := map[string][]string{}
+	for _, f := range fs {
+		if f.Path != "" && !f.Deleted && !slices.Contains(checksOf[f.Path], f.ID) {
+			checksOf[f.Path] = append(checksOf[f.Path], f.ID)
+		}
+	}
 	rows := make([]findingRow, 0, len(order))
+	var summaries []findingRow
 	titled := map[string]bool{}
 	for _, g := range order {
 		f := g.fs[0]
+		if summarized(f) {
+			summaries = append(summaries, summaryRow(g.fs, checksOf))
+			continue
+		}
 		if !groupable(f) {
 			rows = append(rows, findingRow{severity: f.Severity, id: f.ID, lines: findingLines(f), layer: layerLabel(f.Layer)})
 			continue
@@ -447,7 +553,7 @@ func findingRows(fs []report.Finding, details bool) []findingRow {
 		}
 		prefix := ""
 		if pk := f.Package; pk != nil {
-			prefix = shortPackage(pk) + ": "
+			prefix = shortPackage(pk, v.versions) + ": "
 		}
 		if len(g.fs) == 1 {
 			r.severity, r.layer = f.Severity, layerLabel(f.Layer)
@@ -467,14 +573,91 @@ func findingRows(fs []report.Finding, details bool) []findingRow {
 		r.layer = strings.Join(layers, ",")
 		rows = append(rows, r)
 	}
-	return rows
+	return append(rows, summaries...)
+}
+
+// summaryRow is the one row of a summarized check: its title and what it
+// found, in a line when it fits: "No HEALTHCHECK", "Base is not
+// distroless: /usr/lib/os-release", "Privilege tool available: 4 files
+// (login, util-linux), 2 also IA-SETUID". checksOf gives the checks that
+// report each path: a file another check reports too is counted under it.
+func summaryRow(fs []report.Finding, checksOf map[string][]string) findingRow {
+	f := fs[0]
+	r := findingRow{id: f.ID, summary: true}
+	var pkgs, layers []string
+	files, unowned := 0, 0
+	also := map[string]int{}
+	for _, g := range fs {
+		r.severity = max(r.severity, g.Severity)
+		if l := layerLabel(g.Layer); l != "" && !slices.Contains(layers, l) {
+			layers = append(layers, l)
+		}
+		if g.Path == "" {
+			continue
+		}
+		files++
+		switch {
+		case g.Package == nil:
+			unowned++
+		case !slices.Contains(pkgs, g.Package.Name):
+			pkgs = append(pkgs, g.Package.Name)
+		}
+		if !g.Deleted {
+			for _, id := range checksOf[g.Path] {
+				if id != g.ID {
+					also[id]++
+				}
+			}
+		}
+	}
+	r.layer = strings.Join(layers, ",")
+	line := f.Title
+	switch {
+	case len(fs) == 1 && f.Path != "":
+		line += ": " + f.Path
+		if f.Package != nil {
+			line += " (" + f.Package.Name + ")"
+		}
+	case len(fs) == 1 && f.Name != "":
+		line += ": " + f.Name
+	case len(fs) == 1:
+	case files < len(fs):
+		line += ": " + plural(len(fs), "finding")
+	default:
+		line += ": " + plural(files, "file")
+		if len(pkgs) > 0 {
+			slices.Sort(pkgs)
+			line += " (" + strings.Join(pkgs, ", ")
+			if unowned > 0 {
+				line += fmt.Sprintf("; %d of no package", unowned)
+			}
+			line += ")"
+		}
+	}
+	ids := make([]string, 0, len(also))
+	for id := range also {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	switch {
+	case len(ids) == 0:
+	case len(fs) == 1:
+		line += ", also " + strings.Join(ids, ", ")
+	default:
+		for _, id := range ids {
+			line += fmt.Sprintf(", %d also %s", also[id], id)
+		}
+	}
+	r.lines = []string{line}
+	return r
 }
 
 // shortPackage names a package for a grouped row: "curl 7.88.1 (deb)",
-// "bash 5.2.15 (deb, essential)"; how to remove it is in the fix list.
-func shortPackage(p *report.PackageRef) string {
+// "bash 5.2.15 (deb, essential)", without the version unless versions;
+// how to remove it is in the fix list.
+func shortPackage(p *report.PackageRef, versions bool) string {
 	s := p.Name
-	if p.Version != "" {
+	if versions && p.Version != "" {
 		s += " " + p.Version
 	}
 	if p.Essential {
