@@ -18,38 +18,7 @@ func newRegistryCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry HOST[/PREFIX]",
 		Short: "Audit every image in a registry",
-		Long: `Audit every image in a registry: list its repositories (the paginated
-/v2/_catalog, below PREFIX when given) and their tags, keep what --repo and
---tag select (and the newest --max-tags per repository), and audit each
-distinct image once: tags that share a digest are listed together, layers
-shared by many images (a common base) are downloaded and read once, and
-every layer analysis is cached for the next audit.
-
-An image that fails is recorded with its error and the audit goes on; the
-exit code then says the audit was incomplete (2). The table and JSON reports
-end with a fleet summary: images failing the gate, how many images ship each
-kind of finding, the worst images, and the layers that bring findings into
-the most images. --format jsonl streams one line per image as it is done.
-
-Delta gate: --baseline-tag TAG compares each repository's newest tag with
-its tag TAG (audited in the same run, shared layers read once), and
---baseline-tag previous with the semantic version just below the newest.
-The newest tag is the highest semantic version among the selected tags, or,
-when none is a version, the one whose image config was created last. The
-newest image of each repository gets its diff (added, removed, unchanged
-findings), the fleet summary lists the regressions (newest tags adding
-findings at or above --fail-on-new), and the gate counts only those added
-findings (--fail-on counts every finding when given). A repository that
-cannot be compared (no tag TAG, fewer than two versions) is named in a
-warning; when no repository can be, the run is incomplete (exit 2).
-
-Sharding: --shard I/N audits only the repositories a stable hash gives
-shard I (a repository's tags stay together); N runs, say the pods of a
-Kubernetes Indexed Job with --shard /N, audit every image exactly once,
-and imgaudit merge joins their jsonl reports into the report one run
-would have written. --baseline-tag does not combine with --shard.
-
-` + exitCodesHelp,
+		Long:  registryLong,
 		Example: `  imgaudit registry registry.example.com
   imgaudit registry reg.example/team --repo 'team/*' --tag 'v*' --max-tags 3
   imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl
@@ -80,3 +49,37 @@ would have written. --baseline-tag does not combine with --shard.
 	sh.AddFlags(cmd)
 	return cmd
 }
+
+// registryLong is the help of the registry command.
+const registryLong = `Audit every image in a registry: list its repositories (the paginated
+/v2/_catalog, below PREFIX when given) and their tags, keep what --repo and
+--tag select (and the newest --max-tags per repository), and audit each
+distinct image once: tags that share a digest are listed together, layers
+shared by many images (a common base) are downloaded and read once, and
+every layer analysis is cached for the next audit.
+
+An image that fails is recorded with its error and the audit goes on; the
+exit code then says the audit was incomplete (2). The table and JSON reports
+end with a fleet summary: images failing the gate, how many images ship each
+kind of finding, the worst images, and the layers that bring findings into
+the most images. --format jsonl streams one line per image as it is done.
+
+Delta gate: --baseline-tag TAG compares each repository's newest tag with
+its tag TAG (audited in the same run, shared layers read once), and
+--baseline-tag previous with the semantic version just below the newest.
+The newest tag is the highest semantic version among the selected tags, or,
+when none is a version, the one whose image config was created last. The
+newest image of each repository gets its diff (added, removed, unchanged
+findings), the fleet summary lists the regressions (newest tags adding
+findings at or above --fail-on-new), and the gate counts only those added
+findings (--fail-on counts every finding when given). A repository that
+cannot be compared (no tag TAG, fewer than two versions) is named in a
+warning; when no repository can be, the run is incomplete (exit 2).
+
+Sharding: --shard I/N audits only the repositories a stable hash gives
+shard I (a repository's tags stay together); N runs, say the pods of a
+Kubernetes Indexed Job with --shard /N, audit every image exactly once,
+and imgaudit merge joins their jsonl reports into the report one run
+would have written. --baseline-tag does not combine with --shard.
+
+` + exitCodesHelp

@@ -66,8 +66,8 @@ func newMergeCommand(env Env) *cobra.Command {
 		Use:   "merge FILE|DIR...",
 		Short: "Merge the jsonl reports of a sharded audit into one report",
 		Long:  mergeLong,
-		Example: `  imgaudit registry reg.example --shard 0/3 -o jsonl=shard-0.jsonl   # and 1/3, 2/3
-  imgaudit merge shard-*.jsonl -o html=fleet.html
+		Example: `  imgaudit registry reg.example --shard 0/3 -o jsonl=s0.jsonl  # 1/3, 2/3 too
+  imgaudit merge s0.jsonl s1.jsonl s2.jsonl -o html=fleet.html
   imgaudit merge /out --format json > fleet.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -123,6 +123,12 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 		}
 		selected = append(selected, repo)
 	}
+	// In lexical order, as the distribution spec has registries list them:
+	// an image under two repositories is reported under the first one's
+	// name whatever order a registry lists them in, and so is it by
+	// shard.Merge.
+	slices.Sort(selected)
+	selected = slices.Compact(selected)
 	tags := make([][]string, len(selected))
 	tagErrs := make([]error, len(selected))
 	parallel.Each(ctx, len(selected), o.workers(), func(i int) {
