@@ -32,13 +32,16 @@ const maxLine = 256 << 20
 
 // part is one shard's report, read and checked.
 type part struct {
-	name     string
-	shard    report.Shard
-	images   []report.Image
-	tool     report.Tool
-	gate     *report.Gate
-	policy   *report.PolicyRef
-	warnings []report.Warning
+	name string
+	// unsharded is a whole audit's report (no shard line): merged only
+	// on its own, as shard 0/1.
+	unsharded bool
+	shard     report.Shard
+	images    []report.Image
+	tool      report.Tool
+	gate      *report.Gate
+	policy    *report.PolicyRef
+	warnings  []report.Warning
 }
 
 // line is any line of the jsonl format, told by its keys.
@@ -63,6 +66,9 @@ type line struct {
 // verdicts, the fleet summary, the policy and its warnings (an
 // "unused-ignore" warning is kept only when every shard that audited an
 // image gave it).
+//
+// One jsonl report of a whole audit (written without --shard) is merged
+// on its own too, as shard 0/1: the same report, in another format.
 //
 // A missing shard, a shard given twice, a file cut short (no summary line,
 // or a last line with no newline), a summary that does not count the image
@@ -102,7 +108,7 @@ func read(in Input) (*part, error) {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	p := &part{name: in.Name}
 	where := func() string {
-		if p.shard.Count == 0 {
+		if p.shard.Count == 0 || p.unsharded {
 			return in.Name
 		}
 		return fmt.Sprintf("shard %d/%d (%s)", p.shard.Index, p.shard.Count, in.Name)
@@ -165,15 +171,22 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 
 // add takes line n; it returns true for the summary line, the last.
 func (p *part) add(n int, l line) (bool, error) {
-	switch {
-	case n == 1 && (l.Shard == nil || l.Summary != nil || l.Image != nil):
-		return false, errors.New("the first line is not a shard line: not the jsonl report of imgaudit --shard I/N")
-	case n == 1:
-		if err := (Spec{Index: l.Shard.Index, Count: l.Shard.Count}).Validate(); err != nil || l.Shard.Count == 0 {
-			return false, fmt.Errorf("line 1: bad shard %d/%d", l.Shard.Index, l.Shard.Count)
+	if n == 1 {
+		switch {
+		case l.Shard != nil && l.Summary == nil && l.Image == nil:
+			if err := (Spec{Index: l.Shard.Index, Count: l.Shard.Count}).Validate(); err != nil || l.Shard.Count == 0 {
+				return false, fmt.Errorf("line 1: bad shard %d/%d", l.Shard.Index, l.Shard.Count)
+			}
+			p.shard = *l.Shard
+			return false, nil
+		case l.Shard == nil && (l.Image != nil || l.Summary != nil):
+			// The jsonl report of a whole audit: complete on its own.
+			p.unsharded, p.shard = true, report.Shard{Index: 0, Count: 1}
+		default:
+			return false, errors.New("the first line is neither a shard line nor an image or summary line: not an imgaudit jsonl report")
 		}
-		p.shard = *l.Shard
-		return false, nil
+	}
+	switch {
 	case l.Image != nil:
 		p.images = append(p.images, *l.Image)
 		return false, nil
@@ -181,12 +194,16 @@ func (p *part) add(n int, l line) (bool, error) {
 		return false, errors.New("a workload report cannot be merged")
 	case l.Summary == nil:
 		return false, fmt.Errorf("line %d is neither an image nor the summary", n)
-	case l.Shard == nil || l.Shard.Index != p.shard.Index || l.Shard.Count != p.shard.Count || l.Shard.Target != p.shard.Target:
+	case p.unsharded && l.Shard != nil:
+		return false, errors.New("the summary line names a shard the first line does not")
+	case !p.unsharded && (l.Shard == nil || l.Shard.Index != p.shard.Index || l.Shard.Count != p.shard.Count || l.Shard.Target != p.shard.Target):
 		return false, errors.New("the summary line does not name the shard the first line names")
 	case l.Summary.Images != len(p.images):
 		return false, fmt.Errorf("%d image lines, but the summary counts %d", len(p.images), l.Summary.Images)
 	}
-	p.shard.Errors = l.Shard.Errors
+	if l.Shard != nil {
+		p.shard.Errors = l.Shard.Errors
+	}
 	p.tool, p.gate, p.policy, p.warnings = l.Tool, l.Gate, l.Policy, l.Warnings
 	return true, nil
 }
@@ -200,6 +217,8 @@ func complete(parts []*part) ([]*part, error) {
 	for _, p := range parts {
 		s := p.shard
 		switch {
+		case p.unsharded && len(parts) > 1:
+			return nil, fmt.Errorf("%s is the report of a whole audit (no shard line): it merges only on its own", p.name)
 		case s.Count != n:
 			return nil, fmt.Errorf("shard %d/%d (%s) is one of %d shards, but %s is one of %d", s.Index, s.Count, p.name, s.Count, first.name, n)
 		case s.Target != first.shard.Target:

@@ -189,7 +189,12 @@ func TestMergeIncomplete(t *testing.T) {
 		{"not a shard", func(f map[int][]byte) map[int][]byte {
 			f[1] = bytes.SplitAfterN(f[1], []byte("\n"), 2)[1]
 			return f
-		}, "shard-1.jsonl: the first line is not a shard line"},
+		}, "shard-1.jsonl: the summary line names a shard the first line does not"},
+		{"a whole audit among shards", func(f map[int][]byte) map[int][]byte {
+			f[1] = unsharded(t, fleetImages(t))
+			return f
+		}, "shard-1.jsonl is the report of a whole audit (no shard line): it merges only on its own"},
+		{"not jsonl", func(f map[int][]byte) map[int][]byte { f[1] = []byte("{\"schemaVersion\":1}\n"); return f }, "shard-1.jsonl: the first line is neither"},
 		{"other N", func(f map[int][]byte) map[int][]byte { f[1] = shardFiles(t, fleetImages(t), 4)[1]; return f }, "is one of 4 shards, but"},
 		{"other target", func(f map[int][]byte) map[int][]byte {
 			f[1] = bytes.ReplaceAll(f[1], []byte(`"target":"registry reg.example"`), []byte(`"target":"registry other.example"`))
@@ -224,5 +229,39 @@ func TestMergeShardErrors(t *testing.T) {
 	r, err := shard.Merge(inputs(files))
 	if r == nil || err == nil || errors.Is(err, shard.ErrIncomplete) || err.Error() != "reg.example/x: listing tags: unauthorized\nreg.example/y: 502" {
 		t.Errorf("Merge = %v, %v", r != nil, err)
+	}
+}
+
+// unsharded writes the jsonl report of one process auditing imgs.
+func unsharded(t *testing.T, imgs []report.Image) []byte {
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: "test"}, Images: slices.Clone(imgs)}
+	r.SortImages()
+	evaluate(t, r)
+	var buf bytes.Buffer
+	if err := output.Write(&buf, output.FormatJSONL, r, output.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestMergeWholeAudit: the jsonl report of an unsharded audit merges on
+// its own into the same report; cut, it is refused.
+func TestMergeWholeAudit(t *testing.T) {
+	imgs := fleetImages(t)
+	one := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: "test"}, Images: slices.Clone(imgs)}
+	one.SortImages()
+	evaluate(t, one)
+	b := unsharded(t, imgs)
+	got, err := shard.Merge([]shard.Input{{Name: "all.jsonl", R: bytes.NewReader(b)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(jsonOf(t, one), jsonOf(t, got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	cut := bytes.Join(lines[:len(lines)-2], nil)
+	if r, err := shard.Merge([]shard.Input{{Name: "all.jsonl", R: bytes.NewReader(cut)}}); r != nil || err == nil || !strings.Contains(err.Error(), "all.jsonl: truncated: no summary line") {
+		t.Errorf("cut whole report: %v, %v", r != nil, err)
 	}
 }
