@@ -13,11 +13,45 @@ func newRegistryCommand(env Env) *cobra.Command {
 	var (
 		af auditFlags
 		ro audit.RegistryOptions
+		sh shardOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "registry HOST[/PREFIX]",
 		Short: "Audit every image in a registry",
-		Long: `Audit every image in a registry: list its repositories (the paginated
+		Long:  registryLong,
+		Example: `  imgaudit registry registry.example.com
+  imgaudit registry reg.example/team --repo 'team/*' --tag 'v*' --max-tags 3
+  imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl
+  imgaudit registry reg.example --baseline-tag previous --fail-on-new medium
+  imgaudit registry reg.example --shard 2/8 -o jsonl=shard-2.jsonl`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ro.BaselineTag = af.bo.tag
+			spec, err := sh.parse(env)
+			if err != nil {
+				return usage(err)
+			}
+			if ro.Shard = spec; spec.Enabled() {
+				af.shard = &report.Shard{Index: spec.Index, Count: spec.Count, Target: audit.RegistryTarget(args[0], ro)}
+			}
+			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
+				return audit.Registry(ctx, args[0], ro, o, emit)
+			})
+		},
+	}
+	af.AddFlags(cmd)
+	af.bo.addFailOnNew(cmd)
+	f := cmd.Flags()
+	f.StringVar(&af.bo.tag, "baseline-tag", "", "compare each repository's newest tag with its tag `TAG`, or with the previous semantic version (previous): the newest image lists what it added, and the gate counts added findings (--fail-on-new)")
+	f.StringVar(&ro.RepoGlob, "repo", "", "only repositories matching this `GLOB` (e.g. 'team/*')")
+	f.StringVar(&ro.TagGlob, "tag", "", "only tags matching this `GLOB` (e.g. 'v1.*')")
+	f.IntVar(&ro.MaxTags, "max-tags", 0, "keep the newest `N` tags per repository, by semantic version then name (0: all)")
+	sh.AddFlags(cmd)
+	return cmd
+}
+
+// registryLong is the help of the registry command.
+const registryLong = `Audit every image in a registry: list its repositories (the paginated
 /v2/_catalog, below PREFIX when given) and their tags, keep what --repo and
 --tag select (and the newest --max-tags per repository), and audit each
 distinct image once: tags that share a digest are listed together, layers
@@ -42,25 +76,10 @@ findings (--fail-on counts every finding when given). A repository that
 cannot be compared (no tag TAG, fewer than two versions) is named in a
 warning; when no repository can be, the run is incomplete (exit 2).
 
-` + exitCodesHelp,
-		Example: `  imgaudit registry registry.example.com
-  imgaudit registry reg.example/team --repo 'team/*' --tag 'v*' --max-tags 3
-  imgaudit registry --insecure localhost:5000 --format jsonl > fleet.jsonl
-  imgaudit registry reg.example --baseline-tag previous --fail-on-new medium`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ro.BaselineTag = af.bo.tag
-			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
-				return audit.Registry(ctx, args[0], ro, o, emit)
-			})
-		},
-	}
-	af.AddFlags(cmd)
-	af.bo.addFailOnNew(cmd)
-	f := cmd.Flags()
-	f.StringVar(&af.bo.tag, "baseline-tag", "", "compare each repository's newest tag with its tag `TAG`, or with the previous semantic version (previous): the newest image lists what it added, and the gate counts added findings (--fail-on-new)")
-	f.StringVar(&ro.RepoGlob, "repo", "", "only repositories matching this `GLOB` (e.g. 'team/*')")
-	f.StringVar(&ro.TagGlob, "tag", "", "only tags matching this `GLOB` (e.g. 'v1.*')")
-	f.IntVar(&ro.MaxTags, "max-tags", 0, "keep the newest `N` tags per repository, by semantic version then name (0: all)")
-	return cmd
-}
+Sharding: --shard I/N audits only the repositories a stable hash gives
+shard I (a repository's tags stay together); N runs, say the pods of a
+Kubernetes Indexed Job with --shard /N, audit every image exactly once,
+and imgaudit merge joins their jsonl reports into the report one run
+would have written. --baseline-tag does not combine with --shard.
+
+` + exitCodesHelp

@@ -302,7 +302,7 @@ Dockerfile step that added it, and how to remove it.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCommand(env), newDiffCommand(env), newRegistryCommand(env), newWorkloadCommand(env), newAttestCommand(env), newVerifyCommand(env), newChecksCommand(env), newCacheCommand(env), newVersionCommand(env), newCompletionCommand())
+	root.AddCommand(newScanCommand(env), newDiffCommand(env), newRegistryCommand(env), newMergeCommand(env), newWorkloadCommand(env), newAttestCommand(env), newVerifyCommand(env), newChecksCommand(env), newCacheCommand(env), newVersionCommand(env), newCompletionCommand())
 	withUsageHints(root)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/shard"
 )
 
 // auditFlags are the flags every auditing command shares.
@@ -33,6 +34,8 @@ type auditFlags struct {
 	// cross-checks' severity, with no default profile.
 	workload bool
 	bo       baselineOptions // flags added by scan and diff only
+	// shard is set by --shard (registry, scan): the report's Shard.
+	shard *report.Shard
 }
 
 func (a *auditFlags) AddFlags(cmd *cobra.Command) {
@@ -61,6 +64,9 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	var emit func(report.Image)
 	if r.stream != nil {
 		emit = r.stream.Emit
+		if a.shard != nil {
+			r.stream.Shard(a.shard)
+		}
 	}
 	rep, auditErr := call(cmd.Context(), r.opts, emit)
 	r.prog.finish()
@@ -76,6 +82,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	if len(rep.Images) > 1 {
 		rep.ComputeFleet(report.FleetTop)
 	}
+	a.markShard(rep, auditErr)
 	if r.stream != nil {
 		if err := r.stream.Close(rep); err != nil {
 			return usage(err)
@@ -261,6 +268,7 @@ func newScanCommand(env Env) *cobra.Command {
 	var (
 		af       auditFlags
 		fromFile string
+		sh       shardOptions
 	)
 	cmd := &cobra.Command{
 		Use:     "scan IMAGE...",
@@ -285,6 +293,14 @@ func newScanCommand(env Env) *cobra.Command {
 					return &exitError{code: ExitError, err: fmt.Errorf("--from-file %s lists no image", fromFile)}
 				}
 			}
+			spec, err := sh.parse(env)
+			if err != nil {
+				return usage(err)
+			}
+			if spec.Enabled() {
+				af.shard = &report.Shard{Index: spec.Index, Count: spec.Count, Target: shard.ListTarget(refs)}
+				refs = spec.Refs(refs)
+			}
 			af.so.single = len(refs) == 1 && !af.fo.allPlatforms
 			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
 				return env.RunAudit(ctx, refs, o, emit)
@@ -295,6 +311,7 @@ func newScanCommand(env Env) *cobra.Command {
 	af.bo.addFailOnNew(cmd)
 	cmd.Flags().StringVar(&af.bo.ref, "baseline", "", "compare each image with `REF|FILE|base`, an image, an earlier JSON report, or the base image the image's manifest names: the report lists what it added, removed and kept, and the gate counts added findings (--fail-on-new)")
 	cmd.Flags().StringVar(&fromFile, "from-file", "", "read image references from `FILE`, one per line (# comments and blank lines ignored; - is standard input)")
+	sh.AddFlags(cmd)
 	return cmd
 }
 

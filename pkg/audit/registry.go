@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
+	"github.com/imgaudit/imgaudit/pkg/shard"
 )
 
 // RegistryOptions select what a registry audit covers.
@@ -38,6 +40,29 @@ type RegistryOptions struct {
 	// when none can be, the audit is incomplete. Images are emitted once
 	// every comparison is made.
 	BaselineTag string
+	// Shard, when its Count is set, keeps the repositories this shard owns
+	// (shard.Spec.Owns of "HOST/REPO"): N audits with shards 0/N to
+	// N-1/N together cover every selected repository exactly once, and
+	// shard.Merge makes one report of theirs. It does not combine with
+	// BaselineTag.
+	Shard shard.Spec
+}
+
+// RegistryTarget names a registry audit for report.Shard.Target: the
+// registry and prefix and the selection options, which every shard of one
+// audit must share.
+func RegistryTarget(target string, ro RegistryOptions) string {
+	s := "registry " + strings.TrimSuffix(target, "/")
+	if ro.RepoGlob != "" {
+		s += " --repo " + ro.RepoGlob
+	}
+	if ro.TagGlob != "" {
+		s += " --tag " + ro.TagGlob
+	}
+	if ro.MaxTags != 0 {
+		s += " --max-tags " + strconv.Itoa(ro.MaxTags)
+	}
+	return s
 }
 
 // Registry audits every image of a registry, "HOST[/PREFIX]": it lists the
@@ -52,6 +77,12 @@ type RegistryOptions struct {
 func Registry(ctx context.Context, target string, ro RegistryOptions, o Options, emit func(report.Image)) (*report.Report, error) {
 	if o.Baseline != "" {
 		return nil, errors.New("a registry audit takes its baseline from RegistryOptions.BaselineTag, not Options.Baseline")
+	}
+	if err := ro.Shard.Validate(); err != nil {
+		return nil, err
+	}
+	if ro.Shard.Enabled() && ro.BaselineTag != "" {
+		return nil, errors.New("--baseline-tag does not combine with --shard: a shard cannot tell whether any repository of the registry was compared")
 	}
 	target, err := fetch.TrimScheme(target, o.Fetch...)
 	if err != nil {
@@ -87,8 +118,17 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 				continue
 			}
 		}
+		if !ro.Shard.Owns(host + "/" + repo) {
+			continue
+		}
 		selected = append(selected, repo)
 	}
+	// In lexical order, as the distribution spec has registries list them:
+	// an image under two repositories is reported under the first one's
+	// name whatever order a registry lists them in, and so is it by
+	// shard.Merge.
+	slices.Sort(selected)
+	selected = slices.Compact(selected)
 	tags := make([][]string, len(selected))
 	tagErrs := make([]error, len(selected))
 	parallel.Each(ctx, len(selected), o.workers(), func(i int) {

@@ -25,6 +25,15 @@ func NewJSONLStream(w io.Writer, prepare func(*report.Report)) *JSONLStream {
 	return &JSONLStream{w: w, prepare: prepare}
 }
 
+// Shard writes the first line of a shard's report; call it before Emit.
+func (s *JSONLStream) Shard(sh *report.Shard) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = WriteJSONLShard(s.w, sh)
+	}
+}
+
 // Emit writes the line of one image. It is safe for concurrent use; the
 // first write error is kept for Close.
 func (s *JSONLStream) Emit(img report.Image) {

@@ -34,8 +34,10 @@ const (
 	// workload run, one per workload (WriteJSONLWorkload: the workload with
 	// its containers, each with its findings, and its verdict — the unit
 	// the gate decides, so a consumer needs no other line to act on it),
-	// then one with the summary. Every line carries schemaVersion; a line
-	// is told by its key: image, workload or summary.
+	// then one with the summary. A shard's report (--shard I/N) starts
+	// with a line holding only the shard (WriteJSONLShard), which its
+	// summary line repeats. Every line carries schemaVersion; a line is
+	// told by its key: shard (with no summary), image, workload or summary.
 	FormatJSONL Format = "jsonl"
 	// FormatHTML is one self-contained page for a person (see WriteHTML).
 	FormatHTML Format = "html"
@@ -122,6 +124,11 @@ func Write(w io.Writer, f Format, r *report.Report, o Options) error {
 	case FormatHTML:
 		return WriteHTML(w, r, o)
 	case FormatJSONL:
+		if r.Shard != nil {
+			if err := WriteJSONLShard(w, r.Shard); err != nil {
+				return err
+			}
+		}
 		for i := range r.Images {
 			if err := WriteJSONLImage(w, r.Images[i]); err != nil {
 				return err
@@ -165,6 +172,27 @@ type JSONLSummary struct {
 	// Skipped counts the objects of a workload run's manifests that run
 	// no pods, by kind (report.Report.Skipped).
 	Skipped []report.SkippedKind `json:"skipped,omitempty"`
+	// Policy and Warnings are the report's (report.Report.Policy and
+	// .Warnings), absent when there is no policy and no warning.
+	Policy   *report.PolicyRef `json:"policy,omitempty"`
+	Warnings []report.Warning  `json:"warnings,omitempty"`
+	// Shard repeats the first line of a shard's report (--shard I/N), with
+	// the shard's audit errors: the line that says the shard is complete.
+	Shard *report.Shard `json:"shard,omitempty"`
+}
+
+// JSONLShard is the first line of a shard's report (--shard I/N).
+type JSONLShard struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Shard         report.Shard `json:"shard"`
+}
+
+// WriteJSONLShard writes the first line of a shard's jsonl report: which
+// shard of which audit it is (without the errors, known only at the end).
+func WriteJSONLShard(w io.Writer, s *report.Shard) error {
+	c := *s
+	c.Errors = nil
+	return writeLine(w, JSONLShard{SchemaVersion: report.SchemaVersion, Shard: c})
 }
 
 // WriteJSONLImage writes one image as a line of the jsonl format.
@@ -176,7 +204,8 @@ func WriteJSONLImage(w io.Writer, img report.Image) error {
 // WriteJSONLSummary writes the closing summary line of the jsonl format.
 func WriteJSONLSummary(w io.Writer, r *report.Report) error {
 	n := normalized(r)
-	return writeLine(w, JSONLSummary{SchemaVersion: report.SchemaVersion, Tool: n.Tool, Summary: n.Summary, Gate: n.Gate, Skipped: n.Skipped})
+	return writeLine(w, JSONLSummary{SchemaVersion: report.SchemaVersion, Tool: n.Tool, Summary: n.Summary, Gate: n.Gate, Skipped: n.Skipped,
+		Policy: n.Policy, Warnings: r.Warnings, Shard: n.Shard})
 }
 
 func writeLine(w io.Writer, v any) error {

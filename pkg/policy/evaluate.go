@@ -78,14 +78,9 @@ func EvaluateGate(r *report.Report, p *Policy, gt Gate, now time.Time) []Warning
 		g.FailOnNew = gt.FailOnNew.String()
 	}
 	for i := range r.Images {
-		img := &r.Images[i]
-		img.Gate = imageGate(*img, gt)
-		g.Failing += img.Gate.Failing
-		g.FailingNew += img.Gate.FailingNew
-		if img.Gate.Verdict == report.Incomplete {
-			g.Incomplete++
-		}
+		r.Images[i].Gate = imageGate(r.Images[i], gt)
 	}
+	r.TallyGate(g)
 	if r.Workloads != nil {
 		// A workload run gates on its workloads: the images are their
 		// evidence (each keeps its own verdict above), and an image finding
@@ -100,15 +95,7 @@ func EvaluateGate(r *report.Report, p *Policy, gt Gate, now time.Time) []Warning
 			}
 		}
 	}
-	g.Failed = g.Failing > 0 || g.FailingNew > 0
-	switch {
-	case g.Incomplete > 0:
-		g.Verdict = report.Incomplete
-	case g.Failed:
-		g.Verdict = report.Fail
-	default:
-		g.Verdict = report.Pass
-	}
+	g.SetVerdict()
 	r.Gate = g
 	return warns
 }

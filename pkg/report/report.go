@@ -35,6 +35,9 @@ type Report struct {
 	// Warnings are problems that did not stop the run, such as a policy
 	// ignore past its expiry date. They are printed on standard error too.
 	Warnings []Warning `json:"warnings"`
+	// Shard is the part of a sharded audit this report covers (--shard
+	// I/N); absent otherwise, and from the report imgaudit merge makes.
+	Shard *Shard `json:"shard,omitempty"`
 }
 
 // PolicyRef records the policy a report was filtered with.
