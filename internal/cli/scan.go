@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgaudit/imgaudit/pkg/audit"
-	"github.com/imgaudit/imgaudit/pkg/layers"
+	"github.com/imgaudit/imgaudit/pkg/inflate"
 	"github.com/imgaudit/imgaudit/pkg/output"
 	"github.com/imgaudit/imgaudit/pkg/policy"
 	"github.com/imgaudit/imgaudit/pkg/report"
@@ -150,7 +150,7 @@ func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (a
 		return opts, err
 	}
 	opts.Limits = a.lo.limits()
-	if opts.Decompressor, err = layers.FindDecompressor(a.lo.decompressor, nil); err != nil {
+	if opts.Inflater, err = inflate.Find(a.lo.decompressor, nil); err != nil {
 		return opts, usage(err)
 	}
 	opts.Concurrency, opts.LayerConcurrency = a.lo.concurrency, a.lo.layerConcurrency

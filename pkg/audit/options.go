@@ -33,9 +33,9 @@ type Options struct {
 	// decompressed bytes, name length). A zero field takes the value of
 	// layers.DefaultLimits.
 	Limits layers.Limits
-	// Decompressor inflates gzip layers (layers.FindDecompressor); the zero
-	// value is Go's own inflater.
-	Decompressor layers.Decompressor
+	// Inflater, when set, inflates gzip layers instead of Go's own
+	// inflater: a child process from pkg/inflate (inflate.Find).
+	Inflater layers.Inflater
 	// Cache keeps layer analyses between audits, and each image's package
 	// catalogue next to them when it is also a layers.BlobCache (as
 	// layers.DiskCache is). Nil: nothing is kept between audits; within an
@@ -174,7 +174,7 @@ func (o Options) checks() []checks.Check {
 // audit's share of layerWorkers(1) unless runRefs set LayerConcurrency.
 func (o Options) layerOptions(cs []checks.Check) layers.ImageOptions {
 	lo := layers.ImageOptions{
-		Options:     layers.Options{Limits: o.Limits, Decompressor: o.Decompressor},
+		Options:     layers.Options{Limits: o.Limits, Inflater: o.Inflater},
 		Concurrency: o.layerWorkers(1),
 		Cache:       o.Cache,
 		Flight:      o.flight,

@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/inflate"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
@@ -182,7 +183,7 @@ func BenchmarkIndexRealLayer(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, name := range []string{"go", "igzip", "pigz"} {
-		d, err := layers.FindDecompressor(name, nil)
+		d, err := inflate.Find(name, nil)
 		if err != nil {
 			continue
 		}
@@ -190,7 +191,7 @@ func BenchmarkIndexRealLayer(b *testing.B) {
 			b.SetBytes(want.UncompressedSize)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Decompressor: d}); err != nil {
+				if _, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Inflater: d}); err != nil {
 					b.Fatal(err)
 				}
 			}

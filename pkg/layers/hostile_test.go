@@ -536,7 +536,7 @@ func TestCorruptBlobs(t *testing.T) {
 	}
 }
 
-func testCorruptBlobs(t *testing.T, d layers.Decompressor) {
+func testCorruptBlobs(t *testing.T, d layers.Inflater) {
 	raw := mustTar(t, it.Text("etc/passwd", strings.Repeat("root:x:0:0::/:/bin/sh\n", 100)), it.File("bin/x", 0o755, it.ELF("", 3000)))
 	gzBlob, zsBlob := gz(raw), zst(raw)
 	cases := map[string][]byte{
@@ -556,7 +556,7 @@ func testCorruptBlobs(t *testing.T, d layers.Decompressor) {
 	cases["gzip bad crc"] = bad
 	for name, blob := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Capture: []string{"/etc/passwd"}, Decompressor: d})
+			_, err := layers.IndexStream(context.Background(), bytes.NewReader(blob), layers.Options{Capture: []string{"/etc/passwd"}, Inflater: d})
 			wantErr(t, err, layers.ErrCorrupt)
 			if errors.Is(err, layers.ErrLimit) {
 				t.Errorf("corrupt blob reported as a limit: %v", err)
@@ -576,13 +576,13 @@ func testCorruptBlobs(t *testing.T, d layers.Decompressor) {
 		"blob of another layer":  blobLayer{good, gz(mustTar(t, it.Text("other", "x")))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := layers.Index(context.Background(), l, layers.Options{Decompressor: d})
+			_, err := layers.Index(context.Background(), l, layers.Options{Inflater: d})
 			wantErr(t, err, layers.ErrCorrupt)
 		})
 	}
 
 	t.Run("failing blob reader is not corrupt", func(t *testing.T) {
-		_, err := layers.Index(context.Background(), failingLayer{good}, layers.Options{Decompressor: d})
+		_, err := layers.Index(context.Background(), failingLayer{good}, layers.Options{Inflater: d})
 		if err == nil || errors.Is(err, layers.ErrCorrupt) || !strings.Contains(err.Error(), "connection reset") {
 			t.Fatalf("err = %v, want the reader's own error, not ErrCorrupt", err)
 		}

@@ -85,9 +85,10 @@ type Options struct {
 	// stores): Index then does not hash the compressed bytes a second time
 	// (about 5% of a scan's CPU). The diffID is always verified.
 	SourceVerifiesDigest bool
-	// Decompressor inflates gzip layers; the zero value is Go's inflater.
-	// It does not change the index (nor the cache key), only the speed.
-	Decompressor Decompressor
+	// Inflater, when set, inflates gzip layers instead of Go's own
+	// inflater (pkg/inflate). It does not change the index (nor the cache
+	// key), only the speed.
+	Inflater Inflater
 }
 
 // LayerIndex is what one streaming pass over a layer learns. It depends only

@@ -98,14 +98,14 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	var tarStream io.Reader
 	var closer func()
 	var pipe *pipeline
-	var kid *childInflater
+	var kid Inflation
 	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b && opts.Decompressor.child():
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b && opts.Inflater != nil:
 		var err error
-		if kid, err = startChild(ctx, opts.Decompressor, br); err != nil {
-			return nil, err
+		if kid, err = opts.Inflater.Start(ctx, br); err != nil {
+			return nil, fmt.Errorf("decompressor %s: %w", opts.Inflater.Name(), err)
 		}
-		defer kid.wait(true)
+		defer kid.Wait(true)
 		tarStream = io.TeeReader(kid, diffHash)
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		zr, err := gzip.NewReader(br)
@@ -144,7 +144,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 		// nothing else reads it) the compressed one.
 		_, err = io.Copy(io.Discard, ur)
 		if err == nil && kid != nil {
-			err = kid.wait(false)
+			err = inflaterErr(opts.Inflater, kid.Wait(false))
 		}
 		if pipe != nil {
 			pipe.stop()
@@ -155,8 +155,8 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	} else if kid != nil && errors.Is(err, io.ErrUnexpectedEOF) {
 		// The child's output ended early: its own failure, when it has
 		// one, is the cause.
-		if kerr := kid.wait(false); kerr != nil {
-			err = kerr
+		if kerr := kid.Wait(false); kerr != nil {
+			err = inflaterErr(opts.Inflater, kerr)
 		}
 	}
 	if err != nil {
@@ -165,7 +165,7 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 			pipe.stop()
 		}
 		if kid != nil {
-			kid.wait(true)
+			kid.Wait(true)
 		}
 		// A failure of the blob's own reader (network, file) is not a
 		// corrupt layer: report it as what it is.
@@ -181,6 +181,15 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	ix.idx.CompressedSize = counted.n
 	ix.idx.UncompressedSize = ur.n
 	return ix.idx, nil
+}
+
+// inflaterErr is an inflater's failure as the layer's: corrupt, since a
+// gzip stream a well-behaved inflater cannot read is one.
+func inflaterErr(inf Inflater, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: decompressor %s: %w", ErrCorrupt, inf.Name(), err)
 }
 
 func hashOf(h hash.Hash) v1.Hash {
