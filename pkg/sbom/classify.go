@@ -5,11 +5,13 @@ package sbom
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"unicode"
 	"unicode/utf8"
@@ -442,33 +444,168 @@ func dedupe(ss []string) []string {
 }
 
 // classifierConfig returns syft's default binary classifiers, each behind
-// its pre-filter when the generated table describes it; r is the resolver
-// the cataloger will read.
-func classifierConfig(r *resolver) binary.ClassifierCatalogerConfig {
+// its pre-filter when the generated table describes it, and computed on
+// up to parallelism goroutines (see classifyRun); r is the resolver the
+// cataloguer reads.
+func classifierConfig(r *resolver, parallelism int) binary.ClassifierCatalogerConfig {
 	cfg := binary.DefaultClassifierCatalogerConfig()
-	specs := classifierSpecs()
-	if v := SyftVersion(); (v != "unknown" && v != classifierSpecsVersion) || len(specs) != len(cfg.Classifiers) {
+	if len(cfg.Classifiers) == 0 {
 		return cfg
 	}
+	specs := classifierSpecs()
+	usable := len(specs) == len(cfg.Classifiers)
+	if v := SyftVersion(); v != "unknown" && v != classifierSpecsVersion {
+		usable = false
+	}
+	run := newClassifyRun(cfg.Classifiers, cfg.Classifiers[0].EvidenceMatcher, r, parallelism)
 	for i := range cfg.Classifiers {
 		c := &cfg.Classifiers[i]
-		if specs[i].class != c.Class || specs[i].glob != c.FileGlob || c.EvidenceMatcher == nil {
-			continue
+		var f *prefilter
+		if usable && specs[i].class == c.Class && specs[i].glob == c.FileGlob {
+			if f = compileSpec(specs[i].matcher); f.kind == specOpaque {
+				f = nil
+			}
 		}
-		f := compileSpec(specs[i].matcher)
-		if f.kind == specOpaque {
-			continue
+		if c.EvidenceMatcher != nil {
+			c.EvidenceMatcher = run.wrap(i, c.FileGlob, c.EvidenceMatcher, f)
 		}
-		c.EvidenceMatcher = filtered(c.EvidenceMatcher, f, r)
 	}
+	run.classifiers = slices.Clone(cfg.Classifiers)
 	return cfg
 }
 
-// filtered puts f in front of syft's matcher m. Its types are syft's
-// (binutils.Classifier and binutils.MatcherContext, in an internal
-// package), inferred. Only the cataloger's own calls are filtered: a
-// context that carries a reader (a matcher calling another) goes straight
-// to m, and so does a file whose whole contents the scan did not capture.
+// classifyRun runs syft's classifiers for one cataloguer. syft's
+// cataloguer calls them one file at a time, classifier by classifier (its
+// order decides which classifier a package is merged into); at its first
+// call, classifyRun lists the same files (the same FilesByGlob calls) and
+// computes every classifier's answer for each on parallelism goroutines,
+// in the cataloguer's order, and each call of the cataloguer takes its
+// answer when ready. The answers are the matchers' own (they depend only
+// on the file and the resolver, which serves concurrent catalogers
+// anyway), so the cataloguer merges the same packages in the same order.
+//
+// C and X are syft's binutils.Classifier and binutils.MatcherContext,
+// inferred: that package is internal to syft.
+type classifyRun[C, X any] struct {
+	r           *resolver
+	parallelism int
+	classifiers []C
+	globs       []string
+	matchers    []func(C, X) ([]pkg.Package, error) // each behind its pre-filter
+
+	once sync.Once
+	mu   sync.Mutex
+	memo map[classifyKey]*classifyAnswer
+}
+
+type classifyKey struct {
+	classifier   int
+	real, access string
+	fileSystemID string
+}
+
+type classifyAnswer struct {
+	done chan struct{}
+	pkgs []pkg.Package
+	err  error
+}
+
+func newClassifyRun[C, X any](_ []C, _ func(C, X) ([]pkg.Package, error), r *resolver, parallelism int) *classifyRun[C, X] {
+	return &classifyRun[C, X]{r: r, parallelism: parallelism, memo: map[classifyKey]*classifyAnswer{}}
+}
+
+// wrap returns classifier i's matcher m behind its pre-filter f (nil:
+// none) and served from the run's answers.
+func (run *classifyRun[C, X]) wrap(i int, glob string, m func(C, X) ([]pkg.Package, error), f *prefilter) func(C, X) ([]pkg.Package, error) {
+	if f != nil {
+		m = filtered(m, f, run.r)
+	}
+	run.globs = append(run.globs, glob)
+	run.matchers = append(run.matchers, m)
+	if run.parallelism < 2 {
+		return m
+	}
+	return func(c C, x X) ([]pkg.Package, error) {
+		loc, ok := cataloguedLocation(x)
+		if !ok {
+			return m(c, x)
+		}
+		if res, ok := contextResolver(x); ok {
+			run.once.Do(func() { run.start(res) })
+		}
+		run.mu.Lock()
+		key := keyOf(i, loc)
+		a := run.memo[key]
+		delete(run.memo, key)
+		run.mu.Unlock()
+		if a == nil {
+			return m(c, x)
+		}
+		<-a.done
+		return a.pkgs, a.err
+	}
+}
+
+func keyOf(i int, l file.Location) classifyKey {
+	return classifyKey{classifier: i, real: l.RealPath, access: l.AccessPath, fileSystemID: l.FileSystemID}
+}
+
+// start lists each classifier's files as syft's cataloguer does and
+// computes the answers on run.parallelism goroutines, in that order. A
+// classifier whose files cannot be listed is left to the cataloguer.
+func (run *classifyRun[C, X]) start(res file.Resolver) {
+	type job struct {
+		i   int
+		loc file.Location
+		a   *classifyAnswer
+	}
+	var jobs []job
+	run.mu.Lock()
+	for i, glob := range run.globs {
+		if i >= len(run.classifiers) {
+			break
+		}
+		locs, err := res.FilesByGlob(glob)
+		if err != nil {
+			continue
+		}
+		for _, loc := range locs {
+			key := keyOf(i, loc)
+			if run.memo[key] != nil {
+				continue
+			}
+			a := &classifyAnswer{done: make(chan struct{})}
+			run.memo[key] = a
+			jobs = append(jobs, job{i, loc, a})
+		}
+	}
+	run.mu.Unlock()
+	next := make(chan job)
+	go func() {
+		defer close(next)
+		for _, j := range jobs {
+			next <- j
+		}
+	}()
+	for range min(run.parallelism, len(jobs)) {
+		go func() {
+			for j := range next {
+				x, ok := matcherContext[X](res, j.loc)
+				if ok {
+					j.a.pkgs, j.a.err = run.matchers[j.i](run.classifiers[j.i], x)
+				} else {
+					j.a.err = fmt.Errorf("classifying %s: no matcher context", j.loc.RealPath)
+				}
+				close(j.a.done)
+			}
+		}()
+	}
+}
+
+// filtered puts f in front of syft's matcher m. Only the cataloguer's own
+// calls are filtered: a context that carries a reader (a matcher calling
+// another) goes straight to m, and so does a file whose whole contents the
+// scan did not capture.
 func filtered[C, X any](m func(C, X) ([]pkg.Package, error), f *prefilter, r *resolver) func(C, X) ([]pkg.Package, error) {
 	return func(c C, x X) ([]pkg.Package, error) {
 		if loc, ok := cataloguedLocation(x); ok {
@@ -502,8 +639,40 @@ func cataloguedLocation(x any) (file.Location, bool) {
 	return l, ok
 }
 
+// contextResolver returns a matcher context's resolver.
+func contextResolver(x any) (file.Resolver, bool) {
+	v := reflect.ValueOf(x)
+	if v.Kind() != reflect.Struct {
+		return nil, false
+	}
+	f := v.FieldByName("Resolver")
+	if !f.IsValid() || !f.CanInterface() {
+		return nil, false
+	}
+	r, ok := f.Interface().(file.Resolver)
+	return r, ok && r != nil
+}
+
+// matcherContext builds a matcher context as syft's cataloguer does: the
+// resolver and the file's location.
+func matcherContext[X any](r file.Resolver, loc file.Location) (X, bool) {
+	var x X
+	v := reflect.ValueOf(&x).Elem()
+	if v.Kind() != reflect.Struct {
+		return x, false
+	}
+	rf, lf := v.FieldByName("Resolver"), v.FieldByName("Location")
+	if !rf.IsValid() || !lf.IsValid() || !rf.CanSet() || !lf.CanSet() ||
+		!reflect.TypeOf(&r).Elem().AssignableTo(rf.Type()) || !reflect.TypeOf(loc).AssignableTo(lf.Type()) {
+		return x, false
+	}
+	rf.Set(reflect.ValueOf(&r).Elem())
+	lf.Set(reflect.ValueOf(loc))
+	return x, true
+}
+
 // packagesConfig is syft's default package configuration with the
-// pre-filtered classifiers.
-func packagesConfig(base pkgcataloging.Config, r *resolver) pkgcataloging.Config {
-	return base.WithBinaryConfig(classifierConfig(r))
+// pre-filtered, parallel classifiers.
+func packagesConfig(base pkgcataloging.Config, r *resolver, parallelism int) pkgcataloging.Config {
+	return base.WithBinaryConfig(classifierConfig(r, parallelism))
 }

@@ -12,7 +12,9 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -123,7 +125,7 @@ func TestClassifierSpecs(t *testing.T) {
 	if filtered < len(def)*3/4 {
 		t.Errorf("only %d of %d classifiers have a pre-filter", filtered, len(def))
 	}
-	wrapped := classifierConfig(newResolver(scanFiles(t, nil)))
+	wrapped := classifierConfig(newResolver(scanFiles(t, nil)), 1)
 	changed := 0
 	for i, c := range wrapped.Classifiers {
 		if reflect.ValueOf(c.EvidenceMatcher).Pointer() != reflect.ValueOf(def[i].EvidenceMatcher).Pointer() {
@@ -372,4 +374,88 @@ func build(b *strings.Builder, re *syntax.Regexp, last bool) {
 			build(b, re.Sub[0], last)
 		}
 	}
+}
+
+// benchExecutables reads the files of this machine's system directories
+// that one of syft's classifiers reads by name (up to the capture cap):
+// what the binary classifier cataloguer sees in an image of them.
+func benchExecutables(tb testing.TB) (map[string][]byte, int64) {
+	tb.Helper()
+	var globs []string
+	for _, c := range binary.DefaultClassifiers() {
+		globs = append(globs, expandBraces(c.FileGlob)...)
+	}
+	files := map[string][]byte{}
+	var total int64
+	for _, dir := range []string{"/usr/bin/*", "/usr/sbin/*", "/usr/lib/x86_64-linux-gnu/*", "/usr/lib/postgresql/*/bin/*", "/usr/lib/jvm/*/bin/*", "/usr/local/go/bin/*"} {
+		matches, _ := filepath.Glob(dir)
+		for _, p := range matches {
+			fi, err := os.Lstat(p)
+			if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxReal {
+				continue
+			}
+			for _, g := range globs {
+				if ok, _ := doublestar.Match(g, p); ok {
+					if b, err := os.ReadFile(p); err == nil {
+						files[p] = b
+						total += int64(len(b))
+					}
+					break
+				}
+			}
+		}
+	}
+	if len(files) == 0 {
+		tb.Skip("no executable here that a classifier reads")
+	}
+	return files, total
+}
+
+// BenchmarkClassifiers runs syft's binary classifier cataloguer over this
+// machine's executables, as syft builds it and behind the pre-filter; both
+// must find the same packages.
+func BenchmarkClassifiers(b *testing.B) {
+	files, total := benchExecutables(b)
+	r := newResolver(scanFiles(b, files))
+	ctx := context.Background()
+	var want []pkg.Package
+	for _, bc := range []struct {
+		name string
+		cfg  binary.ClassifierCatalogerConfig
+	}{
+		{"syft", binary.DefaultClassifierCatalogerConfig()},
+		{"prefiltered", classifierConfig(r, 1)},
+		{"prefiltered-parallel", classifierConfig(r, 2)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := binary.NewClassifierCataloger(bc.cfg)
+			b.SetBytes(total)
+			var pkgs []pkg.Package
+			cpu0 := cpuTime()
+			for b.Loop() {
+				var err error
+				if pkgs, _, err = c.Catalog(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// CPU time, which other work on the machine disturbs less than
+			// the wall time.
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			if want == nil {
+				want = pkgs
+				b.Logf("%d files, %d MB, %d packages", len(files), total>>20, len(pkgs))
+			} else if !reflect.DeepEqual(want, pkgs) {
+				b.Errorf("packages differ from syft's:\n%v\n%v", want, pkgs)
+			}
+		})
+	}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
