@@ -5,7 +5,6 @@ package sbom
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
@@ -508,6 +507,10 @@ type classifyAnswer struct {
 	done chan struct{}
 	pkgs []pkg.Package
 	err  error
+	// panicked is what the matcher panicked with, if it did: the panic
+	// goes on in the cataloguer's goroutine, where syft recovers it, as
+	// if the matcher had run there.
+	panicked any
 }
 
 func newClassifyRun[C, X any](_ []C, _ func(C, X) ([]pkg.Package, error), r *resolver, parallelism int) *classifyRun[C, X] {
@@ -542,6 +545,9 @@ func (run *classifyRun[C, X]) wrap(i int, glob string, m func(C, X) ([]pkg.Packa
 			return m(c, x)
 		}
 		<-a.done
+		if a.panicked != nil {
+			panic(a.panicked)
+		}
 		return a.pkgs, a.err
 	}
 }
@@ -558,6 +564,9 @@ func (run *classifyRun[C, X]) start(res file.Resolver) {
 		i   int
 		loc file.Location
 		a   *classifyAnswer
+	}
+	if _, ok := matcherContext[X](res, file.Location{}); !ok {
+		return // syft's context changed shape: the cataloguer calls each matcher itself
 	}
 	var jobs []job
 	run.mu.Lock()
@@ -590,16 +599,22 @@ func (run *classifyRun[C, X]) start(res file.Resolver) {
 	for range min(run.parallelism, len(jobs)) {
 		go func() {
 			for j := range next {
-				x, ok := matcherContext[X](res, j.loc)
-				if ok {
-					j.a.pkgs, j.a.err = run.matchers[j.i](run.classifiers[j.i], x)
-				} else {
-					j.a.err = fmt.Errorf("classifying %s: no matcher context", j.loc.RealPath)
-				}
-				close(j.a.done)
+				run.answer(res, j.i, j.loc, j.a)
 			}
 		}()
 	}
+}
+
+// answer computes classifier i's answer for the file at loc into a.
+func (run *classifyRun[C, X]) answer(res file.Resolver, i int, loc file.Location, a *classifyAnswer) {
+	defer close(a.done)
+	defer func() {
+		if p := recover(); p != nil {
+			a.panicked = p
+		}
+	}()
+	x, _ := matcherContext[X](res, loc) // start checked that it builds
+	a.pkgs, a.err = run.matchers[i](run.classifiers[i], x)
 }
 
 // filtered puts f in front of syft's matcher m. Only the cataloguer's own

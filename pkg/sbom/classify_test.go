@@ -5,6 +5,7 @@ package sbom
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -422,12 +423,17 @@ func BenchmarkClassifiers(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		cfg  binary.ClassifierCatalogerConfig
+		r    file.Resolver
 	}{
-		{"syft", binary.DefaultClassifierCatalogerConfig()},
-		{"prefiltered", classifierConfig(r, 1)},
-		{"prefiltered-parallel", classifierConfig(r, 2)},
+		// syft's cataloguer as it was: contents as a plain reader, which
+		// syft's binary readers copy for every pattern.
+		{"syft", binary.DefaultClassifierCatalogerConfig(), copyingResolver{r}},
+		{"syft-inplace", binary.DefaultClassifierCatalogerConfig(), r},
+		{"prefiltered", classifierConfig(r, 1), r},
+		{"prefiltered-parallel", classifierConfig(r, 2), r},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			r := bc.r
 			c := binary.NewClassifierCataloger(bc.cfg)
 			b.SetBytes(total)
 			var pkgs []pkg.Package
@@ -458,4 +464,90 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// copyingResolver serves contents as a plain reader, as pkg/sbom did
+// before it served a ReaderAt.
+type copyingResolver struct{ *resolver }
+
+func (r copyingResolver) FileContentsByLocation(l file.Location) (io.ReadCloser, error) {
+	rc, err := r.resolver.FileContentsByLocation(l)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(rc), nil
+}
+
+// TestClassifiersSameAsSyft runs syft's binary classifier cataloguer as
+// syft builds it and as Catalog does (pre-filtered, serial and parallel)
+// over this machine's real executables at their paths and files built from
+// every classifier's patterns: packages, relationships and errors must be
+// the same.
+func TestClassifiersSameAsSyft(t *testing.T) {
+	files := map[string][]byte{}
+	for p, b := range readReal(t) {
+		files[p] = b
+	}
+	filler := []byte(strings.Repeat("\x00filler\x00", 1<<10))
+	for i, s := range classifierSpecs() {
+		for j, sample := range specSamples(t, s.matcher) {
+			name := globName(s.glob)
+			if sample.name != "" {
+				name = sample.name
+			}
+			files[fmt.Sprintf("/opt/c%d-%d/bin/%s", i, j, name)] = append(append(append([]byte{}, filler...), sample.data...), filler...)
+		}
+	}
+	r := newResolver(scanFiles(t, files))
+	ctx := context.Background()
+	want, wantRels, wantErr := binary.NewClassifierCataloger(binary.DefaultClassifierCatalogerConfig()).Catalog(ctx, r)
+	if len(want) < len(classifierSpecs())/2 {
+		t.Fatalf("syft finds only %d packages: the comparison proves little", len(want))
+	}
+	for _, parallelism := range []int{1, 2} {
+		got, rels, err := binary.NewClassifierCataloger(classifierConfig(r, parallelism)).Catalog(ctx, r)
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("parallelism %d: packages differ from syft's:\n%v\n%v", parallelism, want, got)
+		}
+		if !reflect.DeepEqual(wantRels, rels) || fmt.Sprint(wantErr) != fmt.Sprint(err) {
+			t.Errorf("parallelism %d: relationships or errors differ: %v %v, want %v %v", parallelism, rels, err, wantRels, wantErr)
+		}
+	}
+	t.Logf("%d files, %d packages", len(files), len(want))
+}
+
+// A matcher that panics on a parallel goroutine panics in the cataloguer's
+// goroutine, where syft recovers it, as when it runs there.
+func TestClassifyRunPanics(t *testing.T) {
+	type testClassifier struct{ Class string }
+	type testContext struct {
+		Resolver  file.Resolver
+		Location  file.Location
+		GetReader func(testContext) (io.Reader, error)
+	}
+	r := newResolver(scanFiles(t, map[string][]byte{"/usr/bin/boom": []byte("boom")}))
+	m := func(testClassifier, testContext) ([]pkg.Package, error) { panic("boom") }
+	cls := []testClassifier{{"boom"}}
+	run := newClassifyRun(cls, m, r, 2)
+	wrapped := run.wrap(0, "**/boom", m, nil)
+	run.classifiers = cls
+	locs, err := r.FilesByGlob("**/boom")
+	if err != nil || len(locs) != 1 {
+		t.Fatalf("glob: %v %v", locs, err)
+	}
+	// The answer is computed on a goroutine of the run's.
+	run.once.Do(func() { run.start(r) })
+	run.mu.Lock()
+	queued := len(run.memo)
+	run.mu.Unlock()
+	if queued != 1 {
+		t.Fatalf("%d answers queued, want 1", queued)
+	}
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("recovered %v, want boom", p)
+		}
+	}()
+	_, _ = wrapped(cls[0], testContext{Resolver: r, Location: locs[0]})
+	t.Error("no panic")
 }
