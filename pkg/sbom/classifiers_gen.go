@@ -7,6 +7,10 @@ package sbom
 // classifierSpecsVersion is the version of syft classifierSpecs was read from.
 const classifierSpecsVersion = "v1.57.1"
 
+// syftReaderChunkSize is the size of the chunks syft's content matchers read
+// (readerChunkSize in syft's internal/regex_helpers.go).
+const syftReaderChunkSize = 1048576
+
 // classifierSpecs describes the evidence matchers of binary.DefaultClassifiers, in its order.
 func classifierSpecs() []classifierSpec {
 	return []classifierSpec{

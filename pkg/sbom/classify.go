@@ -10,7 +10,6 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
-	"sync"
 	"text/template"
 	"unicode"
 	"unicode/utf8"
@@ -31,7 +30,9 @@ import (
 // classifier's evidence matcher: the strings any match of its patterns must
 // contain, derived with regexp/syntax from the patterns themselves, are
 // searched first (bytes.Index, many GB/s), and a file that lacks them is
-// answered "no package" without running a regular expression. The
+// answered "no package" without running a regular expression. In a file
+// that has them, syft's matcher is spared the leading chunks that end
+// before the first place a match could end (see prefilter.skip). The
 // classifiers, their order and whatever they find are syft's own.
 //
 // syft builds its matchers as closures, so the patterns are read from
@@ -80,11 +81,15 @@ func nameTemplate(name, content string) matcherSpec {
 // prefilter is a compiled matcherSpec: mayMatch is false only when syft's
 // matcher cannot find anything in the file.
 type prefilter struct {
-	kind specKind
-	need [][]string // specContents: clauses; each needs one of its strings in the contents
-	name *regexp.Regexp
-	tmpl *template.Template
-	subs []*prefilter
+	kind     specKind
+	need     [][]string   // specContents: clauses; each needs one of its strings in the contents
+	patterns [][][]string // specContents: each pattern's clauses
+	name     *regexp.Regexp
+	tmpl     *template.Template
+	subs     []*prefilter
+	// sequential: the matcher reads the file only through its context's
+	// reader, pattern by pattern (see skip).
+	sequential bool
 }
 
 func compileSpec(s matcherSpec) *prefilter {
@@ -92,8 +97,11 @@ func compileSpec(s matcherSpec) *prefilter {
 	switch s.kind {
 	case specContents:
 		for _, pat := range s.patterns {
-			p.need = append(p.need, requiredStrings(pat)...)
+			need := requiredStrings(pat)
+			p.patterns = append(p.patterns, need)
+			p.need = append(p.need, need...)
 		}
+		p.sequential = true
 		slices.SortStableFunc(p.need, func(a, b []string) int { return -cmp.Compare(shortest(a), shortest(b)) })
 	case specNameTemplate:
 		name, err1 := regexp.Compile(s.patterns[0])
@@ -103,9 +111,13 @@ func compileSpec(s matcherSpec) *prefilter {
 			break
 		}
 		p.name, p.tmpl = name, tmpl
+		p.sequential = true
 	case specAny, specAll:
+		p.sequential = true
 		for _, sub := range s.subs {
-			p.subs = append(p.subs, compileSpec(sub))
+			c := compileSpec(sub)
+			p.subs = append(p.subs, c)
+			p.sequential = p.sequential && c.sequential
 		}
 	default:
 		p.kind = specOpaque
@@ -126,15 +138,8 @@ func (p *prefilter) mayMatch(path string, b []byte) bool {
 		if !p.name.MatchString(path) {
 			return false
 		}
-		groups := namedGroups(p.name, path)
-		for k, v := range groups {
-			groups[k] = strings.ReplaceAll(v, ".", `\.`)
-		}
-		var buf bytes.Buffer
-		if err := p.tmpl.Execute(&buf, groups); err != nil {
-			return true
-		}
-		return hasAll(b, requiredStrings(buf.String()))
+		need, ok := p.rendered(path)
+		return !ok || hasAll(b, need)
 	case specAny:
 		for _, s := range p.subs {
 			if s.mayMatch(path, b) {
@@ -151,6 +156,110 @@ func (p *prefilter) mayMatch(path string, b []byte) bool {
 		return true
 	}
 	return true
+}
+
+// rendered returns the clauses of a name template's content pattern for
+// the file at path, as syft's FileNameTemplateVersionMatcher builds it: the
+// name's named groups, dots escaped, fill the template. false when the
+// template fails (syft's matcher reports that).
+func (p *prefilter) rendered(path string) ([][]string, bool) {
+	groups := namedGroups(p.name, path)
+	for k, v := range groups {
+		groups[k] = strings.ReplaceAll(v, ".", `\.`)
+	}
+	var buf bytes.Buffer
+	if err := p.tmpl.Execute(&buf, groups); err != nil {
+		return nil, false
+	}
+	return requiredStrings(buf.String()), true
+}
+
+// skip returns how many leading bytes of b syft's matcher can be spared
+// without changing what it finds, 0 when none.
+//
+// syft's content matchers (internal.MatchNamedCaptureGroupsFromReader) run
+// a pattern over windows of the file: the first chunk of size c, then for
+// each next chunk of c bytes, that chunk with the half chunk before it;
+// the first window with a match gives the answer. A match contains an
+// occurrence of one string of each of the pattern's clauses, so no window
+// ending before the earliest such end, e, can match. Let k be the first
+// window that ends at e or later. Read from the chunk before k's, the
+// windows are that chunk (ending before e: no match) and then exactly
+// syft's windows from k on; so the answer is the same, for every pattern
+// whose e is at least the one used. The matcher must read the file
+// through its context's reader only, pattern by pattern (sequential).
+func (p *prefilter) skip(path string, b []byte, c int) int {
+	if !p.sequential || c <= 0 {
+		return 0
+	}
+	e := -1 // the least e over the patterns that may match
+	ok := p.earliestEnd(path, b, func(pe int) {
+		if e < 0 || pe < e {
+			e = pe
+		}
+	})
+	if !ok || e <= 0 {
+		return 0
+	}
+	k := (e+c-1)/c - 1
+	if k < 1 {
+		return 0
+	}
+	return (k - 1) * c
+}
+
+// earliestEnd calls found with each pattern's e (see skip), 0 for a pattern
+// with no clause, nothing for a pattern that cannot match in b; false when
+// a pattern is not known.
+func (p *prefilter) earliestEnd(path string, b []byte, found func(int)) bool {
+	switch p.kind {
+	case specContents:
+		for _, need := range p.patterns {
+			if e, ok := patternEnd(b, need); ok {
+				found(e)
+			}
+		}
+		return true
+	case specNameTemplate:
+		if !p.name.MatchString(path) {
+			return true // syft's matcher reads nothing
+		}
+		need, ok := p.rendered(path)
+		if !ok {
+			return false
+		}
+		if e, ok := patternEnd(b, need); ok {
+			found(e)
+		}
+		return true
+	case specAny, specAll:
+		for _, s := range p.subs {
+			if !s.earliestEnd(path, b, found) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// patternEnd returns the least offset in b at which a match of a pattern
+// with clauses need can end (see skip); false when it cannot match.
+func patternEnd(b []byte, need [][]string) (int, bool) {
+	e := 0
+	for _, clause := range need {
+		first := -1
+		for _, s := range clause {
+			if i := bytes.Index(b, []byte(s)); i >= 0 && (first < 0 || i+len(s) < first) {
+				first = i + len(s)
+			}
+		}
+		if first < 0 {
+			return 0, false
+		}
+		e = max(e, first)
+	}
+	return e, true
 }
 
 // namedGroups is syft's internal.MatchNamedCaptureGroups: the named
@@ -443,190 +552,45 @@ func dedupe(ss []string) []string {
 }
 
 // classifierConfig returns syft's default binary classifiers, each behind
-// its pre-filter when the generated table describes it, and computed on
-// up to parallelism goroutines (see classifyRun); r is the resolver the
-// cataloguer reads.
-func classifierConfig(r *resolver, parallelism int) binary.ClassifierCatalogerConfig {
+// its pre-filter when the generated table describes it; r is the resolver
+// the cataloguer reads.
+func classifierConfig(r *resolver) binary.ClassifierCatalogerConfig {
 	cfg := binary.DefaultClassifierCatalogerConfig()
-	if len(cfg.Classifiers) == 0 {
+	specs := classifierSpecs()
+	if v := SyftVersion(); (v != "unknown" && v != classifierSpecsVersion) || len(specs) != len(cfg.Classifiers) {
 		return cfg
 	}
-	specs := classifierSpecs()
-	usable := len(specs) == len(cfg.Classifiers)
-	if v := SyftVersion(); v != "unknown" && v != classifierSpecsVersion {
-		usable = false
-	}
-	run := newClassifyRun(cfg.Classifiers, cfg.Classifiers[0].EvidenceMatcher, r, parallelism)
 	for i := range cfg.Classifiers {
 		c := &cfg.Classifiers[i]
-		var f *prefilter
-		if usable && specs[i].class == c.Class && specs[i].glob == c.FileGlob {
-			if f = compileSpec(specs[i].matcher); f.kind == specOpaque {
-				f = nil
-			}
+		if specs[i].class != c.Class || specs[i].glob != c.FileGlob || c.EvidenceMatcher == nil {
+			continue
 		}
-		if c.EvidenceMatcher != nil {
-			c.EvidenceMatcher = run.wrap(i, c.FileGlob, c.EvidenceMatcher, f)
+		if f := compileSpec(specs[i].matcher); f.kind != specOpaque {
+			c.EvidenceMatcher = filtered(c.EvidenceMatcher, f, r)
 		}
 	}
-	run.classifiers = slices.Clone(cfg.Classifiers)
 	return cfg
 }
 
-// classifyRun runs syft's classifiers for one cataloguer. syft's
-// cataloguer calls them one file at a time, classifier by classifier (its
-// order decides which classifier a package is merged into); at its first
-// call, classifyRun lists the same files (the same FilesByGlob calls) and
-// computes every classifier's answer for each on parallelism goroutines,
-// in the cataloguer's order, and each call of the cataloguer takes its
-// answer when ready. The answers are the matchers' own (they depend only
-// on the file and the resolver, which serves concurrent catalogers
-// anyway), so the cataloguer merges the same packages in the same order.
-//
-// C and X are syft's binutils.Classifier and binutils.MatcherContext,
-// inferred: that package is internal to syft.
-type classifyRun[C, X any] struct {
-	r           *resolver
-	parallelism int
-	classifiers []C
-	globs       []string
-	matchers    []func(C, X) ([]pkg.Package, error) // each behind its pre-filter
-
-	once sync.Once
-	mu   sync.Mutex
-	memo map[classifyKey]*classifyAnswer
-}
-
-type classifyKey struct {
-	classifier   int
-	real, access string
-	fileSystemID string
-}
-
-type classifyAnswer struct {
-	done chan struct{}
-	pkgs []pkg.Package
-	err  error
-	// panicked is what the matcher panicked with, if it did: the panic
-	// goes on in the cataloguer's goroutine, where syft recovers it, as
-	// if the matcher had run there.
-	panicked any
-}
-
-func newClassifyRun[C, X any](_ []C, _ func(C, X) ([]pkg.Package, error), r *resolver, parallelism int) *classifyRun[C, X] {
-	return &classifyRun[C, X]{r: r, parallelism: parallelism, memo: map[classifyKey]*classifyAnswer{}}
-}
-
-// wrap returns classifier i's matcher m behind its pre-filter f (nil:
-// none) and served from the run's answers.
-func (run *classifyRun[C, X]) wrap(i int, glob string, m func(C, X) ([]pkg.Package, error), f *prefilter) func(C, X) ([]pkg.Package, error) {
-	if f != nil {
-		m = filtered(m, f, run.r)
-	}
-	run.globs = append(run.globs, glob)
-	run.matchers = append(run.matchers, m)
-	if run.parallelism < 2 {
-		return m
-	}
-	return func(c C, x X) ([]pkg.Package, error) {
-		loc, ok := cataloguedLocation(x)
-		if !ok {
-			return m(c, x)
-		}
-		if res, ok := contextResolver(x); ok {
-			run.once.Do(func() { run.start(res) })
-		}
-		run.mu.Lock()
-		key := keyOf(i, loc)
-		a := run.memo[key]
-		delete(run.memo, key)
-		run.mu.Unlock()
-		if a == nil {
-			return m(c, x)
-		}
-		<-a.done
-		if a.panicked != nil {
-			panic(a.panicked)
-		}
-		return a.pkgs, a.err
-	}
-}
-
-func keyOf(i int, l file.Location) classifyKey {
-	return classifyKey{classifier: i, real: l.RealPath, access: l.AccessPath, fileSystemID: l.FileSystemID}
-}
-
-// start lists each classifier's files as syft's cataloguer does and
-// computes the answers on run.parallelism goroutines, in that order. A
-// classifier whose files cannot be listed is left to the cataloguer.
-func (run *classifyRun[C, X]) start(res file.Resolver) {
-	type job struct {
-		i   int
-		loc file.Location
-		a   *classifyAnswer
-	}
-	if _, ok := matcherContext[X](res, file.Location{}); !ok {
-		return // syft's context changed shape: the cataloguer calls each matcher itself
-	}
-	var jobs []job
-	run.mu.Lock()
-	for i, glob := range run.globs {
-		if i >= len(run.classifiers) {
-			break
-		}
-		locs, err := res.FilesByGlob(glob)
-		if err != nil {
-			continue
-		}
-		for _, loc := range locs {
-			key := keyOf(i, loc)
-			if run.memo[key] != nil {
-				continue
-			}
-			a := &classifyAnswer{done: make(chan struct{})}
-			run.memo[key] = a
-			jobs = append(jobs, job{i, loc, a})
-		}
-	}
-	run.mu.Unlock()
-	next := make(chan job)
-	go func() {
-		defer close(next)
-		for _, j := range jobs {
-			next <- j
-		}
-	}()
-	for range min(run.parallelism, len(jobs)) {
-		go func() {
-			for j := range next {
-				run.answer(res, j.i, j.loc, j.a)
-			}
-		}()
-	}
-}
-
-// answer computes classifier i's answer for the file at loc into a.
-func (run *classifyRun[C, X]) answer(res file.Resolver, i int, loc file.Location, a *classifyAnswer) {
-	defer close(a.done)
-	defer func() {
-		if p := recover(); p != nil {
-			a.panicked = p
-		}
-	}()
-	x, _ := matcherContext[X](res, loc) // start checked that it builds
-	a.pkgs, a.err = run.matchers[i](run.classifiers[i], x)
-}
-
-// filtered puts f in front of syft's matcher m. Only the cataloguer's own
-// calls are filtered: a context that carries a reader (a matcher calling
-// another) goes straight to m, and so does a file whose whole contents the
-// scan did not capture.
+// filtered puts f in front of syft's matcher m, and hands m a reader that
+// starts at f's skip. Its types are syft's binutils.Classifier and
+// binutils.MatcherContext (an internal package), inferred. Only the
+// cataloguer's own calls are filtered: a context that carries a reader (a
+// matcher calling another) goes straight to m, and so does a file whose
+// whole contents the scan did not capture.
 func filtered[C, X any](m func(C, X) ([]pkg.Package, error), f *prefilter, r *resolver) func(C, X) ([]pkg.Package, error) {
 	return func(c C, x X) ([]pkg.Package, error) {
 		if loc, ok := cataloguedLocation(x); ok {
 			if n, err := r.fsys.Stat(loc.RealPath); err == nil {
-				if b, err := r.fsys.ReadFile(n.Path); err == nil && !f.mayMatch(loc.LocalPath(), b) {
-					return nil, nil
+				if b, err := r.fsys.ReadFile(n.Path); err == nil {
+					if !f.mayMatch(loc.LocalPath(), b) {
+						return nil, nil
+					}
+					if from := f.skip(loc.LocalPath(), b, syftReaderChunkSize); from > 0 {
+						if x, ok := withReader(x, b[from:]); ok {
+							return m(c, x)
+						}
+					}
 				}
 			}
 		}
@@ -654,40 +618,31 @@ func cataloguedLocation(x any) (file.Location, bool) {
 	return l, ok
 }
 
-// contextResolver returns a matcher context's resolver.
-func contextResolver(x any) (file.Resolver, bool) {
-	v := reflect.ValueOf(x)
-	if v.Kind() != reflect.Struct {
-		return nil, false
-	}
-	f := v.FieldByName("Resolver")
-	if !f.IsValid() || !f.CanInterface() {
-		return nil, false
-	}
-	r, ok := f.Interface().(file.Resolver)
-	return r, ok && r != nil
-}
-
-// matcherContext builds a matcher context as syft's cataloguer does: the
-// resolver and the file's location.
-func matcherContext[X any](r file.Resolver, loc file.Location) (X, bool) {
-	var x X
+// withReader returns the matcher context x reading data instead of the
+// file (its GetReader set: a new reader over data at every call).
+func withReader[X any](x X, data []byte) (X, bool) {
 	v := reflect.ValueOf(&x).Elem()
 	if v.Kind() != reflect.Struct {
 		return x, false
 	}
-	rf, lf := v.FieldByName("Resolver"), v.FieldByName("Location")
-	if !rf.IsValid() || !lf.IsValid() || !rf.CanSet() || !lf.CanSet() ||
-		!reflect.TypeOf(&r).Elem().AssignableTo(rf.Type()) || !reflect.TypeOf(loc).AssignableTo(lf.Type()) {
+	f := v.FieldByName("GetReader")
+	if !f.IsValid() || !f.CanSet() || f.Kind() != reflect.Func {
 		return x, false
 	}
-	rf.Set(reflect.ValueOf(&r).Elem())
-	lf.Set(reflect.ValueOf(loc))
+	t := f.Type()
+	errType := reflect.TypeFor[error]()
+	if t.NumIn() != 1 || t.NumOut() != 2 || t.Out(0).Kind() != reflect.Interface ||
+		!reflect.TypeFor[bytesReadCloser]().Implements(t.Out(0)) || t.Out(1) != errType {
+		return x, false
+	}
+	f.Set(reflect.MakeFunc(t, func([]reflect.Value) []reflect.Value {
+		return []reflect.Value{reflect.ValueOf(bytesReadCloser{bytes.NewReader(data)}), reflect.Zero(errType)}
+	}))
 	return x, true
 }
 
 // packagesConfig is syft's default package configuration with the
-// pre-filtered, parallel classifiers.
-func packagesConfig(base pkgcataloging.Config, r *resolver, parallelism int) pkgcataloging.Config {
-	return base.WithBinaryConfig(classifierConfig(r, parallelism))
+// pre-filtered classifiers.
+func packagesConfig(base pkgcataloging.Config, r *resolver) pkgcataloging.Config {
+	return base.WithBinaryConfig(classifierConfig(r))
 }

@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
@@ -35,6 +38,7 @@ var realExecutables = []string{
 	"/usr/bin/curl", "/usr/bin/getopt", "/usr/bin/gzip", "/usr/bin/xz", "/usr/bin/zstd", "/usr/bin/jq",
 	"/usr/bin/ruby", "/usr/bin/node", "/usr/bin/redis-server", "/usr/sbin/nginx", "/usr/bin/gcc",
 	"/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", "/usr/lib/x86_64-linux-gnu/libkrb5.so.3.3",
+	"/usr/lib/postgresql/15/bin/postgres",
 }
 
 // maxReal is the largest executable read: the scan's default capture cap.
@@ -126,7 +130,7 @@ func TestClassifierSpecs(t *testing.T) {
 	if filtered < len(def)*3/4 {
 		t.Errorf("only %d of %d classifiers have a pre-filter", filtered, len(def))
 	}
-	wrapped := classifierConfig(newResolver(scanFiles(t, nil)), 1)
+	wrapped := classifierConfig(newResolver(scanFiles(t, nil)))
 	changed := 0
 	for i, c := range wrapped.Classifiers {
 		if reflect.ValueOf(c.EvidenceMatcher).Pointer() != reflect.ValueOf(def[i].EvidenceMatcher).Pointer() {
@@ -418,8 +422,61 @@ func benchExecutables(tb testing.TB) (map[string][]byte, int64) {
 func BenchmarkClassifiers(b *testing.B) {
 	files, total := benchExecutables(b)
 	r := newResolver(scanFiles(b, files))
+	b.Logf("%d files", len(files))
+	benchClassifiers(b, r, total)
+}
+
+// BenchmarkClassifiersImage is BenchmarkClassifiers on the image of the OCI
+// layout IMGAUDIT_BENCH_LAYOUT (its first image), scanned as Catalog's
+// callers do: e.g. a Debian root filesystem with interpreters and servers
+// (mmdebstrap), where most files the classifiers read by name hold no
+// version they look for.
+func BenchmarkClassifiersImage(b *testing.B) {
+	dir := os.Getenv("IMGAUDIT_BENCH_LAYOUT")
+	if dir == "" {
+		b.Skip("IMGAUDIT_BENCH_LAYOUT names no OCI layout")
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) == 0 {
+		b.Fatalf("no image in %s: %v", dir, err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys, err := layers.Scan(context.Background(), img, layers.ImageOptions{Options: layers.Options{Capture: Needs()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newResolver(fsys)
+	// The bytes: every captured file a classifier's glob names, once.
+	seen := map[string]bool{}
+	var total int64
+	for _, c := range binary.DefaultClassifiers() {
+		locs, _ := r.FilesByGlob(c.FileGlob)
+		for _, l := range locs {
+			if b, err := fsys.ReadFile(l.RealPath); err == nil && !seen[l.RealPath] {
+				seen[l.RealPath] = true
+				total += int64(len(b))
+			}
+		}
+	}
+	b.Logf("%d files named by a classifier, %d MB", len(seen), total>>20)
+	benchClassifiers(b, r, total)
+}
+
+func benchClassifiers(b *testing.B, r *resolver, total int64) {
 	ctx := context.Background()
 	var want []pkg.Package
+	var wantErr string
 	for _, bc := range []struct {
 		name string
 		cfg  binary.ClassifierCatalogerConfig
@@ -429,28 +486,27 @@ func BenchmarkClassifiers(b *testing.B) {
 		// syft's binary readers copy for every pattern.
 		{"syft", binary.DefaultClassifierCatalogerConfig(), copyingResolver{r}},
 		{"syft-inplace", binary.DefaultClassifierCatalogerConfig(), r},
-		{"prefiltered", classifierConfig(r, 1), r},
-		{"prefiltered-parallel", classifierConfig(r, 2), r},
+		{"prefiltered", classifierConfig(r), r},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := bc.r
 			c := binary.NewClassifierCataloger(bc.cfg)
 			b.SetBytes(total)
 			var pkgs []pkg.Package
+			var err error
 			cpu0 := cpuTime()
 			for b.Loop() {
-				var err error
-				if pkgs, _, err = c.Catalog(ctx, r); err != nil {
-					b.Fatal(err)
-				}
+				// Errors are the files syft could not read (not
+				// captured): the same for every variant.
+				pkgs, _, err = c.Catalog(ctx, r)
 			}
 			// CPU time, which other work on the machine disturbs less than
 			// the wall time.
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 			if want == nil {
-				want = pkgs
-				b.Logf("%d files, %d MB, %d packages", len(files), total>>20, len(pkgs))
-			} else if !reflect.DeepEqual(want, pkgs) {
+				want, wantErr = pkgs, fmt.Sprint(err)
+				b.Logf("%d MB, %d packages", total>>20, len(pkgs))
+			} else if !reflect.DeepEqual(want, pkgs) || fmt.Sprint(err) != wantErr {
 				b.Errorf("packages differ from syft's:\n%v\n%v", want, pkgs)
 			}
 		})
@@ -479,7 +535,7 @@ func (r copyingResolver) FileContentsByLocation(l file.Location) (io.ReadCloser,
 }
 
 // TestClassifiersSameAsSyft runs syft's binary classifier cataloguer as
-// syft builds it and as Catalog does (pre-filtered, serial and parallel)
+// syft builds it and as Catalog does (pre-filtered, leading chunks spared)
 // over this machine's real executables at their paths and files built from
 // every classifier's patterns: packages, relationships and errors must be
 // the same.
@@ -498,56 +554,54 @@ func TestClassifiersSameAsSyft(t *testing.T) {
 			files[fmt.Sprintf("/opt/c%d-%d/bin/%s", i, j, name)] = append(append(append([]byte{}, filler...), sample.data...), filler...)
 		}
 	}
+	// Samples deep in large files, across syft's chunk boundaries, so that
+	// the pre-filter spares syft the chunks before them (see skip): real
+	// executable bytes around, for one classifier in five.
+	var big []byte
+	real := readReal(t)
+	for _, p := range slices.Sorted(maps.Keys(real)) {
+		big = append(big, real[p]...)
+		if len(big) > 4*syftReaderChunkSize {
+			break
+		}
+	}
+	const c = syftReaderChunkSize
+	offsets := []int{2*c - 5, 2*c + c/2 - 3, 3*c - 2, 3*c + c/2 + 1, c/2 + 7}
+	deep, spared := 0, 0
+	for i, s := range classifierSpecs() {
+		if i%5 != 0 || len(big) < 4*c || !compileSpec(s.matcher).sequential {
+			continue
+		}
+		for j, sample := range specSamples(t, s.matcher) {
+			name := globName(s.glob)
+			if sample.name != "" {
+				name = sample.name
+			}
+			off := offsets[(i+j)%len(offsets)]
+			b := append(append(append([]byte{}, big[:off]...), sample.data...), big[off:off+64<<10]...)
+			p := fmt.Sprintf("/opt/deep%d-%d/bin/%s", i, j, name)
+			files[p] = b
+			deep++
+			if compileSpec(s.matcher).skip(p, b, c) > 0 {
+				spared++
+			}
+		}
+	}
+	if len(big) >= 4*c && spared < deep/2 {
+		t.Errorf("syft is spared leading chunks in only %d of %d large files", spared, deep)
+	}
 	r := newResolver(scanFiles(t, files))
 	ctx := context.Background()
 	want, wantRels, wantErr := binary.NewClassifierCataloger(binary.DefaultClassifierCatalogerConfig()).Catalog(ctx, r)
 	if len(want) < len(classifierSpecs())/2 {
 		t.Fatalf("syft finds only %d packages: the comparison proves little", len(want))
 	}
-	for _, parallelism := range []int{1, 2} {
-		got, rels, err := binary.NewClassifierCataloger(classifierConfig(r, parallelism)).Catalog(ctx, r)
-		if !reflect.DeepEqual(want, got) {
-			t.Errorf("parallelism %d: packages differ from syft's:\n%v\n%v", parallelism, want, got)
-		}
-		if !reflect.DeepEqual(wantRels, rels) || fmt.Sprint(wantErr) != fmt.Sprint(err) {
-			t.Errorf("parallelism %d: relationships or errors differ: %v %v, want %v %v", parallelism, rels, err, wantRels, wantErr)
-		}
+	got, rels, err := binary.NewClassifierCataloger(classifierConfig(r)).Catalog(ctx, r)
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("packages differ from syft's:\n%v\n%v", want, got)
 	}
-	t.Logf("%d files, %d packages", len(files), len(want))
-}
-
-// A matcher that panics on a parallel goroutine panics in the cataloguer's
-// goroutine, where syft recovers it, as when it runs there.
-func TestClassifyRunPanics(t *testing.T) {
-	type testClassifier struct{ Class string }
-	type testContext struct {
-		Resolver  file.Resolver
-		Location  file.Location
-		GetReader func(testContext) (io.Reader, error)
+	if !reflect.DeepEqual(wantRels, rels) || fmt.Sprint(wantErr) != fmt.Sprint(err) {
+		t.Errorf("relationships or errors differ: %v %v, want %v %v", rels, err, wantRels, wantErr)
 	}
-	r := newResolver(scanFiles(t, map[string][]byte{"/usr/bin/boom": []byte("boom")}))
-	m := func(testClassifier, testContext) ([]pkg.Package, error) { panic("boom") }
-	cls := []testClassifier{{"boom"}}
-	run := newClassifyRun(cls, m, r, 2)
-	wrapped := run.wrap(0, "**/boom", m, nil)
-	run.classifiers = cls
-	locs, err := r.FilesByGlob("**/boom")
-	if err != nil || len(locs) != 1 {
-		t.Fatalf("glob: %v %v", locs, err)
-	}
-	// The answer is computed on a goroutine of the run's.
-	run.once.Do(func() { run.start(r) })
-	run.mu.Lock()
-	queued := len(run.memo)
-	run.mu.Unlock()
-	if queued != 1 {
-		t.Fatalf("%d answers queued, want 1", queued)
-	}
-	defer func() {
-		if p := recover(); p != "boom" {
-			t.Errorf("recovered %v, want boom", p)
-		}
-	}()
-	_, _ = wrapped(cls[0], testContext{Resolver: r, Location: locs[0]})
-	t.Error("no panic")
+	t.Logf("%d files (%d large, %d read from a later chunk), %d packages", len(files), deep, spared, len(want))
 }
