@@ -133,7 +133,7 @@ func createConfig(o Options, r *resolver) *syft.CreateSBOMConfig {
 	fc.Hashers = nil
 	fc.Selection = file.FilesOwnedByPackageSelection
 	cfg = cfg.WithFilesConfig(fc)
-	cfg = cfg.WithPackagesConfig(packagesConfig(cfg.Packages, r))
+	cfg = cfg.WithPackagesConfig(cfg.Packages.WithBinaryConfig(classifierConfig(r)))
 	cfg = cfg.WithCatalogerSelection(cataloging.SelectionRequest{RemoveNamesOrTags: []string{"binary-metadata"}})
 	return cfg
 }

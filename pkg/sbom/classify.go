@@ -14,13 +14,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
 	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/pkg/cataloger/binary"
 )
-
-//go:generate go run ./internal/classgen -out classifiers_gen.go
 
 // syft's binary classifiers find a package by running regular expressions
 // over the whole content of executables whose names match their globs
@@ -36,7 +33,7 @@ import (
 // classifiers, their order and whatever they find are syft's own.
 //
 // syft builds its matchers as closures, so the patterns are read from
-// syft's source when classifiers_gen.go is generated (internal/classgen);
+// syft's source into classifiers_gen.go (TestClassifiersGenerated -update);
 // a table from another syft version is not used.
 
 // specKind is the kind of a matcherSpec.
@@ -639,10 +636,4 @@ func withReader[X any](x X, data []byte) (X, bool) {
 		return []reflect.Value{reflect.ValueOf(bytesReadCloser{bytes.NewReader(data)}), reflect.Zero(errType)}
 	}))
 	return x, true
-}
-
-// packagesConfig is syft's default package configuration with the
-// pre-filtered classifiers.
-func packagesConfig(base pkgcataloging.Config, r *resolver) pkgcataloging.Config {
-	return base.WithBinaryConfig(classifierConfig(r))
 }
