@@ -61,7 +61,7 @@ func Catalog(ctx context.Context, img Image, fsys *layers.FS, o Options) (*Resul
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing packages: %w", err)
 	}
-	doc, err := syft.CreateSBOM(withValues{ctx, lctx}, src, createConfig(o))
+	doc, err := syft.CreateSBOM(withValues{ctx, lctx}, src, createConfig(o, src.resolver))
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing packages: %w", err)
 	}
@@ -114,8 +114,9 @@ func (c withValues) Value(key any) any {
 
 // createConfig is syft's default configuration for an image, less what the
 // scan cannot serve: file digests and the executable inventory need the
-// bytes of every file; file metadata stays.
-func createConfig(o Options) *syft.CreateSBOMConfig {
+// bytes of every file; file metadata stays. syft's binary classifiers read
+// r's files behind a pre-filter (see classify.go).
+func createConfig(o Options, r *resolver) *syft.CreateSBOMConfig {
 	cfg := syft.DefaultCreateSBOMConfig()
 	name, version := o.ToolName, o.ToolVersion
 	if name == "" {
@@ -132,6 +133,7 @@ func createConfig(o Options) *syft.CreateSBOMConfig {
 	fc.Hashers = nil
 	fc.Selection = file.FilesOwnedByPackageSelection
 	cfg = cfg.WithFilesConfig(fc)
+	cfg = cfg.WithPackagesConfig(cfg.Packages.WithBinaryConfig(classifierConfig(r)))
 	cfg = cfg.WithCatalogerSelection(cataloging.SelectionRequest{RemoveNamesOrTags: []string{"binary-metadata"}})
 	return cfg
 }

@@ -460,8 +460,15 @@ func (r *resolver) FileContentsByLocation(l file.Location) (io.ReadCloser, error
 		r.miss(n)
 		return nil, fmt.Errorf("opening %s: %w", l.RealPath, err)
 	}
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return bytesReadCloser{bytes.NewReader(b)}, nil
 }
+
+// bytesReadCloser reads captured contents in place. It is a ReaderAt and a
+// Seeker as well, which syft's binary readers need: given a plain reader,
+// they would copy the whole file first, for every pattern they try.
+type bytesReadCloser struct{ *bytes.Reader }
+
+func (bytesReadCloser) Close() error { return nil }
 
 func (r *resolver) miss(n *layers.Node) {
 	r.mu.Lock()

@@ -84,14 +84,18 @@ func syftPackages(t *testing.T, dir string) []sbom.Package {
 // the layers, with those syft lists from its own image source, on the same
 // image: names, versions and types must be equal.
 func TestSameAsSyft(t *testing.T) {
-	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot"} {
+	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot", "executables"} {
 		t.Run(name, func(t *testing.T) {
 			var dir string
 			var img v1.Image
-			if name == "polyglot" {
+			switch name {
+			case "polyglot":
 				img = polyglot(t)
 				dir = it.WriteLayout(t, img)
-			} else {
+			case "executables":
+				img = executables(t)
+				dir = it.WriteLayout(t, img)
+			default:
 				dir, img = example(t, name)
 			}
 			want := syftPackages(t, dir)
@@ -305,6 +309,48 @@ func polyglot(t *testing.T) v1.Image {
 	}
 	if goBin := buildGo(t); goBin != nil {
 		items = append(items, it.File("usr/local/bin/hello", 0o755, goBin))
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// machineExecutables are executables of this machine that syft's binary
+// classifiers recognise, at their paths here.
+var machineExecutables = []string{
+	"/usr/bin/busybox", "/usr/bin/bash", "/usr/bin/python3", "/usr/bin/perl", "/usr/bin/openssl", "/usr/bin/curl",
+	"/usr/bin/getopt", "/usr/bin/gzip", "/usr/bin/xz", "/usr/bin/zstd", "/usr/bin/jq", "/usr/bin/ruby", "/usr/bin/redis-server",
+	"/usr/sbin/nginx", "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", "/usr/lib/x86_64-linux-gnu/libkrb5.so.3.3",
+	"/usr/lib/postgresql/15/bin/postgres",
+}
+
+// executables is an image of this machine's real executables (those of
+// machineExecutables present here, up to 16 MiB each, a symlink kept as a
+// symlink to its target), so that syft's binary classifiers find packages
+// in real files; a missing one is skipped.
+func executables(t *testing.T) v1.Image {
+	t.Helper()
+	var items []it.Item
+	for _, p := range machineExecutables {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			t.Logf("skipping %s: %v", p, err)
+			continue
+		}
+		b, err := os.ReadFile(real)
+		if err != nil || len(b) > 16<<20 {
+			t.Logf("skipping %s: unreadable or above 16 MiB (%v)", p, err)
+			continue
+		}
+		items = append(items, it.File(strings.TrimPrefix(real, "/"), 0o755, b))
+		if real != p {
+			items = append(items, it.Symlink(strings.TrimPrefix(p, "/"), filepath.Base(real)))
+		}
+	}
+	if len(items) == 0 {
+		t.Skip("none of the executables is on this machine")
 	}
 	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
 	if err != nil {
