@@ -43,7 +43,7 @@ if [[ $("$WORK/imgaudit" scan --help 2>&1) == *--no-sbom* ]]; then nosbom="--no-
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # timeit CMD... -> "seconds maxrss_kb"
-timeit() { /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>&1 || true; cat "$WORK/time"; }
+timeit() { /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>&1 || true; tail -1 "$WORK/time"; }
 blobs() { find "$1/blobs/sha256" -type f -size +64k; }
 row() { printf '%-7s %-36s %8s %10s %7s\n' "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
