@@ -1,0 +1,537 @@
+// Package regcache keeps layer analyses (layers.Cache) and image-level
+// blobs (layers.BlobCache) as OCI artifacts in a registry repository, so
+// that every process auditing a fleet (shards on different machines) reads
+// each layer once between them, with no infrastructure besides a registry.
+//
+// Each entry is one tag of the repository ([Tag]: the cache key itself, or
+// a hash of it) naming an OCI image manifest whose artifactType says what
+// it holds ([ArtifactTypeIndex], [ArtifactTypeBlob]), whose config is the
+// empty descriptor, whose one layer ([EntryMediaType]) is the entry in the
+// encoding of layers.DiskCache (layers.EncodeCacheEntry), gzip-compressed,
+// and whose annotations carry the full key and the analyzer and format
+// versions. Nothing read is trusted: an entry is used only when the blob's
+// digest and size match the manifest (go-containerregistry verifies them),
+// the annotations carry the requested key and this analyzer's version,
+// the bytes decode to an entry of the requested key and kind, and an index
+// is the one of the key's diffID. Anything else is a miss (counted in
+// [Stats].Rejected) that the next Put of the key overwrites.
+//
+// Writers of the same key need no lock: blobs are content-addressed and
+// uploaded before the manifest that names them, and the manifest's tag is
+// replaced atomically by the registry, so a reader sees a whole entry, old
+// or new, or none.
+package regcache
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/imgaudit/imgaudit/pkg/fetch"
+	"github.com/imgaudit/imgaudit/pkg/layers"
+)
+
+// Media types and annotations of an entry.
+const (
+	// ArtifactTypeIndex is the artifactType of an entry holding a layer's
+	// index (layers.Cache).
+	ArtifactTypeIndex = "application/vnd.imgaudit.layer-index.v1"
+	// ArtifactTypeBlob is the artifactType of an entry holding opaque
+	// bytes (layers.BlobCache: an image's package catalogue or report).
+	ArtifactTypeBlob = "application/vnd.imgaudit.cache-blob.v1"
+	// EntryMediaType is the media type of an entry's one layer: the
+	// layers.EncodeCacheEntry encoding, gzip-compressed.
+	EntryMediaType = "application/vnd.imgaudit.cache-entry.v1.gob+gzip"
+	// AnnotationKey carries the entry's full cache key.
+	AnnotationKey = "org.imgaudit.cache.key"
+	// AnnotationAnalyzer carries layers.AnalyzerVersion.
+	AnnotationAnalyzer = "org.imgaudit.cache.analyzer-version"
+	// AnnotationFormat carries FormatVersion.
+	AnnotationFormat = "org.imgaudit.cache.format"
+	// FormatVersion changes whenever an entry's layout changes.
+	FormatVersion = "1"
+)
+
+// Defaults used when Options leave a field zero.
+const (
+	// DefaultTimeout bounds one Get or Put (manifest and blob), retries
+	// included.
+	DefaultTimeout = 2 * time.Minute
+	// DefaultMaxEntryBytes bounds an entry read, compressed and
+	// decompressed: an index holds ~100 bytes per file plus the captured
+	// files (at most layers.DefaultLimits().MaxCaptureTotal).
+	DefaultMaxEntryBytes = 1 << 30
+	// DefaultMaxFailures is how many reads (or writes) in a row may fail
+	// before the cache stops reading (or writing) for the rest of the run,
+	// so that an unreachable registry costs a few timeouts, not one per
+	// layer.
+	DefaultMaxFailures = 3
+)
+
+// Options configure [Open].
+type Options struct {
+	// Fetch are pkg/fetch's options (credentials, WithInsecure,
+	// WithCAFile, WithTimeout, WithRetries, ...): the registry is reached
+	// as images are. Platform options are ignored.
+	Fetch []fetch.Option
+	// Timeout bounds one Get or Put. 0: DefaultTimeout.
+	Timeout time.Duration
+	// MaxEntryBytes bounds an entry read. 0: DefaultMaxEntryBytes.
+	MaxEntryBytes int64
+	// MaxFailures is how many operations in a row may fail before reads or
+	// writes stop for the rest of the run. 0: DefaultMaxFailures.
+	MaxFailures int
+	// Warn, when set, receives the first problem of each kind (an entry
+	// rejected, a read or a write failing, reads or writes stopping); the
+	// others are only counted ([Cache.Stats]). It is called from several
+	// goroutines.
+	Warn func(error)
+}
+
+// Stats count what a Cache did.
+type Stats struct {
+	Hits, Misses int64
+	// Rejected entries were present but failed verification (digest, key,
+	// version, decoding, diffID); they count as misses too.
+	Rejected int64
+	// ReadErrors are reads that failed (network, registry, timeout); they
+	// count as misses too.
+	ReadErrors int64
+	Writes     int64
+	// WriteErrors are writes that failed or were skipped after writes
+	// stopped.
+	WriteErrors int64
+	// BytesRead and BytesWritten are entry blob bytes (compressed).
+	BytesRead, BytesWritten int64
+}
+
+// Problems describes the rejections and failures, "" when there were none.
+func (s Stats) Problems() string {
+	var parts []string
+	add := func(n int64, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.Rejected, "entries rejected (rewritten when analysed again)")
+	add(s.ReadErrors, "reads failed")
+	add(s.WriteErrors, "writes failed")
+	return strings.Join(parts, ", ")
+}
+
+// Cache is a registry repository of cache entries. It implements
+// layers.Cache and layers.BlobCache and is safe for concurrent use.
+type Cache struct {
+	client *fetch.Client
+	repo   name.Repository
+	o      Options
+
+	hits, misses, rejected, readErrs atomic.Int64
+	writes, writeErrs                atomic.Int64
+	bytesRead, bytesWritten          atomic.Int64
+	readFailures, writeFailures      atomic.Int64 // in a row
+	configPushed                     atomic.Bool
+
+	warnedMu sync.Mutex
+	warned   map[string]bool
+	badMu    sync.Mutex
+	bad      map[v1.Hash]bool // entry blobs read back corrupt
+}
+
+var (
+	_ layers.Cache     = (*Cache)(nil)
+	_ layers.BlobCache = (*Cache)(nil)
+)
+
+// Open returns the cache kept in repo ("REGISTRY/REPOSITORY", no tag).
+// It does not reach the registry: the first Get or Put does.
+func Open(ctx context.Context, repo string, o Options) (*Cache, error) {
+	last := repo[strings.LastIndex(repo, "/")+1:]
+	if !strings.Contains(repo, "/") || strings.ContainsAny(last, ":@") {
+		return nil, fmt.Errorf("cache repository %q: want REGISTRY/REPOSITORY, without tag or digest", repo)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxEntryBytes <= 0 {
+		o.MaxEntryBytes = DefaultMaxEntryBytes
+	}
+	if o.MaxFailures <= 0 {
+		o.MaxFailures = DefaultMaxFailures
+	}
+	c, err := fetch.NewClient(ctx, o.Fetch...)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := c.ParseReference(repo)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Cache{client: c, repo: ref.Context(), o: o, warned: map[string]bool{}, bad: map[v1.Hash]bool{}}, nil
+}
+
+// Close releases the cache's idle connections.
+func (c *Cache) Close() { c.client.Close() }
+
+// Repository returns the repository the entries are kept in.
+func (c *Cache) Repository() string { return c.repo.String() }
+
+// Stats returns what the cache did so far.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Rejected: c.rejected.Load(), ReadErrors: c.readErrs.Load(),
+		Writes: c.writes.Load(), WriteErrors: c.writeErrs.Load(),
+		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
+	}
+}
+
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+
+// Tag returns the tag an entry of key is kept under: key itself when it is
+// a tag without dots (as layers.CacheKey's keys are), else "h." and the
+// SHA-256 of key. The two forms never meet, since only the second has a
+// dot; the key in the manifest's annotations tells entries apart anyway.
+func Tag(key string) string {
+	if tagPattern.MatchString(key) {
+		return key
+	}
+	h := sha256.Sum256([]byte(key))
+	return "h." + hex.EncodeToString(h[:])
+}
+
+// Get returns the index stored under key, (nil, nil) on a miss. A read
+// that fails returns its error (a miss to layers, which ignores it).
+func (c *Cache) Get(ctx context.Context, key string) (*layers.LayerIndex, error) {
+	idx, _, err := c.get(ctx, key, ArtifactTypeIndex)
+	return idx, err
+}
+
+// GetBlob returns the bytes stored under key by PutBlob, (nil, nil) on a
+// miss.
+func (c *Cache) GetBlob(ctx context.Context, key string) ([]byte, error) {
+	_, b, err := c.get(ctx, key, ArtifactTypeBlob)
+	return b, err
+}
+
+// Put stores idx under key, replacing what was there.
+func (c *Cache) Put(ctx context.Context, key string, idx *layers.LayerIndex) error {
+	if idx == nil {
+		return errors.New("regcache: nil index")
+	}
+	return c.put(ctx, key, ArtifactTypeIndex, idx, nil)
+}
+
+// PutBlob stores b under key, replacing what was there.
+func (c *Cache) PutBlob(ctx context.Context, key string, b []byte) error {
+	if b == nil {
+		b = []byte{}
+	}
+	return c.put(ctx, key, ArtifactTypeBlob, nil, b)
+}
+
+// errRejected marks an entry that is there but not to be trusted.
+var errRejected = errors.New("entry rejected")
+
+func (c *Cache) get(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
+	if c.readFailures.Load() >= int64(c.o.MaxFailures) {
+		c.misses.Add(1)
+		return nil, nil, nil
+	}
+	octx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	idx, b, err := c.read(octx, key, kind)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller gave up: neither the registry's fault nor a miss to count.
+		return nil, nil, err
+	case err == nil && (idx != nil || b != nil):
+		c.readFailures.Store(0)
+		c.hits.Add(1)
+		return idx, b, nil
+	case err == nil:
+		c.readFailures.Store(0)
+		c.misses.Add(1)
+		return nil, nil, nil
+	case errors.Is(err, errRejected):
+		c.readFailures.Store(0)
+		c.misses.Add(1)
+		c.rejected.Add(1)
+		c.warn("rejected", fmt.Errorf("cache repository %s: %w", c.repo, err))
+		return nil, nil, nil
+	}
+	c.misses.Add(1)
+	c.readErrs.Add(1)
+	err = fmt.Errorf("cache repository: reading: %w", err)
+	c.warn("read", err)
+	if c.readFailures.Add(1) == int64(c.o.MaxFailures) {
+		c.warn("read-off", fmt.Errorf("cache repository %s: %d reads failed in a row; not read again in this run", c.repo, c.o.MaxFailures))
+	}
+	return nil, nil, err
+}
+
+// read fetches and verifies key's entry: (nil, nil, nil) when there is
+// none, an error wrapping errRejected when it cannot be trusted.
+func (c *Cache) read(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx))
+	tag := c.repo.Tag(Tag(key))
+	desc, err := remote.Get(tag, ropts...)
+	if err != nil {
+		err = c.client.Error(tag.String(), err)
+		if errors.Is(err, fetch.ErrNotFound) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	layer, err := c.checkManifest(desc, key, kind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", errRejected, tag.TagStr(), err)
+	}
+	raw, err := c.readBlob(ropts, layer)
+	if err != nil {
+		if errors.Is(err, fetch.ErrCorrupt) || errors.Is(err, fetch.ErrNotFound) {
+			c.markBad(layer.Digest)
+			return nil, nil, fmt.Errorf("%w: %s: %w", errRejected, tag.TagStr(), err)
+		}
+		return nil, nil, err
+	}
+	c.bytesRead.Add(int64(len(raw)))
+	idx, b, err := c.decode(raw, key, kind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", errRejected, tag.TagStr(), err)
+	}
+	return idx, b, nil
+}
+
+// checkManifest checks that desc is an entry of key and kind written by
+// this format and analyzer, and returns its one layer.
+func (c *Cache) checkManifest(desc *remote.Descriptor, key, kind string) (v1.Descriptor, error) {
+	if desc.MediaType != types.OCIManifestSchema1 {
+		return v1.Descriptor{}, fmt.Errorf("media type %q is not an OCI manifest", desc.MediaType)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	switch {
+	case m.ArtifactType != kind:
+		return v1.Descriptor{}, fmt.Errorf("artifact type %q, want %q", m.ArtifactType, kind)
+	case m.Annotations[AnnotationKey] != key:
+		return v1.Descriptor{}, fmt.Errorf("annotation key %q is not the key asked for", m.Annotations[AnnotationKey])
+	case m.Annotations[AnnotationAnalyzer] != strconv.Itoa(layers.AnalyzerVersion):
+		return v1.Descriptor{}, fmt.Errorf("analyzer version %q, want %d", m.Annotations[AnnotationAnalyzer], layers.AnalyzerVersion)
+	case m.Annotations[AnnotationFormat] != FormatVersion:
+		return v1.Descriptor{}, fmt.Errorf("format %q, want %s", m.Annotations[AnnotationFormat], FormatVersion)
+	case len(m.Layers) != 1 || m.Layers[0].MediaType != EntryMediaType:
+		return v1.Descriptor{}, fmt.Errorf("want one layer of type %s", EntryMediaType)
+	case m.Layers[0].Size < 0 || m.Layers[0].Size > c.o.MaxEntryBytes:
+		return v1.Descriptor{}, fmt.Errorf("entry of %d bytes, over the %d-byte bound", m.Layers[0].Size, c.o.MaxEntryBytes)
+	}
+	return m.Layers[0], nil
+}
+
+// readBlob reads the entry blob of layer: go-containerregistry checks its
+// digest at the end of the stream, and no more than its size is read.
+func (c *Cache) readBlob(ropts []remote.Option, layer v1.Descriptor) ([]byte, error) {
+	ref := c.repo.Digest(layer.Digest.String())
+	l, err := remote.Layer(ref, ropts...)
+	if err != nil {
+		return nil, c.client.Error(ref.String(), err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, c.client.Error(ref.String(), err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, layer.Size+1))
+	if err != nil {
+		return nil, c.client.Error(ref.String(), err)
+	}
+	if int64(len(b)) != layer.Size {
+		return nil, fmt.Errorf("%w: blob %s: %d bytes, manifest says %d", fetch.ErrCorrupt, layer.Digest, len(b), layer.Size)
+	}
+	if h, _, _ := v1.SHA256(bytes.NewReader(b)); h != layer.Digest {
+		return nil, fmt.Errorf("%w: blob %s has digest %s", fetch.ErrCorrupt, layer.Digest, h)
+	}
+	return b, nil
+}
+
+// decode decompresses and decodes an entry blob, and checks that it is an
+// entry of key and kind (for an index, of key's diffID).
+func (c *Cache) decode(raw []byte, key, kind string) (*layers.LayerIndex, []byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("decompressing: %w", err)
+	}
+	defer zr.Close()
+	got, idx, b, err := layers.DecodeCacheEntry(io.LimitReader(zr, c.o.MaxEntryBytes))
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case got != key:
+		return nil, nil, fmt.Errorf("decoded key %q is not the key asked for", got)
+	case kind == ArtifactTypeIndex && idx == nil, kind == ArtifactTypeBlob && b == nil:
+		return nil, nil, fmt.Errorf("entry holds no %s", kind)
+	}
+	if idx != nil {
+		if d, ok := layers.KeyDiffID(key); ok && idx.DiffID != d {
+			return nil, nil, fmt.Errorf("index of diffID %s, key names %s", idx.DiffID, d)
+		}
+	}
+	return idx, b, nil
+}
+
+func (c *Cache) put(ctx context.Context, key, kind string, idx *layers.LayerIndex, b []byte) error {
+	if c.writeFailures.Load() >= int64(c.o.MaxFailures) {
+		c.writeErrs.Add(1)
+		return errors.New("cache repository: writes stopped after failures")
+	}
+	octx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	n, err := c.write(octx, key, kind, idx, b)
+	switch {
+	case err == nil:
+		c.writeFailures.Store(0)
+		c.writes.Add(1)
+		c.bytesWritten.Add(n)
+		return nil
+	case ctx.Err() != nil:
+		return err
+	}
+	c.writeErrs.Add(1)
+	err = fmt.Errorf("cache repository: writing: %w", err)
+	c.warn("write", err)
+	if c.writeFailures.Add(1) == int64(c.o.MaxFailures) {
+		c.warn("write-off", fmt.Errorf("cache repository %s: %d writes failed in a row; not written again in this run", c.repo, c.o.MaxFailures))
+	}
+	return err
+}
+
+// write uploads the config and the entry blob, then points key's tag at
+// a manifest naming them. It returns the entry blob's size.
+func (c *Cache) write(ctx context.Context, key, kind string, idx *layers.LayerIndex, b []byte) (int64, error) {
+	raw, err := c.encode(key, idx, b)
+	if err != nil {
+		return 0, err
+	}
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx))
+	if !c.configPushed.Load() {
+		cfg := static.NewLayer([]byte("{}"), types.OCIEmptyJSON)
+		if err := remote.WriteLayer(c.repo, cfg, ropts...); err != nil {
+			return 0, c.client.Error(c.repo.String(), err)
+		}
+		c.configPushed.Store(true)
+	}
+	blob := static.NewLayer(raw, EntryMediaType)
+	if err := remote.WriteLayer(c.repo, blob, ropts...); err != nil {
+		return 0, c.client.Error(c.repo.String(), err)
+	}
+	digest, _ := blob.Digest()
+	m, err := json.Marshal(manifest(key, kind, v1.Descriptor{MediaType: EntryMediaType, Digest: digest, Size: int64(len(raw))}))
+	if err != nil {
+		return 0, err
+	}
+	tag := c.repo.Tag(Tag(key))
+	if err := remote.Put(tag, rawManifest(m), ropts...); err != nil {
+		return 0, c.client.Error(tag.String(), err)
+	}
+	return int64(len(raw)), nil
+}
+
+// manifest is the manifest of an entry of key whose blob is layer.
+func manifest(key, kind string, layer v1.Descriptor) v1.Manifest {
+	empty := []byte("{}")
+	d, _, _ := v1.SHA256(bytes.NewReader(empty))
+	return v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  kind,
+		Config:        v1.Descriptor{MediaType: types.OCIEmptyJSON, Digest: d, Size: int64(len(empty)), Data: empty},
+		Layers:        []v1.Descriptor{layer},
+		Annotations: map[string]string{
+			AnnotationKey:      key,
+			AnnotationAnalyzer: strconv.Itoa(layers.AnalyzerVersion),
+			AnnotationFormat:   FormatVersion,
+		},
+	}
+}
+
+// encode compresses the entry. When the same bytes were read back corrupt
+// from this registry (which keeps a blob it has, whatever it holds), a
+// random gzip comment gives the rewrite another digest.
+func (c *Cache) encode(key string, idx *layers.LayerIndex, b []byte) ([]byte, error) {
+	raw, err := compress(key, idx, b, "")
+	if err != nil {
+		return nil, err
+	}
+	if d, _, _ := v1.SHA256(bytes.NewReader(raw)); c.isBad(d) {
+		var nonce [8]byte
+		_, _ = rand.Read(nonce[:])
+		return compress(key, idx, b, "rewrite "+hex.EncodeToString(nonce[:]))
+	}
+	return raw, nil
+}
+
+func compress(key string, idx *layers.LayerIndex, b []byte, comment string) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Comment = comment
+	if err := layers.EncodeCacheEntry(zw, key, idx, b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing cache entry: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (c *Cache) markBad(d v1.Hash) {
+	c.badMu.Lock()
+	defer c.badMu.Unlock()
+	c.bad[d] = true
+}
+
+func (c *Cache) isBad(d v1.Hash) bool {
+	c.badMu.Lock()
+	defer c.badMu.Unlock()
+	return c.bad[d]
+}
+
+// warn hands the first error of each kind to Options.Warn.
+func (c *Cache) warn(kind string, err error) {
+	if c.o.Warn == nil {
+		return
+	}
+	c.warnedMu.Lock()
+	first := !c.warned[kind]
+	c.warned[kind] = true
+	c.warnedMu.Unlock()
+	if first {
+		c.o.Warn(err)
+	}
+}
+
+// rawManifest is a manifest to remote.Put as it is.
+type rawManifest []byte
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
