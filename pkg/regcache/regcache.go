@@ -107,7 +107,8 @@ type Options struct {
 	Warn func(error)
 }
 
-// Stats count what a Cache did.
+// Stats count what a Cache did. Concurrent Gets of one entry make one
+// read, counted once.
 type Stats struct {
 	Hits, Misses int64
 	// Rejected entries were present but failed verification (digest, key,
@@ -144,6 +145,14 @@ type Cache struct {
 	client *fetch.Client
 	repo   name.Repository
 	o      Options
+	// puller and pusher keep the repository's authentication (a token
+	// registry's bearer token) between operations: without them each one
+	// pings the registry and authenticates anew.
+	puller *remote.Puller
+	pusher *remote.Pusher
+
+	flightMu sync.Mutex
+	flight   map[string]*read // reads under way, by kind and key
 
 	hits, misses, rejected, readErrs atomic.Int64
 	writes, writeErrs                atomic.Int64
@@ -187,7 +196,52 @@ func Open(ctx context.Context, repo string, o Options) (*Cache, error) {
 		c.Close()
 		return nil, err
 	}
-	return &Cache{client: c, repo: ref.Context(), o: o, warned: map[string]bool{}, bad: map[v1.Hash]bool{}}, nil
+	puller, err := remote.NewPuller(c.RemoteOptions()...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(c.RemoteOptions()...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Cache{client: c, repo: ref.Context(), o: o, puller: puller, pusher: pusher,
+		flight: map[string]*read{}, warned: map[string]bool{}, bad: map[v1.Hash]bool{}}, nil
+}
+
+// read is one read of an entry, shared by the Gets of the same entry that
+// come while it is under way.
+type read struct {
+	done chan struct{}
+	idx  *layers.LayerIndex
+	b    []byte
+	err  error
+}
+
+// shared makes concurrent reads of one entry (images of one audit sharing
+// a base layer) one registry read.
+func (c *Cache) shared(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
+	id := kind + "\x00" + key
+	c.flightMu.Lock()
+	if r, ok := c.flight[id]; ok {
+		c.flightMu.Unlock()
+		select {
+		case <-r.done:
+			return r.idx, r.b, r.err
+		case <-ctx.Done():
+			return nil, nil, context.Cause(ctx)
+		}
+	}
+	r := &read{done: make(chan struct{})}
+	c.flight[id] = r
+	c.flightMu.Unlock()
+	r.idx, r.b, r.err = c.get(ctx, key, kind)
+	c.flightMu.Lock()
+	delete(c.flight, id)
+	c.flightMu.Unlock()
+	close(r.done)
+	return r.idx, r.b, r.err
 }
 
 // Close releases the cache's idle connections.
@@ -222,14 +276,14 @@ func Tag(key string) string {
 // Get returns the index stored under key, (nil, nil) on a miss. A read
 // that fails returns its error (a miss to layers, which ignores it).
 func (c *Cache) Get(ctx context.Context, key string) (*layers.LayerIndex, error) {
-	idx, _, err := c.get(ctx, key, ArtifactTypeIndex)
+	idx, _, err := c.shared(ctx, key, ArtifactTypeIndex)
 	return idx, err
 }
 
 // GetBlob returns the bytes stored under key by PutBlob, (nil, nil) on a
 // miss.
 func (c *Cache) GetBlob(ctx context.Context, key string) ([]byte, error) {
-	_, b, err := c.get(ctx, key, ArtifactTypeBlob)
+	_, b, err := c.shared(ctx, key, ArtifactTypeBlob)
 	return b, err
 }
 
@@ -292,7 +346,7 @@ func (c *Cache) get(ctx context.Context, key, kind string) (*layers.LayerIndex, 
 // read fetches and verifies key's entry: (nil, nil, nil) when there is
 // none, an error wrapping errRejected when it cannot be trusted.
 func (c *Cache) read(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
-	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx))
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.puller))
 	tag := c.repo.Tag(Tag(key))
 	desc, err := remote.Get(tag, ropts...)
 	if err != nil {
@@ -433,7 +487,7 @@ func (c *Cache) write(ctx context.Context, key, kind string, idx *layers.LayerIn
 	if err != nil {
 		return 0, err
 	}
-	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx))
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.pusher))
 	if !c.configPushed.Load() {
 		cfg := static.NewLayer([]byte("{}"), types.OCIEmptyJSON)
 		if err := remote.WriteLayer(c.repo, cfg, ropts...); err != nil {
