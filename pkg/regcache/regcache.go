@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -462,6 +463,14 @@ func (c *Cache) put(ctx context.Context, key, kind string, idx *layers.LayerInde
 	octx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	n, err := c.write(octx, key, kind, idx, b)
+	if err != nil && racy(err) && octx.Err() == nil {
+		// Once more, a moment later (see racy).
+		select {
+		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond):
+			n, err = c.write(octx, key, kind, idx, b)
+		case <-octx.Done():
+		}
+	}
 	switch {
 	case err == nil:
 		c.writeFailures.Store(0)
@@ -478,6 +487,14 @@ func (c *Cache) put(ctx context.Context, key, kind string, idx *layers.LayerInde
 		c.warn("write-off", fmt.Errorf("cache repository %s: %d writes failed in a row; not written again in this run", c.repo, c.o.MaxFailures))
 	}
 	return err
+}
+
+// racy reports the errors a distribution registry gives a writer when
+// another writes the same entry at the same moment: it writes its link
+// files (a repository's blob, a tag) in place, so a manifest PUT can find
+// a blob that is there "unknown" or its digest "invalid", and a read a 500.
+func racy(err error) bool {
+	return errors.Is(err, fetch.ErrNotFound) || errors.Is(err, fetch.ErrInvalidReference) || errors.Is(err, fetch.ErrUnavailable)
 }
 
 // write uploads the config and the entry blob, then points key's tag at

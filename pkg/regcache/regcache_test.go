@@ -103,7 +103,7 @@ func startRegistry(t testing.TB) *testRegistry {
 
 func open(t testing.TB, host string, o Options) *Cache {
 	t.Helper()
-	o.Fetch = append(o.Fetch, fetch.WithInsecure(), fetch.WithRetries(0))
+	o.Fetch = append([]fetch.Option{fetch.WithInsecure(), fetch.WithRetries(0)}, o.Fetch...)
 	c, err := Open(context.Background(), host+"/imgaudit/cache", o)
 	if err != nil {
 		t.Fatal(err)
