@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -135,5 +136,35 @@ func TestCacheRepoUnreachable(t *testing.T) {
 	}
 	if r := run(t, nil, "", "scan", "--cache-repo", "no-registry", img); r.code != 2 || !strings.Contains(r.stderr, "--cache-repo") {
 		t.Errorf("--cache-repo without a registry: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestCacheRepoTLSAuth: the cache repository is reached as images are,
+// with the same CA file and credentials, which appear in no output; a
+// registry that refuses anonymous writes costs warnings, not the audit.
+func TestCacheRepoTLSAuth(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.Options{TLS: true, Username: "ci", Password: "cache-Pa55word"})
+	img := filepath.Join("..", "..", "testdata", "images", "demo")
+	repo := reg.Host + "/ci/imgaudit-cache"
+	r := run(t, nil, reg.Password+"\n", "scan", "--retries", "0", "--ca-file", reg.CAFile, "-u", reg.Username, "--password-stdin",
+		"--cache-dir", t.TempDir(), "--cache-repo", repo, img)
+	if r.code == 2 || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	ref, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := remote.List(ref, reg.RemoteOptions()...)
+	if err != nil || len(tags) == 0 {
+		t.Fatalf("cache repository tags: %v, %v", tags, err)
+	}
+	// Anonymous: every read and write refused.
+	r = run(t, nil, "", "scan", "--retries", "0", "--ca-file", reg.CAFile, "--cache-dir", t.TempDir(), "--cache-repo", repo, img)
+	if r.code == 2 || !strings.Contains(r.stderr, "unauthorized") || !strings.Contains(r.stderr, "writes failed") {
+		t.Errorf("anonymous: exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, reg.Password) {
+		t.Error("the password appears in the output")
 	}
 }
