@@ -66,6 +66,14 @@ const (
 	AnnotationKey = "org.imgaudit.cache.key"
 	// AnnotationAnalyzer carries layers.AnalyzerVersion.
 	AnnotationAnalyzer = "org.imgaudit.cache.analyzer-version"
+	// ArtifactTypeClaim is the artifactType of a claim: a process that
+	// found no entry of a layer says it is analysing it, so that others
+	// wait for its entry rather than read the layer too.
+	ArtifactTypeClaim = "application/vnd.imgaudit.layer-index-claim.v1"
+	// AnnotationOwner carries the claiming process's random ID, and
+	// AnnotationClaimed the time of the claim (RFC 3339).
+	AnnotationOwner   = "org.imgaudit.cache.owner"
+	AnnotationClaimed = "org.imgaudit.cache.claimed"
 	// AnnotationFormat carries FormatVersion.
 	AnnotationFormat = "org.imgaudit.cache.format"
 	// FormatVersion changes whenever an entry's layout changes.
@@ -86,6 +94,11 @@ const (
 	// so that an unreachable registry costs a few timeouts, not one per
 	// layer.
 	DefaultMaxFailures = 3
+	// DefaultClaimTTL is how long a claim on a layer holds: another
+	// process waits for the claimant's entry at most this long (a claimant
+	// that died costs it this much), and a claim older than this is
+	// ignored.
+	DefaultClaimTTL = 2 * time.Minute
 )
 
 // Options configure [Open].
@@ -101,6 +114,10 @@ type Options struct {
 	// MaxFailures is how many operations in a row may fail before reads or
 	// writes stop for the rest of the run. 0: DefaultMaxFailures.
 	MaxFailures int
+	// ClaimTTL bounds how long a Get waits for another process's claimed
+	// layer (see [ArtifactTypeClaim]). 0: DefaultClaimTTL; negative: no
+	// claims are made or waited for.
+	ClaimTTL time.Duration
 	// Warn, when set, receives the first problem of each kind (an entry
 	// rejected, a read or a write failing, reads or writes stopping); the
 	// others are only counted ([Cache.Stats]). It is called from several
@@ -124,6 +141,10 @@ type Stats struct {
 	WriteErrors int64
 	// BytesRead and BytesWritten are entry blob bytes (compressed).
 	BytesRead, BytesWritten int64
+	// Claims are the layers this cache claimed on a miss; Waits the Gets
+	// that waited for another process's claim, WaitHits those that got
+	// its entry.
+	Claims, Waits, WaitHits int64
 }
 
 // Problems describes the rejections and failures, "" when there were none.
@@ -160,6 +181,9 @@ type Cache struct {
 	bytesRead, bytesWritten          atomic.Int64
 	readFailures, writeFailures      atomic.Int64 // in a row
 	configPushed                     atomic.Bool
+	claims, waits, waitHits          atomic.Int64
+	// id names this cache's claims.
+	id string
 
 	warnedMu sync.Mutex
 	warned   map[string]bool
@@ -188,6 +212,9 @@ func Open(ctx context.Context, repo string, o Options) (*Cache, error) {
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = DefaultMaxFailures
 	}
+	if o.ClaimTTL == 0 {
+		o.ClaimTTL = DefaultClaimTTL
+	}
 	c, err := fetch.NewClient(ctx, o.Fetch...)
 	if err != nil {
 		return nil, err
@@ -207,7 +234,9 @@ func Open(ctx context.Context, repo string, o Options) (*Cache, error) {
 		c.Close()
 		return nil, err
 	}
-	return &Cache{client: c, repo: ref.Context(), o: o, puller: puller, pusher: pusher,
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return &Cache{client: c, repo: ref.Context(), o: o, puller: puller, pusher: pusher, id: hex.EncodeToString(id[:]),
 		flight: map[string]*read{}, warned: map[string]bool{}, bad: map[v1.Hash]bool{}}, nil
 }
 
@@ -257,6 +286,7 @@ func (c *Cache) Stats() Stats {
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Rejected: c.rejected.Load(), ReadErrors: c.readErrs.Load(),
 		Writes: c.writes.Load(), WriteErrors: c.writeErrs.Load(),
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
+		Claims: c.claims.Load(), Waits: c.waits.Load(), WaitHits: c.waitHits.Load(),
 	}
 }
 
@@ -312,9 +342,7 @@ func (c *Cache) get(ctx context.Context, key, kind string) (*layers.LayerIndex, 
 		c.misses.Add(1)
 		return nil, nil, nil
 	}
-	octx, cancel := context.WithTimeout(ctx, c.o.Timeout)
-	defer cancel()
-	idx, b, err := c.read(octx, key, kind)
+	idx, b, err := c.readWaiting(ctx, key, kind)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The caller gave up: neither the registry's fault nor a miss to count.
@@ -344,6 +372,95 @@ func (c *Cache) get(ctx context.Context, key, kind string) (*layers.LayerIndex, 
 	return nil, nil, err
 }
 
+// claimed is what read returns when key's tag holds a claim.
+type claimed struct {
+	owner string
+	at    time.Time
+}
+
+func (e *claimed) Error() string { return "claimed by " + e.owner }
+
+// readWaiting reads key's entry. For a layer index, when another process
+// claimed the layer, it waits (at most ClaimTTL) for that process's entry;
+// when there is no entry, or only a stale claim, it claims the layer for
+// the caller, who is then expected to analyse it and Put the entry.
+func (c *Cache) readWaiting(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
+	claims := kind == ArtifactTypeIndex && c.o.ClaimTTL > 0
+	start := time.Now()
+	delay := 100 * time.Millisecond
+	waited, mine := false, false
+	for {
+		octx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+		idx, b, err := c.read(octx, key, kind)
+		cancel()
+		var cl *claimed
+		switch {
+		case !claims || (err == nil && (idx != nil || b != nil)):
+			if err == nil && waited {
+				c.waitHits.Add(1) // the entry came while we waited
+			}
+			return idx, b, err
+		case errors.As(err, &cl) && cl.owner == c.id:
+			return nil, nil, nil // our own: the caller is analysing it
+		case errors.As(err, &cl) && time.Since(cl.at) < c.o.ClaimTTL && time.Since(start) < c.o.ClaimTTL:
+			if !waited {
+				c.waits.Add(1)
+				waited = true
+			}
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return nil, nil, context.Cause(ctx)
+			}
+			delay = min(2*delay, 2*time.Second)
+			continue
+		case err != nil && !errors.As(err, &cl):
+			return nil, nil, err
+		}
+		// No entry, or a stale claim: ours now, once we read it back a
+		// moment later (two processes that claim at once both read the
+		// claim written last, so only one of them goes on).
+		if mine || !c.claim(ctx, key) {
+			return nil, nil, nil
+		}
+		mine = true
+		select {
+		case <-time.After(claimSettle):
+		case <-ctx.Done():
+			return nil, nil, context.Cause(ctx)
+		}
+	}
+}
+
+// claimSettle is how long a claimant waits before reading its claim back.
+const claimSettle = 50 * time.Millisecond
+
+// claim writes a claim on key's layer and reports whether it did; failing
+// costs only the others' chance to wait for it.
+func (c *Cache) claim(ctx context.Context, key string) bool {
+	if c.writeFailures.Load() >= int64(c.o.MaxFailures) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.pusher))
+	if err := c.pushConfig(ropts); err != nil {
+		return false
+	}
+	m := manifest(key, ArtifactTypeClaim, emptyDescriptor())
+	m.Annotations[AnnotationOwner] = c.id
+	m.Annotations[AnnotationClaimed] = time.Now().UTC().Format(time.RFC3339Nano)
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return false
+	}
+	if err := remote.Put(c.repo.Tag(Tag(key)), rawManifest(raw), ropts...); err != nil {
+		return false
+	}
+	c.claims.Add(1)
+	return true
+}
+
 // read fetches and verifies key's entry: (nil, nil, nil) when there is
 // none, an error wrapping errRejected when it cannot be trusted.
 func (c *Cache) read(ctx context.Context, key, kind string) (*layers.LayerIndex, []byte, error) {
@@ -356,6 +473,9 @@ func (c *Cache) read(ctx context.Context, key, kind string) (*layers.LayerIndex,
 			return nil, nil, nil
 		}
 		return nil, nil, err
+	}
+	if cl := claimOf(desc, key); cl != nil {
+		return nil, nil, cl
 	}
 	layer, err := c.checkManifest(desc, key, kind)
 	if err != nil {
@@ -375,6 +495,20 @@ func (c *Cache) read(ctx context.Context, key, kind string) (*layers.LayerIndex,
 		return nil, nil, fmt.Errorf("%w: %s: %w", errRejected, tag.TagStr(), err)
 	}
 	return idx, b, nil
+}
+
+// claimOf returns the claim desc is, nil when it is none (or not one of
+// key, or unreadable: an entry to reject then).
+func claimOf(desc *remote.Descriptor, key string) *claimed {
+	var m v1.Manifest
+	if json.Unmarshal(desc.Manifest, &m) != nil || m.ArtifactType != ArtifactTypeClaim || m.Annotations[AnnotationKey] != key {
+		return nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, m.Annotations[AnnotationClaimed])
+	if err != nil || m.Annotations[AnnotationOwner] == "" {
+		return nil
+	}
+	return &claimed{owner: m.Annotations[AnnotationOwner], at: at}
 }
 
 // checkManifest checks that desc is an entry of key and kind written by
@@ -505,12 +639,8 @@ func (c *Cache) write(ctx context.Context, key, kind string, idx *layers.LayerIn
 		return 0, err
 	}
 	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.pusher))
-	if !c.configPushed.Load() {
-		cfg := static.NewLayer([]byte("{}"), types.OCIEmptyJSON)
-		if err := remote.WriteLayer(c.repo, cfg, ropts...); err != nil {
-			return 0, c.client.Error(c.repo.String(), err)
-		}
-		c.configPushed.Store(true)
+	if err := c.pushConfig(ropts); err != nil {
+		return 0, err
 	}
 	blob := static.NewLayer(raw, EntryMediaType)
 	if err := remote.WriteLayer(c.repo, blob, ropts...); err != nil {
@@ -528,15 +658,33 @@ func (c *Cache) write(ctx context.Context, key, kind string, idx *layers.LayerIn
 	return int64(len(raw)), nil
 }
 
-// manifest is the manifest of an entry of key whose blob is layer.
-func manifest(key, kind string, layer v1.Descriptor) v1.Manifest {
+// pushConfig uploads the empty config (and a claim's layer), once.
+func (c *Cache) pushConfig(ropts []remote.Option) error {
+	if c.configPushed.Load() {
+		return nil
+	}
+	cfg := static.NewLayer([]byte("{}"), types.OCIEmptyJSON)
+	if err := remote.WriteLayer(c.repo, cfg, ropts...); err != nil {
+		return c.client.Error(c.repo.String(), err)
+	}
+	c.configPushed.Store(true)
+	return nil
+}
+
+// emptyDescriptor is the descriptor of the empty JSON object.
+func emptyDescriptor() v1.Descriptor {
 	empty := []byte("{}")
 	d, _, _ := v1.SHA256(bytes.NewReader(empty))
+	return v1.Descriptor{MediaType: types.OCIEmptyJSON, Digest: d, Size: int64(len(empty)), Data: empty}
+}
+
+// manifest is the manifest of an entry of key whose blob is layer.
+func manifest(key, kind string, layer v1.Descriptor) v1.Manifest {
 	return v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  kind,
-		Config:        v1.Descriptor{MediaType: types.OCIEmptyJSON, Digest: d, Size: int64(len(empty)), Data: empty},
+		Config:        emptyDescriptor(),
 		Layers:        []v1.Descriptor{layer},
 		Annotations: map[string]string{
 			AnnotationKey:      key,

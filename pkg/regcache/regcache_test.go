@@ -488,3 +488,76 @@ func TestOpenRejectsReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestClaims: a miss claims the layer; another process's Get waits for
+// the claimant's entry, not for a claim gone stale; the claimant's own
+// Gets do not wait.
+func TestClaims(t *testing.T) {
+	ctx := context.Background()
+	reg := startRegistry(t)
+	idx, lo := testIndexes(t, 5)
+	key, key2 := layers.CacheKey(idx[0].DiffID, lo), layers.CacheKey(idx[1].DiffID, lo)
+	a := open(t, reg.host, Options{})
+	if got, err := a.Get(ctx, key); got != nil || err != nil {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	start := time.Now()
+	if got, err := a.Get(ctx, key); got != nil || err != nil || time.Since(start) > time.Second {
+		t.Fatalf("own claim: Get = %v, %v after %s", got, err, time.Since(start))
+	}
+	if s := a.Stats(); s.Claims != 1 || s.Waits != 0 {
+		t.Errorf("claimant: %+v", s)
+	}
+	b := open(t, reg.host, Options{})
+	type result struct {
+		idx *layers.LayerIndex
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		x, err := b.Get(ctx, key)
+		got <- result{x, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case r := <-got:
+		t.Fatalf("another process did not wait for the claim: %v, %v", r.idx, r.err)
+	default:
+	}
+	if err := a.Put(ctx, key, idx[0]); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.err != nil || !reflect.DeepEqual(r.idx, idx[0]) {
+		t.Fatalf("waiter: Get = %v, %v", r.idx, r.err)
+	}
+	if s := b.Stats(); s.Waits != 1 || s.WaitHits != 1 || s.Hits != 1 || s.Claims != 0 {
+		t.Errorf("waiter: %+v", s)
+	}
+
+	// A claimant that never writes holds the others up for ClaimTTL only,
+	// then the layer is theirs.
+	if _, err := a.Get(ctx, key2); err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, reg.host, Options{ClaimTTL: 400 * time.Millisecond})
+	start = time.Now()
+	if x, err := c.Get(ctx, key2); x != nil || err != nil {
+		t.Fatalf("stale claim: Get = %v, %v", x, err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond || d > 5*time.Second {
+		t.Errorf("waited %s for a claim of 400ms", d)
+	}
+	if s := c.Stats(); s.Waits != 1 || s.WaitHits != 0 || s.Claims != 1 {
+		t.Errorf("after a stale claim: %+v", s)
+	}
+
+	// No claims: a miss writes nothing.
+	d := open(t, reg.host, Options{ClaimTTL: -1})
+	key3 := layers.CacheKey(idx[0].DiffID, layers.Options{})
+	if _, err := d.Get(ctx, key3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Get(d.repo.Tag(Tag(key3)), d.client.RemoteOptions()...); err == nil {
+		t.Error("a miss without claims wrote a tag")
+	}
+}
