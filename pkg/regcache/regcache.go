@@ -18,8 +18,18 @@
 //
 // Writers of the same key need no lock: blobs are content-addressed and
 // uploaded before the manifest that names them, and the manifest's tag is
-// replaced atomically by the registry, so a reader sees a whole entry, old
-// or new, or none.
+// replaced by the registry as a whole, so a reader sees a whole entry, old
+// or new, or none (a distribution registry answers 500 to a read that
+// meets a tag being rewritten: a miss).
+//
+// A Get that finds no entry of a layer index claims the layer at its tag
+// ([ArtifactTypeClaim]) for the caller, who is expected to analyse it and
+// Put its entry; other processes' Gets wait for that entry (at most
+// Options.ClaimTTL) rather than read the layer too. Tags have no
+// compare-and-swap, so a claim is a best-effort lease: two processes that
+// claim within a moment of each other may both analyse the layer, and a
+// claimant that dies, or fails to analyse the layer, holds the others up
+// for ClaimTTL. Neither makes an entry wrong.
 package regcache
 
 import (
@@ -420,19 +430,21 @@ func (c *Cache) readWaiting(ctx context.Context, key, kind string) (*layers.Laye
 		// No entry, or a stale claim: ours now, once we read it back a
 		// moment later (two processes that claim at once both read the
 		// claim written last, so only one of them goes on).
+		t0 := time.Now()
 		if mine || !c.claim(ctx, key) {
 			return nil, nil, nil
 		}
 		mine = true
 		select {
-		case <-time.After(claimSettle):
+		case <-time.After(claimSettle + 2*time.Since(t0)): // others' claims take as long as ours
 		case <-ctx.Done():
 			return nil, nil, context.Cause(ctx)
 		}
 	}
 }
 
-// claimSettle is how long a claimant waits before reading its claim back.
+// claimSettle is how long a claimant waits before reading its claim back,
+// besides twice the time its claim took to write.
 const claimSettle = 50 * time.Millisecond
 
 // claim writes a claim on key's layer and reports whether it did; failing
