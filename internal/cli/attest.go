@@ -137,6 +137,7 @@ func auditForAttest(cmd *cobra.Command, env Env, af *auditFlags, ref string) (*a
 		return nil, usage(err)
 	}
 	rep, auditErr := env.RunAudit(cmd.Context(), []string{ref}, opts, nil)
+	af.co.finish(cmd.ErrOrStderr())
 	if auditErr != nil {
 		return nil, usage(incompleteMessage(auditErr))
 	}

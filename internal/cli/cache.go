@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgaudit/imgaudit/pkg/fetch"
 	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/output"
+	"github.com/imgaudit/imgaudit/pkg/regcache"
 )
 
 // cacheOptions say where layer analyses are cached between runs.
@@ -15,6 +19,9 @@ type cacheOptions struct {
 	dir     string
 	noCache bool
 	maxSize byteSize
+	repo    string
+	// shared is the registry cache open opened for --cache-repo.
+	shared *regcache.Cache
 }
 
 const defaultCacheSize = 5 << 30
@@ -22,9 +29,10 @@ const defaultCacheSize = 5 << 30
 func (o *cacheOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "cache-dir", "", "`DIR` of the layer-analysis cache (default $IMGAUDIT_CACHE_DIR, else $XDG_CACHE_HOME/imgaudit or ~/.cache/imgaudit)")
-	f.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the layer-analysis cache")
+	f.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the local layer-analysis cache (--cache-repo still applies)")
 	o.maxSize = defaultCacheSize
 	f.Var(&o.maxSize, "cache-size", "most bytes the cache may hold (e.g. 5GiB, 500MB); least recently used entries go first")
+	f.StringVar(&o.repo, "cache-repo", "", "share layer analyses with other runs and machines as OCI artifacts in `REGISTRY/REPO`, behind the local cache (default $IMGAUDIT_CACHE_REPO); reached with the registry flags")
 }
 
 // resolveDir returns the cache directory, "" when none can be found.
@@ -44,8 +52,52 @@ func (o *cacheOptions) resolveDir(env Env) string {
 	return ""
 }
 
-// open returns the cache, or nil when caching is off or has no home.
-func (o *cacheOptions) open(env Env) (layers.Cache, error) {
+// open returns the cache: the local one (unless --no-cache), with the
+// registry's behind it for --cache-repo, reached with fo; nil when there is
+// none. The registry cache's first warnings of each kind go to warn.
+func (o *cacheOptions) open(ctx context.Context, env Env, fo []fetch.Option, warn io.Writer) (layers.Cache, error) {
+	local, err := o.openLocal(env)
+	repo := o.repo
+	if repo == "" {
+		repo = env.Getenv("IMGAUDIT_CACHE_REPO")
+	}
+	if err != nil || repo == "" {
+		return local, err
+	}
+	shared, err := regcache.Open(ctx, repo, regcache.Options{Fetch: fo, Warn: func(err error) {
+		fmt.Fprintf(warn, "imgaudit: warning: %s\n", output.Escape(err.Error()))
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("--cache-repo: %w", err)
+	}
+	o.shared = shared
+	return regcache.NewTiered(local, shared), nil
+}
+
+// skip names the registry cache's repository, which a registry audit
+// leaves out; nil without --cache-repo.
+func (o *cacheOptions) skip() []string {
+	if o.shared == nil {
+		return nil
+	}
+	return []string{o.shared.Repository()}
+}
+
+// finish says what the registry cache rejected or failed to do in the
+// run, if anything, and closes it.
+func (o *cacheOptions) finish(w io.Writer) {
+	if o.shared == nil {
+		return
+	}
+	if p := o.shared.Stats().Problems(); p != "" {
+		fmt.Fprintf(w, "imgaudit: warning: cache repository %s: %s\n", output.Escape(o.shared.Repository()), p)
+	}
+	o.shared.Close()
+	o.shared = nil
+}
+
+// openLocal returns the disk cache, or nil when it is off or has no home.
+func (o *cacheOptions) openLocal(env Env) (layers.Cache, error) {
 	if o.noCache {
 		return nil, nil
 	}

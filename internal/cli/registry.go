@@ -35,6 +35,7 @@ func newRegistryCommand(env Env) *cobra.Command {
 				af.shard = &report.Shard{Index: spec.Index, Count: spec.Count, Target: audit.RegistryTarget(args[0], ro)}
 			}
 			return af.run(cmd, env, func(ctx context.Context, o audit.Options, emit func(report.Image)) (*report.Report, error) {
+				ro.Skip = af.co.skip() // a --cache-repo in the audited registry holds no images
 				return audit.Registry(ctx, args[0], ro, o, emit)
 			})
 		},

@@ -70,6 +70,7 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 	}
 	rep, auditErr := call(cmd.Context(), r.opts, emit)
 	r.prog.finish()
+	a.co.finish(cmd.ErrOrStderr())
 	if rep == nil {
 		if auditErr == nil {
 			auditErr = errors.New("the audit returned no report")
@@ -146,7 +147,7 @@ func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (a
 	if opts.Fetch, err = a.fo.toFetch(cmd, env); err != nil {
 		return opts, err
 	}
-	if opts.Cache, err = a.co.open(env); err != nil {
+	if opts.Cache, err = a.co.open(cmd.Context(), env, opts.Fetch, cmd.ErrOrStderr()); err != nil {
 		return opts, err
 	}
 	opts.Limits = a.lo.limits()

@@ -46,6 +46,10 @@ type RegistryOptions struct {
 	// shard.Merge makes one report of theirs. It does not combine with
 	// BaselineTag.
 	Shard shard.Spec
+	// Skip names repositories ("HOST/PATH") the audit leaves out, such as
+	// a shared layer cache kept in the audited registry (pkg/regcache),
+	// whose artifacts are no images.
+	Skip []string
 }
 
 // RegistryTarget names a registry audit for report.Shard.Target: the
@@ -118,7 +122,7 @@ func Registry(ctx context.Context, target string, ro RegistryOptions, o Options,
 				continue
 			}
 		}
-		if !ro.Shard.Owns(host + "/" + repo) {
+		if slices.Contains(ro.Skip, host+"/"+repo) || !ro.Shard.Owns(host+"/"+repo) {
 			continue
 		}
 		selected = append(selected, repo)

@@ -27,3 +27,17 @@ func CacheKey(diffID v1.Hash, opts Options) string {
 	fmt.Fprintf(h, "v%d\n%s\n%+v\n", AnalyzerVersion, strings.Join(caps, "\n"), lim)
 	return fmt.Sprintf("%s-%s-%s", diffID.Algorithm, diffID.Hex, hex.EncodeToString(h.Sum(nil))[:16])
 }
+
+// KeyDiffID returns the diffID a key of [CacheKey] was made from; false
+// when key is not such a key.
+func KeyDiffID(key string) (v1.Hash, bool) {
+	parts := strings.Split(key, "-")
+	if len(parts) != 3 {
+		return v1.Hash{}, false
+	}
+	h, err := v1.NewHash(parts[0] + ":" + parts[1])
+	if err != nil {
+		return v1.Hash{}, false
+	}
+	return h, true
+}

@@ -103,14 +103,51 @@ func (c *DiskCache) read(key string) (*cacheEntry, error) {
 		return nil, fmt.Errorf("opening cache entry: %w", err)
 	}
 	defer f.Close()
-	var e cacheEntry
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<16)).Decode(&e); err != nil || e.Key != key {
+	e, err := decodeEntry(bufio.NewReaderSize(f, 1<<16))
+	if err != nil || e.Key != key {
 		os.Remove(p)
 		return nil, nil
 	}
 	now := time.Now()
 	_ = os.Chtimes(p, now, now) // recency for eviction; best effort
-	return &e, nil
+	return e, nil
+}
+
+// EncodeCacheEntry writes an entry in the encoding DiskCache stores (gob):
+// key with idx, or with blob for an entry of [BlobCache.PutBlob]. Other
+// caches (pkg/regcache) store the same bytes.
+func EncodeCacheEntry(w io.Writer, key string, idx *LayerIndex, blob []byte) error {
+	if err := gob.NewEncoder(w).Encode(cacheEntry{Key: key, Index: idx, Blob: blob}); err != nil {
+		return fmt.Errorf("encoding cache entry: %w", err)
+	}
+	return nil
+}
+
+// DecodeCacheEntry reads an entry EncodeCacheEntry wrote: its key and
+// either an index or a blob. Bytes from elsewhere are hostile: anything
+// but a whole entry is an error, never a panic.
+func DecodeCacheEntry(r io.Reader) (key string, idx *LayerIndex, blob []byte, err error) {
+	e, err := decodeEntry(r)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if (e.Index == nil) == (e.Blob == nil) {
+		return "", nil, nil, errors.New("decoding cache entry: want an index or a blob")
+	}
+	return e.Key, e.Index, e.Blob, nil
+}
+
+func decodeEntry(r io.Reader) (e *cacheEntry, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, err = nil, fmt.Errorf("decoding cache entry: %v", p)
+		}
+	}()
+	e = &cacheEntry{}
+	if err := gob.NewDecoder(r).Decode(e); err != nil {
+		return nil, fmt.Errorf("decoding cache entry: %w", err)
+	}
+	return e, nil
 }
 
 func (c *DiskCache) write(e cacheEntry) error {

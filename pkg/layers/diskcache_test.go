@@ -1,9 +1,11 @@
 package layers_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 
@@ -97,4 +99,63 @@ func TestDiskCachePrunes(t *testing.T) {
 	if idx, _ := cache.Get(ctx, "c"); idx == nil {
 		t.Error("newest entry was evicted")
 	}
+}
+
+// TestCacheEntryEncoding: what EncodeCacheEntry writes, DecodeCacheEntry
+// reads back whole; anything cut short or foreign is an error.
+func TestCacheEntryEncoding(t *testing.T) {
+	img, err := it.Image(v1.Config{}, it.Step("base", it.Dir("etc", 0o755), it.Text("etc/passwd", "root:x:0:0::/:/bin/sh\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := layers.Options{Capture: []string{"/etc/passwd"}}
+	idx, err := layers.IndexImage(context.Background(), img, layers.ImageOptions{Options: lo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := layers.CacheKey(idx[0].DiffID, lo)
+	if d, ok := layers.KeyDiffID(key); !ok || d != idx[0].DiffID {
+		t.Errorf("KeyDiffID(%q) = %v, %t", key, d, ok)
+	}
+	for _, k := range []string{"", "sbom-0123", "sha256-zz-0", "a-b-c-d"} {
+		if _, ok := layers.KeyDiffID(k); ok {
+			t.Errorf("KeyDiffID(%q) succeeded", k)
+		}
+	}
+	var buf bytes.Buffer
+	if err := layers.EncodeCacheEntry(&buf, key, idx[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	k, got, blob, err := layers.DecodeCacheEntry(bytes.NewReader(buf.Bytes()))
+	if err != nil || k != key || blob != nil || !reflect.DeepEqual(got, idx[0]) {
+		t.Fatalf("decoded %q %+v %q %v", k, got, blob, err)
+	}
+	for n := range buf.Len() {
+		if _, _, _, err := layers.DecodeCacheEntry(bytes.NewReader(buf.Bytes()[:n])); err == nil {
+			t.Fatalf("%d of %d bytes decoded", n, buf.Len())
+		}
+	}
+	buf.Reset()
+	if err := layers.EncodeCacheEntry(&buf, "k", nil, []byte("bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if k, got, blob, err := layers.DecodeCacheEntry(&buf); err != nil || k != "k" || got != nil || string(blob) != "bytes" {
+		t.Fatalf("blob entry: %q %v %q %v", k, got, blob, err)
+	}
+}
+
+// FuzzDecodeCacheEntry: bytes from a shared cache are hostile; decoding
+// them never panics.
+func FuzzDecodeCacheEntry(f *testing.F) {
+	var buf bytes.Buffer
+	idx := &layers.LayerIndex{Entries: []layers.Entry{{Path: "/etc/passwd"}}, Files: map[string][]byte{"/etc/passwd": []byte("root")}}
+	if err := layers.EncodeCacheEntry(&buf, "k", idx, nil); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Add([]byte("\x07\xff\x82\x01\x00"))
+	f.Fuzz(func(_ *testing.T, b []byte) {
+		_, _, _, _ = layers.DecodeCacheEntry(bytes.NewReader(b))
+	})
 }
