@@ -75,6 +75,24 @@ run() {
 	row "$name" "$label" "$t" "$((m / 1024))" "$(ratio "$t" "$par")"
 }
 
+# withsyft NAME IMG: with the syft case, syft scan (the peer) and imgaudit
+# with its SBOM on IMG
+withsyft() {
+	[[ " $CASES " == *" syft "* ]] || return 0
+	SYFT=${SYFT:-$(command -v syft || true)}
+	if [ -z "$SYFT" ]; then
+		# The peer from the syft version imgaudit links.
+		version=$(go list -m -f '{{.Version}}' github.com/anchore/syft)
+		GOBIN="$WORK" GOFLAGS=-buildvcs=false go install "github.com/anchore/syft/cmd/syft@$version" && SYFT="$WORK/syft"
+	fi
+	if [ -z "$SYFT" ]; then
+		row "$1" "syft: not found (set SYFT=)" "-" "-" "-"
+		return 0
+	fi
+	run "$1" "syft scan (peer)" "$SYFT" scan -q "oci-dir:$2" -o json
+	run "$1" "imgaudit scan with SBOM" "$WORK/imgaudit" scan -q --no-cache -f json -o /dev/null "$2"
+}
+
 row "case" "what" "wall s" "peakRSS MB" "ratio"
 for c in $CASES; do
 	case $c in
@@ -89,20 +107,7 @@ for c in $CASES; do
 		run "large" "imgaudit scan, warm cache" "$WORK/imgaudit" scan -q $nosbom --cache-dir "$WORK/cache" -f json -o /dev/null "$img"
 		"$WORK/imgaudit" scan -q --cache-dir "$WORK/cache" -f json -o /dev/null "$img" >/dev/null 2>&1 || true
 		run "large" "imgaudit scan with SBOM, warm cache" "$WORK/imgaudit" scan -q --cache-dir "$WORK/cache" -f json -o /dev/null "$img"
-		if [[ " $CASES " == *" syft "* ]]; then
-			SYFT=${SYFT:-$(command -v syft || true)}
-			if [ -z "$SYFT" ]; then
-				# The peer from the syft version imgaudit links.
-				version=$(go list -m -f '{{.Version}}' github.com/anchore/syft)
-				GOBIN="$WORK" GOFLAGS=-buildvcs=false go install "github.com/anchore/syft/cmd/syft@$version" && SYFT="$WORK/syft"
-			fi
-			if [ -n "$SYFT" ]; then
-				run "large" "syft scan (peer)" "$SYFT" scan -q "oci-dir:$img" -o json
-				run "large" "imgaudit scan with SBOM" "$WORK/imgaudit" scan -q --no-cache -f json -o /dev/null "$img"
-			else
-				row "large" "syft: not found (set SYFT=)" "-" "-" "-"
-			fi
-		fi
+		withsyft "large" "$img"
 		rm -rf "$img"
 		;;
 	real)
@@ -114,17 +119,7 @@ for c in $CASES; do
 			run "real" "imgaudit scan, no cache, --decompressor $d" "$WORK/imgaudit" scan -q $nosbom --decompressor "$d" --no-cache -f json -o /dev/null "$img"
 		done
 		run "real" "imgaudit-lean scan (nosbom build)" "$WORK/imgaudit-lean" scan -q --no-cache -f json -o /dev/null "$img"
-		if [[ " $CASES " == *" syft "* ]]; then
-			SYFT=${SYFT:-$(command -v syft || true)}
-			if [ -z "$SYFT" ]; then
-				version=$(go list -m -f '{{.Version}}' github.com/anchore/syft)
-				GOBIN="$WORK" GOFLAGS=-buildvcs=false go install "github.com/anchore/syft/cmd/syft@$version" && SYFT="$WORK/syft"
-			fi
-			if [ -n "$SYFT" ]; then
-				run "real" "syft scan (peer)" "$SYFT" scan -q "oci-dir:$img" -o json
-				run "real" "imgaudit scan with SBOM" "$WORK/imgaudit" scan -q --no-cache -f json -o /dev/null "$img"
-			fi
-		fi
+		withsyft "real" "$img"
 		rm -rf "$WORK/real"
 		;;
 	many)

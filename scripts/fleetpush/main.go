@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -109,8 +110,19 @@ func pushOne(ctx context.Context, p layout.Path, digest, target string, opts []n
 	if err != nil {
 		return err
 	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-		return fmt.Errorf("%s: %w", target, err)
+	// docker-registry refuses, now and then, a manifest whose blobs another
+	// push is uploading at the same moment ("blob unknown"): try again.
+	var werr error
+	for try := range 4 {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+		}
+		if werr = remote.Write(ref, img, remote.WithContext(ctx)); werr == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	if werr != nil {
+		return fmt.Errorf("%s: %w", target, werr)
 	}
 	return nil
 }
