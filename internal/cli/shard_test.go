@@ -237,7 +237,11 @@ func TestShardMergeRealRegistry(t *testing.T) {
 	reg := registrytest.Start(t, registrytest.Options{})
 	pushShardFleet(t, reg.Host, reg.RemoteOptions()...)
 	env := map[string]string{"IMGAUDIT_CACHE_DIR": t.TempDir()}
-	checkShardMerge(t, env, []string{"registry", "--insecure", "--retries", "0", "--policy", shardPolicy(t, reg.Host)}, reg.Host, 3)
+	// The shards share a registry cache in the same registry, as the
+	// Indexed Job example does: the audit skips its repository, and the
+	// merged report is still the one process's.
+	audit := []string{"registry", "--insecure", "--retries", "0", "--policy", shardPolicy(t, reg.Host), "--cache-repo", reg.Host + "/imgaudit-cache"}
+	checkShardMerge(t, env, audit, reg.Host, 1, 3, 7)
 }
 
 // checkMergeIncomplete breaks the 3 shards in dir one way at a time: the
