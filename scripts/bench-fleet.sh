@@ -43,6 +43,10 @@ go build -o "$WORK/countproxy" ./scripts/countproxy
 layout=$(scripts/realimage.sh "$WORK/real")
 rootfs=$(ls -t "${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imgaudit-bench}"/rootfs-*.tar | head -1)
 "$WORK/benchgen" -out "$WORK/fleet" -rootfs "$rootfs" -images "$REPOS" -tags "$TAGS" -bases "$BASES"
+# The layer digests (the rest of what is fetched is configs and cache entries).
+jq -r '.manifests[].digest | sub("sha256:"; "")' "$WORK/fleet/index.json" |
+	while read -r m; do jq -r '.layers[].digest' "$WORK/fleet/blobs/sha256/$m"; done | sort -u >"$WORK/layers.txt"
+echo "fleet layers: $(wc -l <"$WORK/layers.txt") distinct" >&2
 rm -rf "$WORK/real"
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -63,9 +67,9 @@ images=$((REPOS * TAGS))
 
 # blobstats [cache-repo] -> "layer_gets distinct_layers layer_MB cache_gets cache_MB" from the log
 blobstats() {
-	awk -v cache="${1:-imgaudit-cache}" '$3 == 200 {
-		if (index($1, cache) == 1) { cg++; cb += $4 } else { lg++; lb += $4; d[$2] = 1 }
-	} END { printf "%d %d %.1f %d %.1f\n", lg, length(d), lb / 1048576, cg, cb / 1048576 }' "$WORK/blobs.log"
+	awk -v cache="${1:-imgaudit-cache}" 'FNR == NR { layer[$1] = 1; next } $3 == 200 {
+		if (index($1, cache) == 1) { cg++; cb += $4 } else if ($2 in layer) { lg++; lb += $4; d[$2] = 1 }
+	} END { printf "%d %d %.1f %d %.1f\n", lg, length(d), lb / 1048576, cg, cb / 1048576 }' "$WORK/layers.txt" "$WORK/blobs.log"
 }
 # timed NAME CMD... : runs CMD, records "wall cpu rssMB" in $WORK/t-NAME
 timed() {
@@ -94,11 +98,13 @@ shards() {
 	: >"$WORK/blobs.log"
 	local start end
 	start=$(date +%s.%N)
+	local sp=()
 	for i in $(seq 0 $((SHARDS - 1))); do
 		timed "$tag-$i" "${audit[@]}" --shard "$i/$SHARDS" --cache-dir "$WORK/cache-$tag-$i" --cache-repo "$reg/$repo" \
 			-f jsonl -o "$WORK/$tag-$i.jsonl" "$reg/fleet" &
+		sp+=($!)
 	done
-	wait
+	wait "${sp[@]}"
 	end=$(date +%s.%N)
 	local cpu=0 rss=0
 	for i in $(seq 0 $((SHARDS - 1))); do
@@ -113,7 +119,7 @@ shards() {
 shards cold imgaudit-cache "empty registry cache"
 distinct_cold=$dl
 shards warm imgaudit-cache "re-run, empty local caches"
-echo "    registry cache hit rate on the re-run: $(awk -v g="$lg" -v d="$distinct_cold" 'BEGIN { printf "%.1f%%", 100 * (1 - g / d) }') (layer blobs fetched again: $lg of $distinct_cold)"
+echo "    registry cache hit rate on the re-run: $(awk -v g="$lg" -v d="$distinct_cold" 'BEGIN { printf "%.1f%%", 100 * (1 - g / d) }') (layers fetched again: $lg of $distinct_cold)"
 
 # 3. Merge the cold shards; compare with the single process's report.
 /usr/bin/time -f "%e" -o "$WORK/t-merge" "$WORK/imgaudit" merge -f json -o "$WORK/merged.json" "$WORK"/cold-*.jsonl 2>"$WORK/err-merge" || true
@@ -132,15 +138,16 @@ for i in $(seq 0 $((SHARDS - 1))); do
 done
 sleep "${KILL_AFTER:-5}"
 kill -9 "${kp[0]}" 2>/dev/null || true
-wait || true
+wait "${kp[@]}" 2>/dev/null || true
 cp "$WORK/blobs.log" "$WORK/blobs-before.log"
 incomplete=$("$WORK/imgaudit" merge -f json -o /dev/null "$WORK"/kill-*.jsonl >/dev/null 2>&1; echo $?)
 : >"$WORK/blobs.log"
 rm -rf "$WORK/cache-kill-0"
 "${audit[@]}" --shard "0/$SHARDS" --cache-dir "$WORK/cache-kill-0" --cache-repo "$reg/imgaudit-cache-kill" \
 	-f jsonl -o "$WORK/kill-0.jsonl" "$reg/fleet" >/dev/null 2>&1 || true
-again=$(awk '$3 == 200 && index($1, "imgaudit-cache") != 1 {print $2}' "$WORK/blobs.log" | sort -u |
-	comm -12 - <(awk '$3 == 200 && index($1, "imgaudit-cache") != 1 {print $2}' "$WORK/blobs-before.log" | sort -u) | wc -l)
+layersin() { awk 'FNR == NR { layer[$1] = 1; next } $3 == 200 && ($2 in layer) {print $2}' "$WORK/layers.txt" "$1" | sort -u; }
+again=$(comm -12 <(layersin "$WORK/blobs.log") <(layersin "$WORK/blobs-before.log") | wc -l)
+before=$(layersin "$WORK/blobs-before.log" | wc -l)
 complete=$("$WORK/imgaudit" merge -f json -o "$WORK/killmerged.json" "$WORK"/kill-*.jsonl >/dev/null 2>&1; echo $?)
 echo "shard 0 killed after ${KILL_AFTER:-5} s: merge exit $incomplete before its rerun, $complete after;" \
-	"layers the rerun fetched that the killed run had already fetched: $again (a layer whose analysis had not reached the cache is read again)"
+	"the killed runs had fetched $before layers; the rerun fetched $again of them again (a layer whose analysis had not reached the cache when the shard died is read again)"
