@@ -424,44 +424,56 @@ func (ix *indexer) store(p string, b []byte) {
 }
 
 // sniff reads the head of a regular file (and all of it when it is a declared
-// capture) and records what it found.
+// capture, or a Go executable when those are asked for) and records what it
+// found.
 func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 	if ix.wants(e.Path) {
-		max := ix.lim.MaxCaptureBytes
-		if rest := ix.lim.MaxCaptureTotal - ix.captured; rest < max {
-			max = rest
-		}
-		if e.Size > max {
-			ix.anomaly(AnomalyCaptureTruncated, e.Path, fmt.Sprintf("%d bytes, cap %d", e.Size, max))
-			return ix.sniffPartial(tr, e)
-		}
-		b := make([]byte, e.Size)
-		if _, err := io.ReadFull(tr, b); err != nil {
-			return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
-		}
-		ix.captured += e.Size
-		ix.store(e.Path, b)
-		e.Content = ix.sniffed(b)
-		return nil
+		return ix.keep(tr, e, nil)
 	}
 	n, err := io.ReadFull(tr, ix.buf[:min(int64(len(ix.buf)), e.Size)])
 	if err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
+	if ix.capture.goExec && goExecutable(ix.buf[:n]) {
+		return ix.keep(tr, e, ix.buf[:n])
+	}
 	e.Content = ix.sniffed(ix.buf[:n])
 	return nil
 }
 
-// sniffPartial reads the head of a declared file too large to capture and,
-// for an ELF file, keeps what a reader of its Go build information needs
-// (see Partial).
-func (ix *indexer) sniffPartial(tr io.Reader, e *Entry) error {
+// keep captures a file whose first bytes, read already, are read (nil when
+// none were): whole within the capture caps, as a Partial above them.
+func (ix *indexer) keep(tr io.Reader, e *Entry, read []byte) error {
+	max := ix.lim.MaxCaptureBytes
+	if rest := ix.lim.MaxCaptureTotal - ix.captured; rest < max {
+		max = rest
+	}
+	if e.Size > max {
+		ix.anomaly(AnomalyCaptureTruncated, e.Path, fmt.Sprintf("%d bytes, cap %d", e.Size, max))
+		return ix.sniffPartial(tr, e, read)
+	}
+	b := make([]byte, e.Size)
+	copy(b, read)
+	if _, err := io.ReadFull(tr, b[len(read):]); err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	ix.captured += e.Size
+	ix.store(e.Path, b)
+	e.Content = ix.sniffed(b)
+	return nil
+}
+
+// sniffPartial reads the head of a declared file too large to capture (its
+// first bytes, read already, are read) and, for an ELF file, keeps what a
+// reader of its Go build information needs (see Partial).
+func (ix *indexer) sniffPartial(tr io.Reader, e *Entry, read []byte) error {
 	head := make([]byte, min(int64(partialWindow), e.Size))
-	n, err := io.ReadFull(tr, head)
+	copy(head, read)
+	n, err := io.ReadFull(tr, head[len(read):])
 	if err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
-	head = head[:n]
+	head = head[:len(read)+n]
 	e.Content = ix.sniffed(head[:min(n, sniffSize)])
 	if e.Content.Kind != ContentELF {
 		return nil
