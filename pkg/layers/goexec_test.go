@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
@@ -134,5 +135,39 @@ func TestGoExecutableHead(t *testing.T) {
 		if got := goExecutable(tt.head); got != tt.want {
 			t.Errorf("%s: goExecutable = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestCaptureFollowsSymlinks: the target of a symlink a capture pattern
+// names is captured when it comes later in the layer, through a chain of
+// links, whatever its name; a target already past in the stream is not.
+func TestCaptureFollowsSymlinks(t *testing.T) {
+	exe := it.ELF("/lib64/ld-linux-x86-64.so.2", 64)
+	tarball, err := it.Tar(
+		it.Symlink("usr/bin/gcc", "gcc-12"),
+		it.Symlink("usr/bin/gcc-12", "/usr/lib/gcc/x86_64-linux-gnu-gcc-12"),
+		it.File("usr/bin/redis-check-rdb", 0o755, exe),
+		it.Symlink("usr/bin/redis-server", "redis-check-rdb"),
+		it.Symlink("usr/bin/ruby", "../../../../usr/bin/ruby3.1"),
+		it.Symlink("usr/bin/other", "unrelated"),
+		it.File("usr/bin/ruby3.1", 0o755, exe),
+		it.File("usr/bin/unrelated", 0o755, exe),
+		it.File("usr/lib/gcc/x86_64-linux-gnu-gcc-12", 0o755, exe),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := IndexStream(context.Background(), bytes.NewReader(tarball), Options{Capture: []string{"**/gcc", "**/redis-server", "**/ruby"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p := range idx.Files {
+		got = append(got, p)
+	}
+	slices.Sort(got)
+	want := []string{"/usr/bin/ruby3.1", "/usr/lib/gcc/x86_64-linux-gnu-gcc-12"}
+	if !slices.Equal(got, want) {
+		t.Errorf("captured %v, want %v", got, want)
 	}
 }

@@ -258,6 +258,9 @@ type indexer struct {
 	dirs    map[string]struct{}
 	implied int
 	interps map[string]string
+	// linked holds the targets of symlinks named by the capture patterns,
+	// captured when they come later in this layer (see follow).
+	linked map[string]bool
 }
 
 func (ix *indexer) run(ctx context.Context, r io.Reader) error {
@@ -360,6 +363,7 @@ func (ix *indexer) entry(tr io.Reader, hdr *tar.Header) error {
 	case tar.TypeSymlink:
 		e.Type = TypeSymlink
 		e.Linkname = hdr.Linkname
+		ix.follow(p, hdr.Linkname)
 		if !strings.HasPrefix(hdr.Linkname, "/") {
 			rel := path.Join(strings.TrimPrefix(dir, "/"), hdr.Linkname)
 			if rel == ".." || strings.HasPrefix(rel, "../") {
@@ -414,7 +418,35 @@ func (ix *indexer) imply(p string, isDir bool) {
 	}
 }
 
-func (ix *indexer) wants(p string) bool { return ix.capture.match(p) }
+func (ix *indexer) wants(p string) bool { return ix.capture.match(p) || ix.linked[p] }
+
+// maxLinked bounds the link targets one layer adds to its captures.
+const maxLinked = 1 << 16
+
+// follow makes the target of a symlink the capture patterns name a capture
+// of this layer as well, when it comes later in the stream: a reader of
+// "/usr/bin/ruby" reads "/usr/bin/ruby3.1" it links to. The target is
+// resolved lexically, from the link's directory (a layer does not know the
+// directory symlinks of the layers under it). A target earlier in the
+// stream, or in another layer, is not captured: one pass over the layer
+// has gone past it.
+func (ix *indexer) follow(p, linkname string) {
+	if !ix.capture.match(p) && !ix.linked[p] {
+		return
+	}
+	target := path.Clean(linkname)
+	if !strings.HasPrefix(linkname, "/") {
+		target = path.Join(path.Dir(p), linkname)
+	}
+	target = path.Clean("/" + target)
+	if target == p || len(ix.linked) >= maxLinked || ix.capture.match(target) {
+		return
+	}
+	if ix.linked == nil {
+		ix.linked = map[string]bool{}
+	}
+	ix.linked[target] = true
+}
 
 func (ix *indexer) store(p string, b []byte) {
 	if ix.idx.Files == nil {

@@ -84,7 +84,7 @@ func syftPackages(t *testing.T, dir string) []sbom.Package {
 // the layers, with those syft lists from its own image source, on the same
 // image: names, versions and types must be equal.
 func TestSameAsSyft(t *testing.T) {
-	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot", "executables", "gotoolchain"} {
+	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot", "executables", "gotoolchain", "symlinked"} {
 		t.Run(name, func(t *testing.T) {
 			var dir string
 			var img v1.Image
@@ -97,6 +97,9 @@ func TestSameAsSyft(t *testing.T) {
 				dir = it.WriteLayout(t, img)
 			case "gotoolchain":
 				img = goToolchain(t)
+				dir = it.WriteLayout(t, img)
+			case "symlinked":
+				img = symlinked(t)
 				dir = it.WriteLayout(t, img)
 			default:
 				dir, img = example(t, name)
@@ -503,4 +506,35 @@ func TestGoToolchainCapture(t *testing.T) {
 	if mods < 2 {
 		t.Errorf("%d go-module packages, want the toolchain's: %v", mods, res.Packages())
 	}
+}
+
+// symlinked is an image whose executables a binary classifier names are
+// symlinks to files of other names, in the order dpkg's packages and image
+// builders write them (the link sorts before its target): /usr/bin/gcc ->
+// x86_64-linux-gnu-gcc-12 and /usr/bin/python3 -> python3.11 of this
+// machine, when it has them.
+func symlinked(t *testing.T) v1.Image {
+	t.Helper()
+	var items []it.Item
+	for _, p := range []string{"/usr/bin/gcc", "/usr/bin/python3"} {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil || real == p || filepath.Dir(real) != filepath.Dir(p) {
+			t.Logf("skipping %s: not a symlink in its directory (%v)", p, err)
+			continue
+		}
+		b, err := os.ReadFile(real)
+		if err != nil || len(b) > 16<<20 {
+			t.Logf("skipping %s: unreadable or above 16 MiB (%v)", p, err)
+			continue
+		}
+		items = append(items, it.Symlink(strings.TrimPrefix(p, "/"), filepath.Base(real)), it.File(strings.TrimPrefix(real, "/"), 0o755, b))
+	}
+	if len(items) == 0 {
+		t.Skip("no symlinked executable on this machine")
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
