@@ -38,20 +38,19 @@ func goBinaries(t *testing.T) map[string][]byte {
 	return out
 }
 
-// TestCaptureGoExecutables: with CaptureGoExecutables, a Go executable is
-// captured wherever it lies (whole within the caps, its head and build
-// information above them), while ELF files of other languages, even large
-// ones, and files that merely mention Go are not; without it, nothing is.
+// TestCaptureGoExecutables: with CaptureGoExecutables, what a reader of
+// Go build information needs of a Go executable is kept wherever it lies
+// (a Partial, whatever the caps), while ELF files of other languages, even
+// large ones, and files that merely mention Go are not; without it,
+// nothing is; a Go executable a pattern names is captured whole.
 func TestCaptureGoExecutables(t *testing.T) {
 	bins := goBinaries(t)
 	items := []it.Item{
 		it.File("usr/bin/c-app", 0o755, append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 2<<20)...)),
 		it.Text("usr/share/doc/go/notes.txt", "Go\x00\x00\x04\x00\x00\x00"+goBuildIDString+goBuildInfoMagic),
 	}
-	var size int64
 	for p, b := range bins {
 		items = append(items, it.File(p[1:], 0o755, b))
-		size = max(size, int64(len(b)))
 	}
 	tarball, err := it.Tar(items...)
 	if err != nil {
@@ -66,18 +65,26 @@ func TestCaptureGoExecutables(t *testing.T) {
 		return idx
 	}
 
-	idx := index([]string{CaptureGoExecutables}, Limits{})
-	if len(idx.Files) != len(bins) || len(idx.Partials) != 0 {
-		t.Errorf("captured %d files and %d partials, want the %d Go executables", len(idx.Files), len(idx.Partials), len(bins))
-	}
-	for p, b := range bins {
-		if !bytes.Equal(idx.Files[p], b) {
-			t.Errorf("%s: captured %d bytes, want the whole file of %d", p, len(idx.Files[p]), len(b))
+	for _, lim := range []Limits{{}, {MaxCaptureBytes: 64 << 10}} {
+		idx := index([]string{CaptureGoExecutables}, lim)
+		if len(idx.Files) != 0 || len(idx.Partials) != len(bins) || len(idx.Anomalies) != 0 {
+			t.Fatalf("cap %d: %d files, %d partials, anomalies %v, want %d partials", lim.MaxCaptureBytes, len(idx.Files), len(idx.Partials), idx.Anomalies, len(bins))
 		}
-	}
-	for _, e := range idx.Entries {
-		if _, ok := bins[e.Path]; ok && e.Content.Kind != ContentELF {
-			t.Errorf("%s: content %+v, want ELF", e.Path, e.Content)
+		for p, b := range bins {
+			part := idx.Partials[p]
+			if part.kept() > 2*partialWindow+shstrtabWindow+64<<10 {
+				t.Errorf("%s: kept %d bytes", p, part.kept())
+			}
+			want, _ := buildinfo.Read(bytes.NewReader(b))
+			got, err := buildinfo.Read(part.Open())
+			if err != nil || got.String() != want.String() {
+				t.Errorf("%s: build information from the partial: %v", p, err)
+			}
+		}
+		for _, e := range idx.Entries {
+			if _, ok := bins[e.Path]; ok && e.Content.Kind != ContentELF {
+				t.Errorf("%s: content %+v, want ELF", e.Path, e.Content)
+			}
 		}
 	}
 
@@ -85,17 +92,10 @@ func TestCaptureGoExecutables(t *testing.T) {
 		t.Errorf("without the pattern, captured %d files and %d partials", len(idx.Files), len(idx.Partials))
 	}
 
-	// Above the cap: what a reader of the build information needs.
-	idx = index([]string{CaptureGoExecutables}, Limits{MaxCaptureBytes: 64 << 10})
-	if len(idx.Files) != 0 || len(idx.Partials) != len(bins) {
-		t.Fatalf("above the cap: %d files and %d partials, want %d partials", len(idx.Files), len(idx.Partials), len(bins))
-	}
+	idx := index([]string{CaptureGoExecutables, "/usr/lib/go-x/**"}, Limits{})
 	for p, b := range bins {
-		part := idx.Partials[p]
-		want, _ := buildinfo.Read(bytes.NewReader(b))
-		got, err := buildinfo.Read(part.Open())
-		if err != nil || got.String() != want.String() {
-			t.Errorf("%s: build information from the partial: %v", p, err)
+		if !bytes.Equal(idx.Files[p], b) {
+			t.Errorf("%s, named: captured %d bytes, want the whole file of %d", p, len(idx.Files[p]), len(b))
 		}
 	}
 }

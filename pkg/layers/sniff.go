@@ -154,12 +154,16 @@ func privateKeyType(head []byte) string {
 }
 
 // CaptureGoExecutables is a capture pattern (for [Options.Capture]) that
-// names no path: it asks the scan to keep the contents of every executable
-// whose first bytes (the 4 KiB sniffed of every file) show that Go built
-// it, wherever it lies, as those of a declared capture are kept (whole
-// within the capture caps, else as a [Partial]). Other executables are
-// not kept, so the memory a scan holds grows with the Go executables an
-// image has, not with all its binaries.
+// names no path: it asks the scan to keep what a reader of Go build
+// information needs of every executable whose first bytes (the 4 KiB
+// sniffed of every file) show that Go built it, wherever it lies. An ELF
+// file is kept as a [Partial] whatever its size (its head, build
+// information and section headers: at most about 136 KiB), a PE or Mach-O
+// file or a UPX-packed ELF file (which must be unpacked whole) as a
+// declared capture is, whole within the capture caps. Other executables
+// are not kept, so the memory a scan holds grows with the number of Go
+// executables an image has, not with their bytes nor with all its
+// binaries. A file a pattern names is captured as before: whole.
 //
 // The Go linker writes its build ID near the start of every executable it
 // links: in ELF files as the ".note.go.buildid" note (owner "Go", type 4),

@@ -76,10 +76,11 @@ func fileNeeds() []string {
 		// in the package database.
 		"/usr/local/bin/*", "/usr/local/sbin/*", "/*", "/app/*", "/ko-app/*", "/opt/*/bin/*",
 		"**/libstd-????????????????.so",
-		// Go executables anywhere, recognised from their first bytes (syft's
-		// Go cataloger reads every executable and lists the modules of those
-		// with Go build information: a distribution's Go toolchain under
-		// /usr/lib/go-1.19 has 19 of them).
+		// Go executables anywhere, recognised from their first bytes, kept
+		// as much as syft's Go cataloger reads of them (it reads every
+		// executable and lists the modules of those with Go build
+		// information: a distribution's Go toolchain under /usr/lib/go-1.19
+		// has 19 of them).
 		layers.CaptureGoExecutables,
 	}
 }

@@ -474,10 +474,10 @@ func goToolchain(t *testing.T) v1.Image {
 	return img
 }
 
-// TestGoToolchainCapture: the Go executables of a toolchain outside the
-// paths captured by name are captured (or kept partially above the cap)
-// and their modules listed, while an ELF executable of another language
-// is not captured.
+// TestGoToolchainCapture: of the Go executables of a toolchain outside the
+// paths captured by name, what their build information needs is kept
+// (layers.Partial) and their modules listed, while an ELF executable of
+// another language is not captured.
 func TestGoToolchainCapture(t *testing.T) {
 	img := goToolchain(t)
 	ctx := context.Background()
