@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"testing"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
@@ -23,6 +24,10 @@ func FuzzIndex(f *testing.F) {
 		// A Go executable above the small pass's capture cap: its build
 		// information blob is kept (layers.Partial).
 		{it.File("app", 0o755, append(append(it.ELF("", 48), "\xff Go buildinf:\x08\x02"...), make([]byte, 64)...))},
+		// A Go executable found by its build ID note, its section headers
+		// declared past the build information; symlinks to captures.
+		{it.Symlink("etc/ruby", "../usr/bin/ruby3"), it.Symlink("usr/bin/ruby3", "/opt/r"), it.Text("opt/r", "r"),
+			it.File("usr/lib/go/gofmt", 0o755, goNoteELF())},
 	}
 	for _, s := range seeds {
 		b, err := it.Tar(s...)
@@ -37,7 +42,7 @@ func FuzzIndex(f *testing.F) {
 		f.Fatal(err)
 	}
 	opts := layers.Options{
-		Capture: []string{"/etc/passwd", "**/*.pem", "/etc/**"},
+		Capture: []string{"/etc/passwd", "**/*.pem", "/etc/**", layers.CaptureGoExecutables},
 		Limits:  layers.Limits{MaxEntries: 10000, MaxLayerBytes: 16 << 20, MaxPathLen: 4096},
 	}
 	ctx := context.Background()
@@ -48,15 +53,17 @@ func FuzzIndex(f *testing.F) {
 	// The same bytes with every file declared and a 16-byte cap: ELF files
 	// go through the partial capture.
 	small := opts
-	small.Capture = []string{"/**"}
+	small.Capture = []string{"/**", layers.CaptureGoExecutables}
 	small.Limits.MaxCaptureBytes = 16
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if idx, err := layers.IndexStream(ctx, bytes.NewReader(data), small); err == nil {
 			for p, part := range idx.Partials {
+				end := int64(0)
 				for _, r := range part.Ranges {
-					if r.Off < 0 || r.Off+int64(len(r.Data)) > part.Size {
-						t.Fatalf("%s: range %d+%d outside %d bytes", p, r.Off, len(r.Data), part.Size)
+					if r.Off < end || r.Off+int64(len(r.Data)) > part.Size {
+						t.Fatalf("%s: range %d+%d outside %d bytes or before %d", p, r.Off, len(r.Data), part.Size, end)
 					}
+					end = r.Off + int64(len(r.Data))
 				}
 				buf := make([]byte, 32)
 				part.Open().ReadAt(buf, 0)
@@ -89,4 +96,22 @@ func FuzzIndex(f *testing.F) {
 			fsys.Lstat(e.Linkname)
 		}
 	})
+}
+
+// goNoteELF is a 64-bit ELF file with Go's build ID note in its head, build
+// information after it and section headers declared at its end.
+func goNoteELF() []byte {
+	b := it.ELF("", 48)
+	b = append(b, make([]byte, 0x100-len(b))...)
+	b = binary.LittleEndian.AppendUint32(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 8)
+	b = binary.LittleEndian.AppendUint32(b, 4)
+	b = append(b, "Go\x00\x00buildid!"...)
+	b = append(b, make([]byte, 0x200-len(b))...)
+	b = append(b, "\xff Go buildinf:\x08\x02"...)
+	b = append(b, make([]byte, 0x400-len(b))...)
+	binary.LittleEndian.PutUint64(b[0x28:], 0x300) // e_shoff
+	binary.LittleEndian.PutUint16(b[0x3a:], 64)    // e_shentsize
+	binary.LittleEndian.PutUint16(b[0x3c:], 4)     // e_shnum
+	return b
 }

@@ -19,6 +19,9 @@ type matcher struct {
 	dirGlobs  map[string][]string // "/var/lib/dpkg/info" -> ["*.list"]
 	byBase    map[string][]string // globs with a literal last element, by it
 	globs     []glob              // anything else
+	// goExec is set by CaptureGoExecutables: Go executables are kept
+	// wherever they are, as their heads show (see goExecutable).
+	goExec bool
 }
 
 // glob is a pattern with the literal text every match starts and ends
@@ -59,6 +62,8 @@ func newMatcher(patterns []string) *matcher {
 	m := &matcher{exact: map[string]bool{}, baseExact: map[string]bool{}, baseExt: map[string][]string{}, dirGlobs: map[string][]string{}, byBase: map[string][]string{}}
 	for _, p := range patterns {
 		switch {
+		case p == CaptureGoExecutables:
+			m.goExec = true
 		case strings.HasSuffix(p, "/**") && !strings.ContainsAny(strings.TrimSuffix(p, "/**"), globMeta):
 			m.prefixes = append(m.prefixes, strings.TrimSuffix(p, "**"))
 		case strings.HasPrefix(p, "**/"):

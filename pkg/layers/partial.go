@@ -2,6 +2,7 @@ package layers
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"sort"
@@ -12,8 +13,12 @@ import (
 // needs only some of it: for an ELF executable, its first 64 KiB (ELF and
 // program headers) and the 64 KiB from the Go build information blob
 // ("\xff Go buildinf:", where Go records its version and every module it
-// linked), found while the file streams past. A Go service binary of 100 MB
-// costs 128 KiB, and its modules can still be listed.
+// linked), found while the file streams past, and, when they lie past
+// those, the ELF section headers with the 4 KiB before them (where linkers
+// put the section name table: Go up to 1.19 and external linkers write
+// both at the end of the file, and debug/elf refuses a file without them).
+// A Go service binary of 100 MB costs 128-136 KiB, and its modules can
+// still be listed.
 type Partial struct {
 	// Size is the file's size.
 	Size int64
@@ -132,8 +137,25 @@ func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, e
 	}
 	p := &Partial{Size: size, Ranges: []Range{{Off: 0, Data: bytes.Clone(head)}}}
 	budget -= int64(len(head))
+	pr := &posReader{r: r, pos: int64(len(head))}
+	r = pr
+	// keep adds the window from the build information and then the
+	// section headers, when they come after it.
+	// keepGo keeps the window at the build information at, read on from
+	// from (after head when it is head, see keepFrom), then the section
+	// headers; held are bytes read already, from file offset heldOff.
+	keepGo := func(from io.Reader, fromHead bool, at int64, held []byte, heldOff int64) error {
+		var h []byte
+		if fromHead {
+			h = head
+		}
+		if err := keepFrom(p, from, h, at, budget); err != nil {
+			return err
+		}
+		return keepSectionHeaders(p, pr, head, held, heldOff, budget-(p.kept()-int64(len(head))))
+	}
 	if at := findMagic(head, 0); at >= 0 {
-		return p, keepFrom(p, r, head, int64(at), budget)
+		return p, keepGo(r, true, int64(at), head, 0)
 	}
 	// Stream the rest in chunks; a blob header may straddle two of them,
 	// so each chunk is searched with the last bytes of the one before.
@@ -145,7 +167,7 @@ func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, e
 		n, err := io.ReadFull(r, buf[carry:])
 		chunk := buf[:carry+n]
 		if at := findMagic(chunk, pos); at >= 0 {
-			return p, keepFrom(p, io.MultiReader(bytes.NewReader(chunk[at:]), r), nil, pos+int64(at), budget)
+			return p, keepGo(io.MultiReader(bytes.NewReader(chunk[at:]), r), false, pos+int64(at), chunk, pos)
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return p, nil // no Go build information: an ELF file of another language
@@ -201,4 +223,105 @@ func keepFrom(p *Partial, r io.Reader, head []byte, off int64, budget int64) err
 	}
 	p.Ranges = append(p.Ranges, Range{Off: off, Data: b})
 	return nil
+}
+
+func (p *Partial) kept() int64 {
+	var n int64
+	for _, r := range p.Ranges {
+		n += int64(len(r.Data))
+	}
+	return n
+}
+
+// posReader counts the file offset of the next byte it reads.
+type posReader struct {
+	r   io.Reader
+	pos int64
+}
+
+func (r *posReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.pos += int64(n)
+	return n, err
+}
+
+// shstrtabWindow is how many bytes before the section header table are
+// kept with it: linkers put the section name table right before the
+// headers (Go's own linker up to Go 1.19, and external linkers).
+const shstrtabWindow = 4096
+
+// keepSectionHeaders adds to p the section header table of the ELF file
+// whose head is head, with the shstrtabWindow bytes before it, when the
+// table lies at or after r's position: Go's linker up to Go 1.19 and
+// external linkers put it at the end of the file, and debug/elf (which
+// debug/buildinfo opens the file with) refuses a file whose section name
+// table does not read back. A table in the head, or already passed, adds
+// nothing.
+func keepSectionHeaders(p *Partial, r *posReader, head, held []byte, heldOff int64, budget int64) error {
+	off, n, ok := sectionHeaderTable(head)
+	if !ok || off+n <= int64(len(head)) || off+n > p.Size {
+		return nil
+	}
+	last := p.Ranges[len(p.Ranges)-1]
+	low := max(heldOff, last.Off+int64(len(last.Data))) // kept or gone before this
+	if held == nil {
+		low = max(low, r.pos)
+	}
+	if off < low {
+		return nil
+	}
+	start := max(off-shstrtabWindow, low)
+	if off+n-start > budget {
+		return nil
+	}
+	var src io.Reader = r
+	if start < r.pos && start-heldOff > int64(len(held)) {
+		return nil // not held: cannot happen, never panic on it
+	}
+	if start < r.pos {
+		src = io.MultiReader(bytes.NewReader(held[start-heldOff:]), r)
+	} else if _, err := io.CopyN(io.Discard, r, start-r.pos); err != nil {
+		return nil // the file ends before its section headers: keep what there is
+	}
+	b := make([]byte, off+n-start)
+	m, err := io.ReadFull(src, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return err
+	}
+	if m > 0 {
+		p.Ranges = append(p.Ranges, Range{Off: start, Data: b[:m]})
+	}
+	return nil
+}
+
+// sectionHeaderTable returns the file range of an ELF file's section
+// header table from its header, when it is plausible (at most 64 KiB).
+func sectionHeaderTable(head []byte) (off, n int64, ok bool) {
+	if len(head) < 0x40 {
+		return 0, 0, false
+	}
+	var bo binary.ByteOrder
+	switch head[5] {
+	case 1:
+		bo = binary.LittleEndian
+	case 2:
+		bo = binary.BigEndian
+	default:
+		return 0, 0, false
+	}
+	var shoff uint64
+	var entsize, num uint16
+	switch head[4] {
+	case 1:
+		shoff, entsize, num = uint64(bo.Uint32(head[0x20:])), bo.Uint16(head[0x2e:]), bo.Uint16(head[0x30:])
+	case 2:
+		shoff, entsize, num = bo.Uint64(head[0x28:]), bo.Uint16(head[0x3a:]), bo.Uint16(head[0x3c:])
+	default:
+		return 0, 0, false
+	}
+	size := uint64(entsize) * uint64(num)
+	if size == 0 || size > 64<<10 || shoff > 1<<62 {
+		return 0, 0, false
+	}
+	return int64(shoff), int64(size), true
 }

@@ -6,6 +6,8 @@ import (
 	"debug/buildinfo"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
@@ -109,5 +111,69 @@ func TestPartialReader(t *testing.T) {
 	}
 	if pos, err := r.Seek(-6, io.SeekEnd); pos != 94 || err != nil {
 		t.Errorf("Seek = %d, %v", pos, err)
+	}
+}
+
+// TestPartialSectionHeadersAtEnd: a Go executable linked externally (as Go
+// 1.19 and older linked every executable) has its section headers and
+// their name table at the end of the file; above the cap, the partial
+// keeps them too, and debug/buildinfo reads its modules back.
+func TestPartialSectionHeadersAtEnd(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no Go toolchain")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"go.mod": "module ext\n\ngo 1.21\n", "main.go": "package main\n\nfunc main() { println(1) }\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(goTool, "build", "-ldflags=-linkmode=external", "-o", "ext", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=", "GOPROXY=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("no external linker: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(filepath.Join(dir, "ext"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off, _, ok := sectionHeaderTable(bin); !ok || off < int64(len(bin))/2 {
+		t.Skipf("section headers at %d of %d bytes: not at the end", off, len(bin))
+	}
+	want, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball, err := it.Tar(it.File("usr/lib/go-1.19/bin/ext", 0o755, bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := IndexStream(context.Background(), bytes.NewReader(tarball), Options{
+		Capture: []string{CaptureGoExecutables},
+		Limits:  Limits{MaxCaptureBytes: 256 << 10},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := idx.Partials["/usr/lib/go-1.19/bin/ext"]
+	if p == nil {
+		t.Fatalf("no partial; files %d", len(idx.Files))
+	}
+	for _, r := range p.Ranges {
+		if !bytes.Equal(r.Data, bin[r.Off:r.Off+int64(len(r.Data))]) {
+			t.Errorf("range at %d differs from the file", r.Off)
+		}
+	}
+	if k := p.kept(); k > 2*partialWindow+shstrtabWindow+64<<10 {
+		t.Errorf("kept %d bytes", k)
+	}
+	got, err := buildinfo.Read(p.Open())
+	if err != nil {
+		t.Fatalf("build information from the partial: %v", err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("build information from the partial:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -152,3 +152,83 @@ func privateKeyType(head []byte) string {
 		off = start
 	}
 }
+
+// CaptureGoExecutables is a capture pattern (for [Options.Capture]) that
+// names no path: it asks the scan to keep what a reader of Go build
+// information needs of every executable whose first bytes (the 4 KiB
+// sniffed of every file) show that Go built it, wherever it lies. An ELF
+// file is kept as a [Partial] whatever its size (its head, build
+// information and section headers: at most about 136 KiB), a PE or Mach-O
+// file or a UPX-packed ELF file (which must be unpacked whole) as a
+// declared capture is, whole within the capture caps. Other executables
+// are not kept, so the memory a scan holds grows with the number of Go
+// executables an image has, not with their bytes nor with all its
+// binaries. A file a pattern names is captured as before: whole.
+//
+// The Go linker writes its build ID near the start of every executable it
+// links: in ELF files as the ".note.go.buildid" note (owner "Go", type 4),
+// which it places right after the program headers, and in PE and Mach-O
+// files as the "\xff Go build ID: " string that starts the text. An ELF
+// file packed by UPX shows neither, and a Go one still yields its build
+// information once unpacked (as syft does), so an ELF file carrying UPX's
+// "UPX!" header in its head is kept as well.
+const CaptureGoExecutables = "<go-executables>"
+
+const (
+	goBuildIDString = "\xff Go build ID: \""
+	upxMagic        = "UPX!"
+	// goNoteType is NT_GO_BUILDID, the type of Go's build ID note.
+	goNoteType = 4
+)
+
+// goExecutable reports whether head, the first bytes of a file, is that of
+// an executable Go linked, or of an ELF file UPX packed (see
+// [CaptureGoExecutables]).
+func goExecutable(head []byte) bool {
+	switch {
+	case bytes.HasPrefix(head, []byte(elfMagic)):
+		return goNote(head) || bytes.Contains(head, []byte(goBuildIDString)) ||
+			bytes.Contains(head, []byte(goBuildInfoMagic)) || bytes.Contains(head, []byte(upxMagic))
+	case bytes.HasPrefix(head, []byte("MZ")), // PE
+		bytes.HasPrefix(head, []byte{0xfe, 0xed, 0xfa, 0xce}), bytes.HasPrefix(head, []byte{0xce, 0xfa, 0xed, 0xfe}), // Mach-O 32-bit
+		bytes.HasPrefix(head, []byte{0xfe, 0xed, 0xfa, 0xcf}), bytes.HasPrefix(head, []byte{0xcf, 0xfa, 0xed, 0xfe}), // Mach-O 64-bit
+		bytes.HasPrefix(head, []byte{0xca, 0xfe, 0xba, 0xbe}): // Mach-O universal (or a Java class: the build ID is then absent)
+		return bytes.Contains(head, []byte(goBuildIDString)) || bytes.Contains(head, []byte(goBuildInfoMagic))
+	}
+	return false
+}
+
+// goNote reports whether the ELF head holds Go's build ID note: a 4-byte
+// aligned note header whose name is "Go" (namesz 3, or 4 as Go 1.19 and
+// older wrote it) and whose type is NT_GO_BUILDID, in the file's byte
+// order.
+func goNote(head []byte) bool {
+	if len(head) < 0x14 {
+		return false
+	}
+	var bo binary.ByteOrder
+	switch head[5] {
+	case 1:
+		bo = binary.LittleEndian
+	case 2:
+		bo = binary.BigEndian
+	default:
+		return false
+	}
+	const name = "Go\x00\x00"
+	for from := 0; ; {
+		i := bytes.Index(head[from:], []byte(name))
+		if i < 0 {
+			return false
+		}
+		at := from + i
+		from = at + 1
+		if at%4 != 0 || at < 12 {
+			continue
+		}
+		namesz, typ := bo.Uint32(head[at-12:]), bo.Uint32(head[at-4:])
+		if (namesz == 3 || namesz == 4) && typ == goNoteType {
+			return true
+		}
+	}
+}

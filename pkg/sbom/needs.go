@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/anchore/syft/syft/pkg/cataloger/binary"
+
+	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
 // fileNeeds are the capture patterns of the files syft's image catalogers read,
@@ -69,10 +71,17 @@ func fileNeeds() []string {
 
 		// Executables where images put the binaries they add (Go, Rust, ELF
 		// package notes, GraalVM native images): /usr/local, the root, /app,
-		// /ko-app and /opt/*/bin. Executables of the distribution (/usr/bin)
-		// are not captured: their packages are in the package database.
+		// /ko-app and /opt/*/bin. Other executables of the distribution
+		// (/usr/bin, /usr/lib) are not captured by name: their packages are
+		// in the package database.
 		"/usr/local/bin/*", "/usr/local/sbin/*", "/*", "/app/*", "/ko-app/*", "/opt/*/bin/*",
 		"**/libstd-????????????????.so",
+		// Go executables anywhere, recognised from their first bytes, kept
+		// as much as syft's Go cataloger reads of them (it reads every
+		// executable and lists the modules of those with Go build
+		// information: a distribution's Go toolchain under /usr/lib/go-1.19
+		// has 19 of them).
+		layers.CaptureGoExecutables,
 	}
 }
 

@@ -84,7 +84,7 @@ func syftPackages(t *testing.T, dir string) []sbom.Package {
 // the layers, with those syft lists from its own image source, on the same
 // image: names, versions and types must be equal.
 func TestSameAsSyft(t *testing.T) {
-	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot", "executables"} {
+	for _, name := range []string{"demo", "distroless", "busybox", "hardened", "polyglot", "executables", "gotoolchain", "symlinked"} {
 		t.Run(name, func(t *testing.T) {
 			var dir string
 			var img v1.Image
@@ -94,6 +94,12 @@ func TestSameAsSyft(t *testing.T) {
 				dir = it.WriteLayout(t, img)
 			case "executables":
 				img = executables(t)
+				dir = it.WriteLayout(t, img)
+			case "gotoolchain":
+				img = goToolchain(t)
+				dir = it.WriteLayout(t, img)
+			case "symlinked":
+				img = symlinked(t)
 				dir = it.WriteLayout(t, img)
 			default:
 				dir, img = example(t, name)
@@ -425,4 +431,110 @@ func TestGoBinaryAboveCap(t *testing.T) {
 	if diff := cmp.Diff([]string{"/usr/local/bin/c-app"}, capped.Summary.Skipped); diff != "" {
 		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
+}
+
+// goToolchain is an image with this machine's Go toolchain executables
+// where a distribution's golang package puts them (/usr/lib/go-x), outside
+// the paths captured by name, one of them above the capture cap, beside an
+// ELF executable of another language; it skips when there is no toolchain.
+func goToolchain(t *testing.T) v1.Image {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no Go toolchain")
+	}
+	out, err := exec.Command(goTool, "env", "GOROOT", "GOTOOLDIR").Output()
+	if err != nil {
+		t.Skip(err)
+	}
+	env := strings.Fields(string(out))
+	if len(env) != 2 {
+		t.Skipf("go env: %q", out)
+	}
+	root, tools := env[0], env[1]
+	items := []it.Item{it.File("usr/bin/c-app", 0o755, append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 1<<20)...))}
+	for src, dst := range map[string]string{
+		filepath.Join(root, "bin", "go"):    "usr/lib/go-x/bin/go",
+		filepath.Join(root, "bin", "gofmt"): "usr/lib/go-x/bin/gofmt",
+		filepath.Join(tools, "asm"):         "usr/lib/go-x/pkg/tool/linux_amd64/asm",
+		filepath.Join(tools, "vet"):         "usr/lib/go-x/pkg/tool/linux_amd64/vet",
+		filepath.Join(tools, "compile"):     "usr/lib/go-x/pkg/tool/linux_amd64/compile", // above 16 MiB in recent releases
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Logf("skipping %s: %v", src, err)
+			continue
+		}
+		items = append(items, it.File(dst, 0o755, b))
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestGoToolchainCapture: of the Go executables of a toolchain outside the
+// paths captured by name, what their build information needs is kept
+// (layers.Partial) and their modules listed, while an ELF executable of
+// another language is not captured.
+func TestGoToolchainCapture(t *testing.T) {
+	img := goToolchain(t)
+	ctx := context.Background()
+	fsys, err := layers.Scan(ctx, img, layers.ImageOptions{Options: layers.Options{Capture: sbom.Needs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fsys.Stat("/usr/bin/c-app"); err != nil || n.Captured() || n.Partial() != nil {
+		t.Errorf("the C executable was captured (or is missing: %v)", err)
+	}
+	for _, p := range []string{"/usr/lib/go-x/bin/gofmt", "/usr/lib/go-x/pkg/tool/linux_amd64/vet"} {
+		if n, err := fsys.Stat(p); err != nil || (!n.Captured() && n.Partial() == nil) {
+			t.Errorf("%s was not captured (%v)", p, err)
+		}
+	}
+	res, err := sbom.Catalog(ctx, sbom.Image{Reference: "gotoolchain", Image: img}, fsys, sbom.Options{ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := 0
+	for _, p := range res.Packages() {
+		if p.Type == "go-module" {
+			mods++
+		}
+	}
+	if mods < 2 {
+		t.Errorf("%d go-module packages, want the toolchain's: %v", mods, res.Packages())
+	}
+}
+
+// symlinked is an image whose executables a binary classifier names are
+// symlinks to files of other names, in the order dpkg's packages and image
+// builders write them (the link sorts before its target): /usr/bin/gcc ->
+// x86_64-linux-gnu-gcc-12 and /usr/bin/python3 -> python3.11 of this
+// machine, when it has them.
+func symlinked(t *testing.T) v1.Image {
+	t.Helper()
+	var items []it.Item
+	for _, p := range []string{"/usr/bin/gcc", "/usr/bin/python3"} {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil || real == p || filepath.Dir(real) != filepath.Dir(p) {
+			t.Logf("skipping %s: not a symlink in its directory (%v)", p, err)
+			continue
+		}
+		b, err := os.ReadFile(real)
+		if err != nil || len(b) > 16<<20 {
+			t.Logf("skipping %s: unreadable or above 16 MiB (%v)", p, err)
+			continue
+		}
+		items = append(items, it.Symlink(strings.TrimPrefix(p, "/"), filepath.Base(real)), it.File(strings.TrimPrefix(real, "/"), 0o755, b))
+	}
+	if len(items) == 0 {
+		t.Skip("no symlinked executable on this machine")
+	}
+	img, err := it.Image(v1.Config{}, it.Step("COPY . /", items...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
