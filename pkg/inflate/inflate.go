@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,13 @@ import (
 
 // grace is how long a child may take to exit once its output has ended.
 const grace = 10 * time.Second
+
+// pipeSize is the size the child's pipes are grown to; feedChunk how much
+// of the compressed stream is written to it at once.
+const (
+	pipeSize  = 1 << 20
+	feedChunk = 256 << 10
+)
 
 // Names lists the names [Find] accepts.
 func Names() []string { return []string{"go", "igzip", "pigz", "auto"} }
@@ -93,31 +101,71 @@ func (c *Child) Name() string { return c.name }
 func (c *Child) Path() string { return c.path }
 
 // Start runs the program over compressed: it reads the gzip stream on its
-// standard input and writes the tar stream on its standard output.
+// standard input and writes the tar stream on its standard output. Both
+// are pipes made here, grown to pipeSize where the kernel allows it, and
+// fed and read in large chunks: with the 64 KiB default and exec's 32 KiB
+// copies, the pipes, not the inflater, set the pace.
 func (c *Child) Start(ctx context.Context, compressed io.Reader) (layers.Inflation, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	growPipe(inW)
+	growPipe(outW)
 	ctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, c.path, "-d", "-c")
 	cmd.Env = []string{}
 	cmd.Dir = "/"
-	cmd.Stdin = compressed
+	cmd.Stdin, cmd.Stdout = inR, outW
 	stderr := &head{max: 512}
 	cmd.Stderr = stderr
-	out, err := cmd.StdoutPipe()
+	err = cmd.Start()
+	// The child holds its own ends now (or never will).
+	inR.Close()
+	outW.Close()
 	if err != nil {
 		cancel()
+		inW.Close()
+		outR.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, err
+	r := &run{cmd: cmd, out: outR, stderr: stderr, cancel: cancel, fed: make(chan struct{})}
+	go r.feed(inW, compressed)
+	return r, nil
+}
+
+// feed copies the compressed stream to the child's standard input, then
+// closes it. A child that stops reading (it exited, or was killed) ends
+// the copy with EPIPE, which is not the blob's failure: what the child
+// returned is judged by its exit and by the digests.
+func (r *run) feed(w *os.File, compressed io.Reader) {
+	defer close(r.fed)
+	buf := make([]byte, feedChunk)
+	for {
+		n, err := compressed.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
 	}
-	return &run{cmd: cmd, out: out, stderr: stderr, cancel: cancel}, nil
+	w.Close()
 }
 
 // run is one child process at work.
 type run struct {
 	cmd    *exec.Cmd
-	out    io.ReadCloser
+	out    *os.File
+	fed    chan struct{} // closed when feed has returned
 	stderr *head
 	cancel context.CancelFunc
 	once   sync.Once
@@ -141,6 +189,10 @@ func (r *run) Wait(kill bool) error {
 		}
 		err := r.cmd.Wait()
 		r.cancel()
+		r.out.Close()
+		// The child has exited, so feed's writes fail and it returns: after
+		// this, nothing reads the compressed stream any more.
+		<-r.fed
 		msg := strings.TrimSpace(string(bytes.ToValidUTF8(r.stderr.bytes(), []byte("?"))))
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i]

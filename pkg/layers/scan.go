@@ -105,8 +105,9 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 		if kid, err = opts.Inflater.Start(ctx, br); err != nil {
 			return nil, fmt.Errorf("decompressor %s: %w", opts.Inflater.Name(), err)
 		}
-		defer kid.Wait(true)
-		tarStream = io.TeeReader(kid, diffHash)
+		// Large reads off the child's output, hashed by the consumer.
+		pipe = newPipeline(kid, diffHash)
+		tarStream = pipe
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -127,13 +128,19 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	default:
 		tarStream = io.TeeReader(br, diffHash)
 	}
-	if closer != nil {
-		defer closer()
-	}
-	if pipe != nil {
-		// Before the inflater is closed (deferred above, so run after).
-		defer pipe.stop()
-	}
+	// The child first (killing it ends the producer's read of its output),
+	// then the producer, then the Go inflater it reads.
+	defer func() {
+		if kid != nil {
+			kid.Wait(true)
+		}
+		if pipe != nil {
+			pipe.stop()
+		}
+		if closer != nil {
+			closer()
+		}
+	}()
 
 	ur := &limitedReader{r: tarStream, max: lim.MaxLayerBytes}
 	ix := &indexer{opts: opts, lim: lim, idx: &LayerIndex{}, capture: newMatcher(opts.Capture), layer: ur}
@@ -147,6 +154,9 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 			err = inflaterErr(opts.Inflater, kid.Wait(false))
 		}
 		if pipe != nil {
+			if err != nil && kid != nil {
+				kid.Wait(true) // its output is no longer read
+			}
 			pipe.stop()
 		}
 		if err == nil {
@@ -161,11 +171,11 @@ func IndexStream(ctx context.Context, r io.Reader, opts Options) (*LayerIndex, e
 	}
 	if err != nil {
 		// Nothing else reads the blob once the inflater has stopped.
-		if pipe != nil {
-			pipe.stop()
-		}
 		if kid != nil {
 			kid.Wait(true)
+		}
+		if pipe != nil {
+			pipe.stop()
 		}
 		// A failure of the blob's own reader (network, file) is not a
 		// corrupt layer: report it as what it is.
