@@ -2,7 +2,6 @@ package layers
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"sort"
@@ -300,13 +299,8 @@ func sectionHeaderTable(head []byte) (off, n int64, ok bool) {
 	if len(head) < 0x40 {
 		return 0, 0, false
 	}
-	var bo binary.ByteOrder
-	switch head[5] {
-	case 1:
-		bo = binary.LittleEndian
-	case 2:
-		bo = binary.BigEndian
-	default:
+	bo := elfByteOrder(head)
+	if bo == nil {
 		return 0, 0, false
 	}
 	var shoff uint64

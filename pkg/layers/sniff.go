@@ -83,13 +83,8 @@ func elfInterp(head []byte) string {
 	if len(head) < 0x34 {
 		return ""
 	}
-	var bo binary.ByteOrder
-	switch head[5] {
-	case 1:
-		bo = binary.LittleEndian
-	case 2:
-		bo = binary.BigEndian
-	default:
+	bo := elfByteOrder(head)
+	if bo == nil {
 		return ""
 	}
 	var phoff, phentsize, phnum uint64
@@ -206,13 +201,8 @@ func goNote(head []byte) bool {
 	if len(head) < 0x14 {
 		return false
 	}
-	var bo binary.ByteOrder
-	switch head[5] {
-	case 1:
-		bo = binary.LittleEndian
-	case 2:
-		bo = binary.BigEndian
-	default:
+	bo := elfByteOrder(head)
+	if bo == nil {
 		return false
 	}
 	const name = "Go\x00\x00"
@@ -231,4 +221,19 @@ func goNote(head []byte) bool {
 			return true
 		}
 	}
+}
+
+// elfByteOrder is the byte order an ELF header (head, at least 6 bytes)
+// declares, nil when it declares none.
+func elfByteOrder(head []byte) binary.ByteOrder {
+	if len(head) < 6 {
+		return nil
+	}
+	switch head[5] {
+	case 1:
+		return binary.LittleEndian
+	case 2:
+		return binary.BigEndian
+	}
+	return nil
 }
