@@ -53,6 +53,7 @@ type resolver struct {
 	bases   []string                  // the name of each entry of all
 	byBase  map[string][]*layers.Node // basename -> entries
 	byExt   map[string][]int32        // basename's extension (path.Ext) -> indexes into all
+	byDir   map[string][]int32        // name of the entry's directory -> indexes into all
 	linksTo map[string][]string       // real directory path -> symlinks resolving to it, sorted
 
 	mu     sync.Mutex
@@ -75,12 +76,15 @@ func (r *resolver) index() {
 	r.once.Do(func() {
 		r.byBase = map[string][]*layers.Node{}
 		r.byExt = map[string][]int32{}
+		r.byDir = map[string][]int32{}
 		r.linksTo = map[string][]string{}
 		_ = r.fsys.Walk(func(n *layers.Node) error {
 			base := path.Base(n.Path)
 			if ext := path.Ext(base); ext != "" {
 				r.byExt[ext] = append(r.byExt[ext], int32(len(r.all)))
 			}
+			dir := path.Base(path.Dir(n.Path))
+			r.byDir[dir] = append(r.byDir[dir], int32(len(r.all)))
 			r.all = append(r.all, n)
 			r.bases = append(r.bases, base)
 			r.byBase[base] = append(r.byBase[base], n)
@@ -235,12 +239,57 @@ func (r *resolver) glob(pat string) []globMatch {
 			for i := range r.all {
 				keep(i)
 			}
+		default:
+			// A name without literal text ("**/go/pkg/mod/m@v1.2.3/*"):
+			// narrow by the directory's name when the pattern spells it.
+			if dir := parentName(pat); dir != "" {
+				candidates = r.inDirNamed(dir)
+			}
 		}
 	}
 	for _, n := range candidates {
 		if p, ok := r.matchAny(pat, n); ok {
 			out = append(out, globMatch{n, p})
 		}
+	}
+	return out
+}
+
+// parentName returns the next-to-last element of pat when it is literal,
+// else "".
+func parentName(pat string) string {
+	d := path.Dir(pat)
+	if d == "." || d == "/" {
+		return ""
+	}
+	if b := path.Base(d); !hasMeta(b) {
+		return b
+	}
+	return ""
+}
+
+// inDirNamed returns, in walk order, the entries whose path or an alias of
+// it (through symlinked directories) has a directory named name as its
+// last: the entries of the directories named so, and of the directories
+// a symlink named so resolves to. Every path reaching an entry ends with
+// its real name, and the directory element before it is either the real
+// directory's name or the name of a symlink resolving to that directory.
+func (r *resolver) inDirNamed(name string) []*layers.Node {
+	idx := slices.Clone(r.byDir[name])
+	for dir, links := range r.linksTo {
+		if path.Base(dir) == name || !slices.ContainsFunc(links, func(l string) bool { return path.Base(l) == name }) {
+			continue
+		}
+		for _, i := range r.byDir[path.Base(dir)] {
+			if path.Dir(r.all[i].Path) == dir {
+				idx = append(idx, i)
+			}
+		}
+	}
+	slices.Sort(idx)
+	out := make([]*layers.Node, 0, len(idx))
+	for _, i := range slices.Compact(idx) {
+		out = append(out, r.all[i])
 	}
 	return out
 }

@@ -174,13 +174,19 @@ func TestGlobNarrowingMatchesFullScan(t *testing.T) {
 		it.Text("app/App.deps.json", "{}"), it.Text("app/deps.json", "{}"), it.Text("app/x.jarx", "PK"),
 		it.Text("etc/os-release", "ID=x\n"), it.Text("usr/lib/os-release", "ID=x\n"), it.Text("app/release", "1"),
 		it.Text("usr/lib/libpython3.11.so.1.0", "\x7fELF"), it.Symlink("usr/lib/libpython3.so", "libpython3.11.so.1.0"),
+		// Module directories, real and reached through a symlink of that
+		// name, for the patterns narrowed by their directory's name.
+		it.Text("root/go/pkg/mod/m@v1/LICENSE", "MIT"), it.Text("root/go/pkg/mod/m@v1/sub/README", "x"),
+		it.Text("usr/share/m1/COPYING", "GPL"), it.Symlink("srv/go/pkg/mod/m@v1", "/usr/share/m1"),
+		it.Symlink("srv/go/pkg/mod/m@v2", "../../../../usr/share/m1"), it.Symlink("m@v3", "/"),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := resolverOf(t, tarball, layers.Options{})
 	for _, pat := range []string{"**/*.jar", "**/*.deps.json", "**/python*", "**/*release", "**/os-release", "**/*", "**/lib/**/*.jar", "**/py*3",
-		"**/libpython*.so*", "**/py?hon*", "**/[ab]-python*", "/usr/**/*.so*", "**/*.so.1.0"} {
+		"**/libpython*.so*", "**/py?hon*", "**/[ab]-python*", "/usr/**/*.so*", "**/*.so.1.0",
+		"**/go/pkg/mod/m@v1/*", "**/m@v2/*", "**/m@v3/*", "**/bin/*", "**/lib/*", "**/jvm/?*", "**/mod/*/*", "/usr/*/*"} {
 		got := r.glob(pat)
 		var want []globMatch
 		for _, n := range r.all {
