@@ -125,13 +125,15 @@ func cachedCatalog(ctx context.Context, t fetch.Target, fsys *layers.FS, lo laye
 		}
 		key = "sbom-" + hex.EncodeToString(h.Sum(nil))[:32]
 		if b, err := bc.GetBlob(ctx, key); err == nil && b != nil {
-			if res, err := sbom.Restore(b, fsys); err == nil {
+			// A catalogue made without file metadata cannot serve a full
+			// document; one made with it serves both.
+			if res, err := sbom.Restore(b, fsys); err == nil && (!res.NoFiles || o.OnSBOM == nil) {
 				return res, nil
 			}
 		}
 	}
 	res, err := sbom.Catalog(ctx, sbom.Image{Reference: t.Reference, Digest: t.Digest, Image: t.Image}, fsys,
-		sbom.Options{ToolName: "imgaudit", ToolVersion: o.toolVersion()})
+		sbom.Options{ToolName: "imgaudit", ToolVersion: o.toolVersion(), Document: o.OnSBOM != nil})
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,12 @@ const Available = true
 type Result struct {
 	// Summary is what every report carries.
 	Summary Summary
-	// Document is syft's full SBOM, for Encode.
+	// Document is syft's full SBOM, for Encode; without its file
+	// metadata when Options.Document was not set (see NoFiles).
 	Document *syftsbom.SBOM
+	// NoFiles says Document lacks the file metadata (Options.Document
+	// was not set): Encode refuses it.
+	NoFiles bool
 
 	owners *owners
 }
@@ -68,7 +72,7 @@ func Catalog(ctx context.Context, img Image, fsys *layers.FS, o Options) (*Resul
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res := &Result{Document: doc}
+	res := &Result{Document: doc, NoFiles: !o.Document}
 	res.Summary = summarize(doc, src.resolver)
 	res.owners = newOwners(fsys, doc)
 	return res, nil
@@ -132,6 +136,9 @@ func createConfig(o Options, r *resolver) *syft.CreateSBOMConfig {
 	fc := filecataloging.DefaultConfig()
 	fc.Hashers = nil
 	fc.Selection = file.FilesOwnedByPackageSelection
+	if !o.Document {
+		fc.Selection = file.NoFilesSelection
+	}
 	cfg = cfg.WithFilesConfig(fc)
 	cfg = cfg.WithPackagesConfig(cfg.Packages.WithBinaryConfig(classifierConfig(r)))
 	cfg = cfg.WithCatalogerSelection(cataloging.SelectionRequest{RemoveNamesOrTags: []string{"binary-metadata"}})
@@ -195,15 +202,16 @@ const CacheVersion = 2
 // which Restore reads back.
 func (r *Result) Snapshot() ([]byte, error) {
 	var doc bytes.Buffer
-	if err := Encode(&doc, r, FormatSyftJSON); err != nil {
+	if err := encode(&doc, r, FormatSyftJSON); err != nil {
 		return nil, err
 	}
-	return json.Marshal(snapshot{Summary: r.Summary, Document: doc.Bytes()})
+	return json.Marshal(snapshot{Summary: r.Summary, Document: doc.Bytes(), NoFiles: r.NoFiles})
 }
 
 type snapshot struct {
 	Summary  Summary         `json:"summary"`
 	Document json.RawMessage `json:"document"`
+	NoFiles  bool            `json:"noFiles,omitempty"`
 }
 
 // Restore rebuilds a Result from Snapshot's bytes; fsys is the filesystem
@@ -223,7 +231,7 @@ func Restore(b []byte, fsys *layers.FS) (*Result, error) {
 	if s.Summary.ByType == nil {
 		s.Summary.ByType = map[string]int{}
 	}
-	return &Result{Summary: s.Summary, Document: doc, owners: newOwners(fsys, doc)}, nil
+	return &Result{Summary: s.Summary, Document: doc, NoFiles: s.NoFiles, owners: newOwners(fsys, doc)}, nil
 }
 
 // SyftVersion is the version of syft this binary catalogues with.

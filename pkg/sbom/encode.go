@@ -35,6 +35,14 @@ func CheckFormat(format string) error {
 // Encode writes the full document of r to w in format (see [Formats]),
 // with syft's own encoder.
 func Encode(w io.Writer, r *Result, format string) error {
+	if r != nil && r.NoFiles {
+		return fmt.Errorf("encoding %s: the packages were catalogued without file metadata (sbom.Options.Document)", format)
+	}
+	return encode(w, r, format)
+}
+
+// encode writes r's document as it is.
+func encode(w io.Writer, r *Result, format string) error {
 	enc, err := encoder(format)
 	if err != nil {
 		return err

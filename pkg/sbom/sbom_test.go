@@ -51,12 +51,17 @@ func example(t *testing.T, name string) (string, v1.Image) {
 // catalogues it.
 func catalog(t *testing.T, ref string, img v1.Image, lim layers.Limits) *sbom.Result {
 	t.Helper()
+	return catalogWith(t, ref, img, lim, sbom.Options{ToolVersion: "test"})
+}
+
+func catalogWith(t *testing.T, ref string, img v1.Image, lim layers.Limits, o sbom.Options) *sbom.Result {
+	t.Helper()
 	ctx := context.Background()
 	fsys, err := layers.Scan(ctx, img, layers.ImageOptions{Options: layers.Options{Capture: sbom.Needs(), Limits: lim}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sbom.Catalog(ctx, sbom.Image{Reference: ref, Image: img}, fsys, sbom.Options{ToolVersion: "test"})
+	res, err := sbom.Catalog(ctx, sbom.Image{Reference: ref, Image: img}, fsys, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +194,8 @@ func TestOwner(t *testing.T) {
 // TestEncode writes the full document in every format with syft's
 // encoders; each must parse and name the image.
 func TestEncode(t *testing.T) {
-	dir, img := example(t, "demo")
-	res := catalog(t, "registry.example.com/team/demo:1.2", img, layers.Limits{})
-	_ = dir
+	_, img := example(t, "demo")
+	res := catalogWith(t, "registry.example.com/team/demo:1.2", img, layers.Limits{}, sbom.Options{ToolVersion: "test", Document: true})
 	for _, format := range sbom.Formats() {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -233,6 +237,55 @@ func TestEncode(t *testing.T) {
 	}
 	if err := sbom.Encode(&bytes.Buffer{}, res, "xml"); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// TestDocumentFiles: without Options.Document the packages and the summary
+// are the same, the document has no file entries, and Encode refuses it;
+// with it, syft's file metadata is there. A snapshot keeps which it is.
+func TestDocumentFiles(t *testing.T) {
+	_, img := example(t, "demo")
+	ctx := context.Background()
+	fsys, err := layers.Scan(ctx, img, layers.ImageOptions{Options: layers.Options{Capture: sbom.Needs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := sbom.Catalog(ctx, sbom.Image{Reference: "demo", Image: img}, fsys, sbom.Options{ToolVersion: "test", Document: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := sbom.Catalog(ctx, sbom.Image{Reference: "demo", Image: img}, fsys, sbom.Options{ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(full.Packages(), lean.Packages()); diff != "" {
+		t.Errorf("packages (-document +without):\n%s", diff)
+	}
+	if diff := cmp.Diff(full.Summary, lean.Summary); diff != "" {
+		t.Errorf("summary (-document +without):\n%s", diff)
+	}
+	if n := len(full.Document.Artifacts.FileMetadata); n == 0 {
+		t.Errorf("document has %d file entries, want the demo's owned files", n)
+	}
+	if n := len(lean.Document.Artifacts.FileMetadata); n != 0 || !lean.NoFiles || full.NoFiles {
+		t.Errorf("without Document: %d file entries, NoFiles %t (full: %t)", n, lean.NoFiles, full.NoFiles)
+	}
+	err = sbom.Encode(&bytes.Buffer{}, lean, sbom.FormatSyftJSON)
+	if err == nil || !strings.Contains(err.Error(), "without file metadata") {
+		t.Errorf("Encode of a catalogue without files: %v", err)
+	}
+	for _, r := range []*sbom.Result{full, lean} {
+		b, err := r.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := sbom.Restore(b, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.NoFiles != r.NoFiles || len(back.Document.Artifacts.FileMetadata) != len(r.Document.Artifacts.FileMetadata) {
+			t.Errorf("restored NoFiles %t with %d files, was %t with %d", back.NoFiles, len(back.Document.Artifacts.FileMetadata), r.NoFiles, len(r.Document.Artifacts.FileMetadata))
+		}
 	}
 }
 
