@@ -137,7 +137,12 @@ func createConfig(o Options, r *resolver) *syft.CreateSBOMConfig {
 	fc.Hashers = nil
 	fc.Selection = file.FilesOwnedByPackageSelection
 	if !o.Document {
+		// Without a document to write, neither the file entries nor the
+		// package-to-file relationships (one per owned file) are read:
+		// package removal (binaries a distribution package owns) goes by
+		// the package-to-package ownership overlap, which stays.
 		fc.Selection = file.NoFilesSelection
+		cfg = cfg.WithRelationshipsConfig(cfg.Relationships.WithPackageFileOwnership(false))
 	}
 	cfg = cfg.WithFilesConfig(fc)
 	cfg = cfg.WithPackagesConfig(cfg.Packages.WithBinaryConfig(classifierConfig(r)))

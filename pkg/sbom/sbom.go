@@ -65,11 +65,12 @@ type Options struct {
 	// CPUs.
 	Parallelism int
 	// Document says the full document will be written (Encode): syft's
-	// file metadata (an entry per file a package owns) is catalogued too.
-	// Without it the Result holds packages, relationships and the summary,
-	// and Encode refuses it: on a Debian image with 50,000 owned files the
-	// file entries cost about 1 CPU-second and 30 MB of peak memory that
-	// nothing else reads. The packages are the same either way.
+	// file metadata (an entry per file a package owns) and package-to-file
+	// relationships are catalogued too. Without it the Result holds the
+	// packages, the relationships between them and the summary, and Encode
+	// refuses it: on a Debian image with 50,000 owned files the file
+	// entries cost about 1 CPU-second and 30 MB of peak memory that nothing
+	// else reads. The packages are the same either way.
 	Document bool
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/file"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
 	"github.com/imgaudit/imgaudit/pkg/layers"
@@ -244,7 +246,7 @@ func TestEncode(t *testing.T) {
 // are the same, the document has no file entries, and Encode refuses it;
 // with it, syft's file metadata is there. A snapshot keeps which it is.
 func TestDocumentFiles(t *testing.T) {
-	_, img := example(t, "demo")
+	_, img := example(t, "distroless")
 	ctx := context.Background()
 	fsys, err := layers.Scan(ctx, img, layers.ImageOptions{Options: layers.Options{Capture: sbom.Needs()}})
 	if err != nil {
@@ -269,6 +271,17 @@ func TestDocumentFiles(t *testing.T) {
 	}
 	if n := len(lean.Document.Artifacts.FileMetadata); n != 0 || !lean.NoFiles || full.NoFiles {
 		t.Errorf("without Document: %d file entries, NoFiles %t (full: %t)", n, lean.NoFiles, full.NoFiles)
+	}
+	ownsFiles := func(r *sbom.Result) (n int) {
+		for _, rel := range r.Document.Relationships {
+			if _, ok := rel.To.(file.Coordinates); ok && rel.Type == artifact.ContainsRelationship {
+				n++
+			}
+		}
+		return n
+	}
+	if full, lean := ownsFiles(full), ownsFiles(lean); full == 0 || lean != 0 {
+		t.Errorf("package-to-file relationships: %d with Document, %d without", full, lean)
 	}
 	err = sbom.Encode(&bytes.Buffer{}, lean, sbom.FormatSyftJSON)
 	if err == nil || !strings.Contains(err.Error(), "without file metadata") {
