@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -163,7 +164,24 @@ func (a *auditFlags) options(cmd *cobra.Command, env Env, pol *policy.Policy) (a
 	opts.SBOM = !a.so.noSBOM
 	opts.OnSBOM = a.so.writer(sbomDests)
 	opts.Baseline = a.bo.ref
+	if opts.SBOM {
+		sbomGC(env)
+	}
 	return opts, nil
+}
+
+// sbomGCPercent is the collector's target when packages are catalogued,
+// unless GOGC says otherwise. syft's cataloguers allocate fast over a live
+// heap of ~100 MB (a Debian image's index, captured files and package
+// data); at Go's default of 100 the heap grows to twice that before each
+// collection. At 50 it peaks at 1.5 times: on the real-content benchmark
+// image about 55 MB less peak RSS for about 0.3 CPU-seconds more.
+const sbomGCPercent = 50
+
+func sbomGC(env Env) {
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(sbomGCPercent)
+	}
 }
 
 // exitFor maps the report's verdict to the exit code: pass 0, fail 1,
