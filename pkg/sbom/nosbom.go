@@ -22,6 +22,8 @@ const Available = false
 type Result struct {
 	// Summary is what every report carries.
 	Summary Summary
+	// NoFiles is as in the full build; nothing sets it here.
+	NoFiles bool
 }
 
 // Catalog returns ErrUnavailable: this build has no cataloguer.
