@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -928,7 +929,7 @@ func finish(n *Node) int {
 	for _, c := range n.dir.children {
 		sorted = append(sorted, c)
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	slices.SortFunc(sorted, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
 	n.dir.sorted = sorted
 	n.dir.opaque = false
 	for _, c := range sorted {
