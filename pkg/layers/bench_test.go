@@ -198,3 +198,48 @@ func BenchmarkIndexRealLayer(b *testing.B) {
 		})
 	}
 }
+
+// benchCacheIndex is the index of a 4,000-file layer, as one of the shared
+// layers of pkg/audit's BenchmarkDiff: what a warm audit decodes per layer.
+func benchCacheIndex(b *testing.B) *layers.LayerIndex {
+	var buf bytes.Buffer
+	if err := it.SynthTar(&buf, it.SynthSpec{Seed: 7, Files: 4000, Bytes: 8 << 20, Prefix: "usr/lib/l0", RandomPercent: 10}); err != nil {
+		b.Fatal(err)
+	}
+	idx, err := layers.IndexStream(context.Background(), &buf, layers.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return idx
+}
+
+// BenchmarkCacheEntryDecode decodes a cached layer index of 4,000 entries
+// (layers.DecodeCacheEntry, as DiskCache.Get and pkg/regcache do).
+func BenchmarkCacheEntryDecode(b *testing.B) {
+	idx := benchCacheIndex(b)
+	var buf bytes.Buffer
+	if err := layers.EncodeCacheEntry(&buf, "key", idx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		if _, got, _, err := layers.DecodeCacheEntry(bytes.NewReader(buf.Bytes())); err != nil || len(got.Entries) != len(idx.Entries) {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCacheEntryEncode encodes the same index (DiskCache.Put).
+func BenchmarkCacheEntryEncode(b *testing.B) {
+	idx := benchCacheIndex(b)
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := layers.EncodeCacheEntry(&buf, "key", idx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}

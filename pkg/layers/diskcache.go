@@ -1,9 +1,7 @@
 package layers
 
 import (
-	"bufio"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -52,37 +50,36 @@ func (c *DiskCache) path(key string) string {
 	return filepath.Join(c.dir, key+cacheSuffix)
 }
 
-type cacheEntry struct {
-	Key   string
-	Index *LayerIndex
-	Blob  []byte // for GetBlob and PutBlob
+// Get returns the index stored under key, or (nil, nil) when there is none.
+// An unreadable entry, one of another key, or an index of another diffID
+// than its key names, is removed and reported as a miss.
+func (c *DiskCache) Get(_ context.Context, key string) (*LayerIndex, error) {
+	idx, _, err := c.read(key, kindIndex)
+	return idx, err
 }
 
-// Get returns the index stored under key, or (nil, nil) when there is none.
-// An unreadable entry is removed and reported as a miss.
-func (c *DiskCache) Get(_ context.Context, key string) (*LayerIndex, error) {
-	e, err := c.read(key)
-	if err != nil || e == nil || e.Index == nil {
-		return nil, err
-	}
-	return e.Index, nil
+// Has reports whether an entry is stored under key (a file; whether it
+// can be read, Get tells). It makes DiskCache a [Prober].
+func (c *DiskCache) Has(_ context.Context, key string) bool {
+	_, err := os.Stat(c.path(key))
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // Put stores idx under key, atomically (a concurrent reader sees the old
 // entry or the new one), then evicts least recently used entries beyond the
 // size bound.
 func (c *DiskCache) Put(_ context.Context, key string, idx *LayerIndex) error {
-	return c.write(cacheEntry{Key: key, Index: idx})
+	if idx == nil {
+		return errors.New("storing cache entry: no index")
+	}
+	return c.write(key, idx, nil)
 }
 
 // GetBlob returns the bytes stored under key by PutBlob, or (nil, nil) when
 // there are none. It makes DiskCache a [BlobCache].
 func (c *DiskCache) GetBlob(_ context.Context, key string) ([]byte, error) {
-	e, err := c.read(key)
-	if err != nil || e == nil || e.Blob == nil {
-		return nil, err
-	}
-	return e.Blob, nil
+	_, b, err := c.read(key, kindBlob)
+	return b, err
 }
 
 // PutBlob stores b under key, like Put.
@@ -90,34 +87,46 @@ func (c *DiskCache) PutBlob(_ context.Context, key string, b []byte) error {
 	if b == nil {
 		b = []byte{}
 	}
-	return c.write(cacheEntry{Key: key, Blob: b})
+	return c.write(key, nil, b)
 }
 
-func (c *DiskCache) read(key string) (*cacheEntry, error) {
+// read returns the entry stored under key, when it is one of kind.
+func (c *DiskCache) read(key string, kind int) (*LayerIndex, []byte, error) {
 	p := c.path(key)
-	f, err := os.Open(p)
+	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening cache entry: %w", err)
+		return nil, nil, fmt.Errorf("reading cache entry: %w", err)
 	}
-	defer f.Close()
-	e, err := decodeEntry(bufio.NewReaderSize(f, 1<<16))
-	if err != nil || e.Key != key {
+	got, idx, blob, err := decodeEntryBytes(b)
+	if err == nil && idx != nil {
+		if d, ok := KeyDiffID(key); ok && idx.DiffID != d {
+			err = errCacheEntry
+		}
+	}
+	if err != nil || got != key {
 		os.Remove(p)
-		return nil, nil
+		return nil, nil, nil
+	}
+	if (kind == kindIndex) != (idx != nil) {
+		return nil, nil, nil // the other kind: not this caller's
 	}
 	now := time.Now()
 	_ = os.Chtimes(p, now, now) // recency for eviction; best effort
-	return e, nil
+	return idx, blob, nil
 }
 
-// EncodeCacheEntry writes an entry in the encoding DiskCache stores (gob):
-// key with idx, or with blob for an entry of [BlobCache.PutBlob]. Other
-// caches (pkg/regcache) store the same bytes.
+// EncodeCacheEntry writes an entry in the encoding DiskCache stores: key
+// with idx, or with blob for an entry of [BlobCache.PutBlob] (exactly one
+// of them). Other caches (pkg/regcache) store the same bytes.
 func EncodeCacheEntry(w io.Writer, key string, idx *LayerIndex, blob []byte) error {
-	if err := gob.NewEncoder(w).Encode(cacheEntry{Key: key, Index: idx, Blob: blob}); err != nil {
+	b, err := encodeEntry(key, idx, blob)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("encoding cache entry: %w", err)
 	}
 	return nil
@@ -127,53 +136,28 @@ func EncodeCacheEntry(w io.Writer, key string, idx *LayerIndex, blob []byte) err
 // either an index or a blob. Bytes from elsewhere are hostile: anything
 // but a whole entry is an error, never a panic.
 func DecodeCacheEntry(r io.Reader) (key string, idx *LayerIndex, blob []byte, err error) {
-	e, err := decodeEntry(r)
+	return readEntry(r)
+}
+
+func (c *DiskCache) write(key string, idx *LayerIndex, blob []byte) error {
+	b, err := encodeEntry(key, idx, blob)
 	if err != nil {
-		return "", nil, nil, err
+		return err
 	}
-	if (e.Index == nil) == (e.Blob == nil) {
-		return "", nil, nil, errors.New("decoding cache entry: want an index or a blob")
-	}
-	return e.Key, e.Index, e.Blob, nil
-}
-
-func decodeEntry(r io.Reader) (e *cacheEntry, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			e, err = nil, fmt.Errorf("decoding cache entry: %v", p)
-		}
-	}()
-	e = &cacheEntry{}
-	if err := gob.NewDecoder(r).Decode(e); err != nil {
-		return nil, fmt.Errorf("decoding cache entry: %w", err)
-	}
-	return e, nil
-}
-
-func (c *DiskCache) write(e cacheEntry) error {
 	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("creating cache entry: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	if err := gob.NewEncoder(w).Encode(e); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	size, err := tmp.Seek(0, io.SeekCurrent)
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
+	size := int64(len(b))
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), c.path(e.Key)); err != nil {
+	if err := os.Rename(tmp.Name(), c.path(key)); err != nil {
 		return fmt.Errorf("storing cache entry: %w", err)
 	}
 	if c.maxBytes > 0 {

@@ -18,6 +18,16 @@ type Cache interface {
 	Put(ctx context.Context, key string, idx *LayerIndex) error
 }
 
+// Prober is a Cache that can tell cheaply, without reading an entry, that
+// it holds none for a key. [IndexImage] asks it about every layer first, so
+// that the layers it lacks are read at once while the cached ones are
+// decoded, rather than after them.
+type Prober interface {
+	// Has reports whether Get may find key: false means it will not
+	// (true promises nothing: the entry may turn out unreadable).
+	Has(ctx context.Context, key string) bool
+}
+
 // BlobCache is a Cache that also keeps opaque bytes by key: analyses of a
 // whole image (its SBOM) next to those of its layers, evicted with them.
 // GetBlob returns (nil, nil) on a miss.
@@ -106,9 +116,11 @@ func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.Confi
 	}
 	// n workers, not one goroutine per layer: a hostile manifest may list
 	// hundreds of thousands of layers. With a cache, n more look the layers
-	// up before they are handed out, and only the misses go to the readers:
-	// a layer to read (the new top layer of a rebuild) starts as soon as it
-	// is found, not behind the cached ones.
+	// up before they are handed out, and only the misses go to the readers.
+	// A layer to read (the new top layer of a rebuild) starts at once, not
+	// behind the decoding of the cached ones: a cache that can say it lacks
+	// a layer (a Prober) is asked about every layer first, and those it
+	// lacks are handed out, in order, while the others are looked up.
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(max(n, 1), len(ls)) {
@@ -128,16 +140,34 @@ func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.Confi
 			}
 		}()
 	}
-	parallel.Each(ctx, len(ls), n, func(i int) {
-		if idx := cachedIndex(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts); idx != nil {
-			done(i, idx, true)
-			return
-		}
+	read := func(i int) {
 		select {
 		case next <- i:
 		case <-ctx.Done():
 		}
+	}
+	lookup, misses := probe(ctx, cfg.RootFS.DiffIDs, opts)
+	// The misses are handed out from here, first: the lookups, on their
+	// own goroutine, start meanwhile, and at the latest when every reader
+	// is busy.
+	var looked sync.WaitGroup
+	looked.Go(func() {
+		parallel.Each(ctx, len(lookup), n, func(k int) {
+			i := lookup[k]
+			if idx := cachedIndex(ctx, ls[i], cfg.RootFS.DiffIDs[i], opts); idx != nil {
+				done(i, idx, true)
+				return
+			}
+			read(i)
+		})
 	})
+	for _, i := range misses {
+		if ctx.Err() != nil {
+			break
+		}
+		read(i)
+	}
+	looked.Wait()
 	close(next)
 	wg.Wait()
 	if first != nil {
@@ -147,6 +177,31 @@ func indexImage(ctx context.Context, img v1.Image, m *v1.Manifest, cfg *v1.Confi
 		return nil, context.Cause(ctx)
 	}
 	return out, nil
+}
+
+// probe splits the layers, by position, into those to look up in
+// opts.Cache and those it surely lacks (every layer when there is no
+// cache; none when the cache is not a Prober), each list in order.
+func probe(ctx context.Context, diffIDs []v1.Hash, opts ImageOptions) (lookup, misses []int) {
+	all := make([]int, len(diffIDs))
+	for i := range all {
+		all[i] = i
+	}
+	if opts.Cache == nil {
+		return nil, all
+	}
+	p, ok := opts.Cache.(Prober)
+	if !ok {
+		return all, nil
+	}
+	for i, d := range diffIDs {
+		if p.Has(ctx, CacheKey(d, opts.Options)) {
+			lookup = append(lookup, i)
+		} else {
+			misses = append(misses, i)
+		}
+	}
+	return lookup, misses
 }
 
 // cachedIndex returns l's index from opts.Cache, nil when it is not

@@ -54,6 +54,25 @@ func (c *MemoryCache) Get(ctx context.Context, key string) (*LayerIndex, error) 
 	return idx, nil
 }
 
+// Has reports whether key's index is in memory or may be in the next
+// cache: false only when neither holds it (the next cache is a [Prober]
+// that says so, or there is none). It makes MemoryCache a Prober.
+func (c *MemoryCache) Has(ctx context.Context, key string) bool {
+	c.mu.Lock()
+	_, ok := c.items[key]
+	c.mu.Unlock()
+	if ok {
+		return true
+	}
+	if c.next == nil {
+		return false
+	}
+	if p, ok := c.next.(Prober); ok {
+		return p.Has(ctx, key)
+	}
+	return true
+}
+
 // Put stores idx in memory and in the next cache.
 func (c *MemoryCache) Put(ctx context.Context, key string, idx *LayerIndex) error {
 	c.remember(key, idx)

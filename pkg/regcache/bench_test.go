@@ -41,11 +41,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 	if err := c.Put(ctx, key, idx); err != nil {
 		b.Fatal(err)
 	}
-	var gobBytes bytes.Buffer
-	if err := layers.EncodeCacheEntry(&gobBytes, key, idx, nil); err != nil {
+	var encoded bytes.Buffer
+	if err := layers.EncodeCacheEntry(&encoded, key, idx, nil); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("index: %d entries; entry %d bytes gob, %d gzip'd", len(idx.Entries), gobBytes.Len(), c.Stats().BytesWritten)
+	b.Logf("index: %d entries; entry %d bytes, %d gzip'd", len(idx.Entries), encoded.Len(), c.Stats().BytesWritten)
 
 	b.Run("put", func(b *testing.B) {
 		b.ReportAllocs()
@@ -64,7 +64,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		}
 	})
-	// The CPU part of each: gzip'd gob in and out, no HTTP.
+	// The CPU part of each: gzip'd entries in and out, no HTTP.
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {

@@ -326,7 +326,7 @@ func TestConcurrentWriters(t *testing.T) {
 	reg := startRegistry(t)
 	idx, lo := testIndexes(t, 200)
 	want := idx[0]
-	want.Files["/etc/extra"] = []byte("more than one captured file: gob writes maps in any order")
+	want.Files["/etc/extra"] = []byte("more than one captured file: maps iterate in any order")
 	key := layers.CacheKey(want.DiffID, lo)
 	const writers, readers = 12, 4
 	var wg sync.WaitGroup
