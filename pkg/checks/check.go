@@ -4,8 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/imgaudit/imgaudit/internal/parallel"
 )
 
 // Category groups checks by what they find. The values are part of the JSON
@@ -156,18 +160,58 @@ func Metas(cs []Check) []Meta {
 // the check's remediation when it set none. A file that several checks
 // report keeps one finding per check, each naming the others (see
 // crossReference). The first error stops the run; it names the check.
+//
+// The checks run side by side, GOMAXPROCS at once: the views they share
+// are built once, by the first to ask (see views.go), and each check's
+// findings are taken in table order, so the result is the same as one
+// after the other. On an image of 20,000 files the checks take a few
+// milliseconds, after every layer is read: the time a warm diff adds to
+// reading its new layers.
 func Run(ctx context.Context, img *Image, cs []Check) ([]Finding, error) {
-	var all []Finding
-	for _, c := range cs {
-		m := c.Meta()
+	found := make([][]Finding, len(cs))
+	run, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var once sync.Once
+	var first error
+	fail := func(id string, err error) {
+		once.Do(func() {
+			first = fmt.Errorf("check %s: %w", id, err)
+			cancel(first)
+		})
+	}
+	started := make([]bool, len(cs))
+	parallel.Each(run, len(cs), runtime.GOMAXPROCS(0), func(i int) {
+		started[i] = true
+		id := cs[i].Meta().ID
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("check %s: %w", m.ID, err)
+			fail(id, err)
+			return
 		}
-		fs, err := c.Run(ctx, img)
+		if run.Err() != nil {
+			return // another check failed
+		}
+		fs, err := cs[i].Run(run, img)
 		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", m.ID, err)
+			fail(id, err)
+			return
 		}
-		for _, f := range fs {
+		found[i] = fs
+	})
+	if first == nil {
+		// The context ended before these checks were handed out.
+		for i, c := range cs {
+			if !started[i] {
+				return nil, fmt.Errorf("check %s: %w", c.Meta().ID, ctx.Err())
+			}
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	var all []Finding
+	for i, c := range cs {
+		m := c.Meta()
+		for _, f := range found[i] {
 			f.ID, f.Category, f.Title = m.ID, m.Category, m.Title
 			if f.Severity == Info || f.Severity > m.Severity {
 				f.Severity = m.Severity

@@ -208,6 +208,43 @@ func isEnvExample(s string) bool {
 	return false
 }
 
+// credentialSuffixes are the credential files known by name alone: path
+// suffix and kind.
+func credentialSuffixes() []struct{ suffix, kind string } {
+	return []struct{ suffix, kind string }{
+		{"/.aws/credentials", "aws-credentials"},
+		{"/.git-credentials", "git-credentials"},
+		{"/.pgpass", "pgpass"},
+		{"/.htpasswd", "htpasswd"},
+		{"/.kube/config", "kubeconfig"},
+		{"/.vault-token", "vault-token"},
+		{"/.gem/credentials", "rubygems-credentials"},
+		{"/.cargo/credentials", "cargo-credentials"},
+		{"/.cargo/credentials.toml", "cargo-credentials"},
+		{"/.config/gh/hosts.yml", "github-cli-token"},
+		{"/credentials.tfrc.json", "terraform-credentials"},
+		{"/.config/gcloud/application_default_credentials.json", "gcloud-credentials"},
+		{"/.config/gcloud/credentials.db", "gcloud-credentials"},
+		{"/.azure/accessTokens.json", "azure-credentials"},
+		{"/.azure/msal_token_cache.json", "azure-credentials"},
+		{"/.s3cfg", "s3cmd-credentials"},
+		{"/.boto", "boto-credentials"},
+	}
+}
+
+// credentialName reports whether base is the last element of one of
+// credentialSuffixes: a file of any other name ends with none of them,
+// and an image's thousands of files are not compared with each.
+func credentialName(base string) bool {
+	switch base {
+	case "credentials", ".git-credentials", ".pgpass", ".htpasswd", "config", ".vault-token", "credentials.toml",
+		"hosts.yml", "credentials.tfrc.json", "application_default_credentials.json", "credentials.db",
+		"accessTokens.json", "msal_token_cache.json", ".s3cfg", ".boto":
+		return true
+	}
+	return false
+}
+
 // secretFileKind decides whether a regular file holds a credential, from its
 // path, sniffed content facts and, for the files whose contents decide, the
 // contents read returns (with false when they were not captured). It
@@ -233,28 +270,13 @@ func credentialKind(p string, e *layers.Entry, read func() ([]byte, bool)) (kind
 	if base == ".env" || (strings.HasPrefix(base, ".env.") && !isEnvExample(strings.TrimPrefix(base, ".env."))) {
 		return "dotenv", "environment file with application settings and credentials"
 	}
-	// Credential files recognised by name alone: path suffix -> kind.
-	for _, r := range []struct{ suffix, kind string }{
-		{"/.aws/credentials", "aws-credentials"},
-		{"/.git-credentials", "git-credentials"},
-		{"/.pgpass", "pgpass"},
-		{"/.htpasswd", "htpasswd"},
-		{"/.kube/config", "kubeconfig"},
-		{"/.vault-token", "vault-token"},
-		{"/.gem/credentials", "rubygems-credentials"},
-		{"/.cargo/credentials", "cargo-credentials"},
-		{"/.cargo/credentials.toml", "cargo-credentials"},
-		{"/.config/gh/hosts.yml", "github-cli-token"},
-		{"/credentials.tfrc.json", "terraform-credentials"},
-		{"/.config/gcloud/application_default_credentials.json", "gcloud-credentials"},
-		{"/.config/gcloud/credentials.db", "gcloud-credentials"},
-		{"/.azure/accessTokens.json", "azure-credentials"},
-		{"/.azure/msal_token_cache.json", "azure-credentials"},
-		{"/.s3cfg", "s3cmd-credentials"},
-		{"/.boto", "boto-credentials"},
-	} {
-		if strings.HasSuffix(p, r.suffix) {
-			return r.kind, "credential file"
+	// Credential files recognised by name alone: path suffix -> kind,
+	// compared only for the few base names the suffixes end with.
+	if credentialName(base) {
+		for _, r := range credentialSuffixes() {
+			if strings.HasSuffix(p, r.suffix) {
+				return r.kind, "credential file"
+			}
 		}
 	}
 	// Files whose contents decide.

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
+	"github.com/imgaudit/imgaudit/pkg/layers"
 )
 
 const rsaKey = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----\n"
@@ -200,6 +201,21 @@ func TestTestDataTree(t *testing.T) {
 	} {
 		if got := testDataTree(p); got != want {
 			t.Errorf("testDataTree(%s) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestCredentialNames: every credential file known by path suffix passes
+// the base-name gate, so that the gate drops no file the suffixes name.
+func TestCredentialNames(t *testing.T) {
+	for _, r := range credentialSuffixes() {
+		base := r.suffix[strings.LastIndexByte(r.suffix, '/')+1:]
+		if !credentialName(base) {
+			t.Errorf("%s (%s): base name %q not in credentialName", r.suffix, r.kind, base)
+		}
+		e := &layers.Entry{Path: "/home/u" + r.suffix, Type: layers.TypeRegular, Size: 10}
+		if kind, _ := secretFileKind(e.Path, e, func() ([]byte, bool) { return nil, false }); kind != r.kind {
+			t.Errorf("%s: kind %q, want %q", e.Path, kind, r.kind)
 		}
 	}
 }
