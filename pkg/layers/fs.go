@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,8 +57,66 @@ type Node struct {
 
 type dirNode struct {
 	children map[string]*Node
-	sorted   []*Node // set when the tree is sealed
-	opaque   bool    // an upper layer's directory that hides lower ones (squash only)
+	// sorted holds the children sorted by path: set when the tree is
+	// sealed, or earlier by presort, and nil again whenever a child is
+	// put or removed (setChild, delChild).
+	sorted []*Node
+	opaque bool // an upper layer's directory that hides lower ones (squash only)
+	// clean says that sorted is set here and in every directory below
+	// (presort need not come down here). A change clears it here and in
+	// every directory above.
+	clean bool
+}
+
+// setChild puts c in directory n as name. Every change of a directory's
+// children goes through setChild or delChild.
+func (n *Node) setChild(name string, c *Node) {
+	n.dir.children[name] = c
+	n.changed()
+}
+
+// delChild removes name from directory n.
+func (n *Node) delChild(name string) {
+	delete(n.dir.children, name)
+	n.changed()
+}
+
+func (n *Node) changed() {
+	n.dir.sorted = nil
+	for x := n; x != nil && x.dir != nil && x.dir.clean; x = x.parent {
+		x.dir.clean = false
+	}
+}
+
+// sortChildren returns directory n's children sorted by path, sorting
+// them when they are not already.
+func (n *Node) sortChildren() []*Node {
+	if n.dir.sorted != nil && len(n.dir.sorted) == len(n.dir.children) {
+		return n.dir.sorted
+	}
+	sorted := make([]*Node, 0, len(n.dir.children))
+	for _, c := range n.dir.children {
+		sorted = append(sorted, c)
+	}
+	slices.SortFunc(sorted, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
+	n.dir.sorted = sorted
+	return sorted
+}
+
+// presort sorts the children of every directory below n changed since the
+// last presort, while the tree is still being built: Scan does it while
+// it waits for a layer being read, so that finish, once every layer is
+// in, sorts only what the last layers changed.
+func presort(n *Node) {
+	if n.dir.clean {
+		return
+	}
+	for _, c := range n.sortChildren() {
+		if c.Type == TypeDir && c.dir != nil {
+			presort(c)
+		}
+	}
+	n.dir.clean = true
 }
 
 type nodeExt struct {

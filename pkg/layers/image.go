@@ -309,6 +309,9 @@ func Scan(ctx context.Context, img v1.Image, opts ImageOptions) (*FS, error) {
 			ready[next] = nil
 			next++
 		}
+		if squashErr == nil && next < n && ready[next] == nil {
+			sq.idle()
+		}
 	}
 	if _, err := indexImage(ctx, img, m, cfg, opts, false); err != nil {
 		return nil, err

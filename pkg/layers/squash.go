@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strings"
 
@@ -79,6 +78,9 @@ func Squash(indexes []*LayerIndex, info []LayerInfo) (*FS, error) {
 type squasher struct {
 	over, native *model
 	anomalies    []Anomaly // the layers' own
+	// entries counts the entries applied, presorted those applied at the
+	// last presort.
+	entries, presorted int
 }
 
 func newSquasher() *squasher {
@@ -116,10 +118,25 @@ func (s *squasher) apply(i int, idx *LayerIndex) error {
 			s.native.applyNative(i, idx)
 		}
 	}
+	s.entries += len(idx.Entries)
 	if s.over.pathBytes+s.nativeBytes() > maxLinkedPathBytes {
 		return fmt.Errorf("layer %d: %w", i, limitErr("paths of entries placed through symlinks: bytes in all", maxLinkedPathBytes))
 	}
 	return nil
+}
+
+// idle is called when the next layer is not indexed yet (being read):
+// the overlay tree's directories changed since the last presort are
+// sorted then, rather than all in finish, after the last layer. It
+// presorts only once the entries applied have grown by half since the
+// last time, so that, however many layers wait, all presorts together
+// sort at most about three times the entries of the final tree.
+func (s *squasher) idle() {
+	if s.entries == 0 || s.entries < s.presorted+s.presorted/2 {
+		return
+	}
+	presort(s.over.root)
+	s.presorted = s.entries
 }
 
 func (s *squasher) nativeBytes() int64 {
@@ -239,7 +256,7 @@ func (m *model) applyNative(i int, idx *LayerIndex) {
 func (m *model) nativeDir(parent *Node, name string, p string) *Node {
 	d := newDir(Entry{Path: p, Type: TypeDir, Mode: 0o755})
 	d.Layer, d.Implicit, d.parent = m.layer, true, parent
-	parent.dir.children[name] = d
+	parent.setChild(name, d)
 	return d
 }
 
@@ -281,7 +298,7 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 	mk := func(parent *Node, name, p string) *Node {
 		d := newDir(Entry{Path: p, Type: TypeDir, Mode: 0o755})
 		d.Layer, d.Implicit, d.parent = m.layer, true, parent
-		parent.dir.children[name] = d
+		parent.setChild(name, d)
 		lower := m.lowerOf(d)
 		if lower != nil && lower.Type == TypeSymlink {
 			diverges = true
@@ -323,7 +340,7 @@ func (m *model) unpackUpper(i int, idx *LayerIndex) (upper *Node, diverges bool)
 				}
 			}
 			w := &Node{Entry: Entry{Path: joinPath(pathOf(parent), name, e.Path), Type: TypeWhiteout}, Layer: i, parent: parent}
-			parent.dir.children[name] = w
+			parent.setChild(name, w)
 		default:
 			if e.Path == "/" {
 				continue
@@ -421,7 +438,7 @@ func (m *model) merge(l, u *Node) {
 				m.remove(l, name, true)
 			}
 			c.parent = l
-			l.dir.children[name] = c
+			l.setChild(name, c)
 			dropWhiteouts(c)
 		}
 	}
@@ -436,7 +453,7 @@ func dropWhiteouts(n *Node) {
 	n.dir.opaque = false
 	for name, c := range n.dir.children {
 		if c.Type == TypeWhiteout {
-			delete(n.dir.children, name)
+			n.delChild(name)
 		} else {
 			dropWhiteouts(c)
 		}
@@ -512,7 +529,7 @@ func (m *model) resolveDir(root *Node, dir, entry string, mk func(parent *Node, 
 			// (it fails). Keep going in a fresh directory, as a runtime
 			// that accepted the layer would.
 			m.refuse() // mkparent: ENOTDIR
-			delete(cur.dir.children, c)
+			cur.delChild(c)
 			child = mk(cur, c, child.Path)
 		case child.Type != TypeDir:
 			m.anomaly(AnomalyParentNotDir, entry, child.Path+" is a "+child.Type.String())
@@ -566,7 +583,7 @@ func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
 			return old
 		}
 		if old.Type == TypeWhiteout {
-			delete(parent.dir.children, name)
+			parent.delChild(name)
 		} else {
 			m.remove(parent, name, true)
 		}
@@ -614,7 +631,7 @@ func (m *model) put(parent *Node, e *Entry, linkRoot *Node) *Node {
 			n.ext = &nodeExt{partial: pt}
 		}
 	}
-	parent.dir.children[name] = n
+	parent.setChild(name, n)
 	return n
 }
 
@@ -757,7 +774,7 @@ func (m *model) remove(parent *Node, name string, replaced bool) {
 	if n == nil {
 		return
 	}
-	delete(parent.dir.children, name)
+	parent.delChild(name)
 	var rec func(n *Node)
 	rec = func(n *Node) {
 		switch n.Type {
@@ -834,7 +851,7 @@ func (u *unifier) dir(o, n *Node) {
 
 func (u *unifier) graft(o *Node, name string, n *Node) {
 	n.parent = o
-	o.dir.children[name] = n
+	o.setChild(name, n)
 }
 
 // risk ranks what a file gives whoever can run it.
@@ -922,15 +939,11 @@ func linksOf(f *FS, names ...map[uint64][]*Node) map[uint64][]*Node {
 	return links
 }
 
-// finish sorts every directory's children and counts the entries.
+// finish sorts every directory's children (those presort left sorted are
+// kept) and counts the entries.
 func finish(n *Node) int {
 	count := 0
-	sorted := make([]*Node, 0, len(n.dir.children))
-	for _, c := range n.dir.children {
-		sorted = append(sorted, c)
-	}
-	slices.SortFunc(sorted, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
-	n.dir.sorted = sorted
+	sorted := n.sortChildren()
 	n.dir.opaque = false
 	for _, c := range sorted {
 		count++
