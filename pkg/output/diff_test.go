@@ -48,6 +48,33 @@ func TestDiffTable(t *testing.T) {
 	}
 }
 
+// TestDiffTableTotals: the closing line of several images compared with
+// a baseline names the threshold that failed them, not "none" (the gate's
+// FailOn when only new findings fail).
+func TestDiffTableTotals(t *testing.T) {
+	for _, c := range []struct {
+		gate policy.Gate
+		want string
+	}{
+		{policy.Gate{FailOn: policy.FailNever, FailOnNew: policy.FailOnMedium}, ", 2 failed at medium (new findings)"},
+		{policy.Gate{FailOn: policy.FailOnHigh, FailOnNew: policy.FailOnMedium}, ", 2 failed at high (new findings: medium)"},
+		{policy.Gate{FailOn: policy.FailOnMedium, FailOnNew: policy.FailNever}, ", 2 failed at medium"},
+	} {
+		r := diffReport()
+		second := r.Images[0]
+		second.Reference = "app:3"
+		r.Images = append(r.Images, second)
+		policy.EvaluateGate(r, nil, c.gate, time.Time{})
+		var buf bytes.Buffer
+		if err := output.WriteTable(&buf, r, output.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "Total: 2 images, 4 findings"+c.want+"\n") || strings.Contains(buf.String(), "failed at none") {
+			t.Errorf("%+v: want the totals line to end %q in:\n%s", c.gate, c.want, buf.String())
+		}
+	}
+}
+
 // TestDiffSARIF: results carry baselineState; removed findings are absent.
 func TestDiffSARIF(t *testing.T) {
 	var buf bytes.Buffer

@@ -903,6 +903,24 @@ func policyLine(p *report.PolicyRef) string {
 	return s
 }
 
+// totalsThreshold says what the images counted as failed reached: "at
+// high", "failing the hardened profile", and with a baseline "at medium
+// (new findings)" when only new findings fail (the gate's FailOn is then
+// none, which fails nothing), else "at high (new findings: medium)".
+func totalsThreshold(g *report.Gate) string {
+	base := "at " + g.FailOn
+	if g.Profile != "" {
+		base = gatePhrase(g.FailOn, g.Profile)
+	}
+	switch {
+	case g.FailOnNew == "":
+		return base
+	case (g.FailOn == "" || g.FailOn == "none") && g.Profile == "":
+		return "at " + g.FailOnNew + " (new findings)"
+	}
+	return base + " (new findings: " + g.FailOnNew + ")"
+}
+
 // runTotals is the closing line of a multi-image report.
 func runTotals(r *report.Report) string {
 	failed, errs := 0, 0
@@ -916,11 +934,7 @@ func runTotals(r *report.Report) string {
 	}
 	s := fmt.Sprintf("Total: %s, %s", plural(len(r.Images), "image"), plural(r.Summary.Findings, "finding"))
 	if r.Gate != nil {
-		if r.Gate.Profile == "" {
-			s += fmt.Sprintf(", %d failed at %s", failed, r.Gate.FailOn)
-		} else {
-			s += fmt.Sprintf(", %d failed %s", failed, gatePhrase(r.Gate.FailOn, r.Gate.Profile))
-		}
+		s += fmt.Sprintf(", %d failed %s", failed, totalsThreshold(r.Gate))
 	}
 	if errs > 0 {
 		s += fmt.Sprintf(", %d not scanned completely", errs)
