@@ -432,9 +432,17 @@ func (c *Cache) readWaiting(ctx context.Context, key, kind string) (*layers.Laye
 		// No entry, or a stale claim: ours now, once we read it back a
 		// moment later (two processes that claim at once both read the
 		// claim written last, so only one of them goes on).
-		t0 := time.Now()
-		if mine || !c.claim(ctx, key) {
+		if mine {
 			return nil, nil, nil
+		}
+		t0 := time.Now()
+		// Past ClaimTTL of waiting, a claim still standing is not
+		// waited for again: claim over it.
+		switch c.claim(ctx, key, time.Since(start) < c.o.ClaimTTL) {
+		case claimFailed:
+			return nil, nil, nil
+		case claimTaken:
+			continue // another process got there first: wait for it
 		}
 		mine = true
 		select {
@@ -449,30 +457,63 @@ func (c *Cache) readWaiting(ctx context.Context, key, kind string) (*layers.Laye
 // besides twice the time its claim took to write.
 const claimSettle = 50 * time.Millisecond
 
-// claim writes a claim on key's layer and reports whether it did; failing
-// costs only the others' chance to wait for it.
-func (c *Cache) claim(ctx context.Context, key string) bool {
+// claimResult is what claim did.
+type claimResult int
+
+const (
+	claimWritten claimResult = iota // the claim is on the tag
+	claimFailed                     // it could not be written: analyse unclaimed
+	claimTaken                      // another process's entry or claim came first
+)
+
+// claim writes a claim on key's layer. Failing costs only the others'
+// chance to wait for it. Right before the write it looks at the tag once
+// more: the read that found no entry may be long past (the config upload
+// alone is a few round trips, and a busy machine can stall any goroutine),
+// and a claim written blind over one that was already read back would make
+// two claimants both go on.
+func (c *Cache) claim(ctx context.Context, key string, look bool) claimResult {
 	if c.writeFailures.Load() >= int64(c.o.MaxFailures) {
-		return false
+		return claimFailed
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.pusher))
 	if err := c.pushConfig(ropts); err != nil {
-		return false
+		return claimFailed
+	}
+	if look && c.taken(ctx, key) {
+		return claimTaken
 	}
 	m := manifest(key, ArtifactTypeClaim, emptyDescriptor())
 	m.Annotations[AnnotationOwner] = c.id
 	m.Annotations[AnnotationClaimed] = time.Now().UTC().Format(time.RFC3339Nano)
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return false
+		return claimFailed
 	}
 	if err := remote.Put(c.repo.Tag(Tag(key)), rawManifest(raw), ropts...); err != nil {
-		return false
+		return claimFailed
 	}
 	c.claims.Add(1)
-	return true
+	return claimWritten
+}
+
+// taken reports whether key's tag now holds anything but nothing, a stale
+// claim or our own: an entry (the caller's loop reads it) or another
+// process's live claim (the loop waits for it). A failed look is not
+// "taken": the claim is best-effort, and the loop would only fail again.
+func (c *Cache) taken(ctx context.Context, key string) bool {
+	ropts := append(c.client.RemoteOptions(), remote.WithContext(ctx), remote.Reuse(c.puller))
+	desc, err := remote.Get(c.repo.Tag(Tag(key)), ropts...)
+	if err != nil {
+		return false
+	}
+	cl := claimOf(desc, key)
+	if cl == nil {
+		return true
+	}
+	return cl.owner != c.id && time.Since(cl.at) < c.o.ClaimTTL
 }
 
 // read fetches and verifies key's entry: (nil, nil, nil) when there is
