@@ -13,7 +13,7 @@ import (
 
 // AnalyzerVersion changes whenever [Index] would produce a different index
 // for the same bytes, so cached indexes from older versions are not reused.
-const AnalyzerVersion = 6
+const AnalyzerVersion = 7
 
 // CacheKey is the key under which a layer's index is cached: its diffID, the
 // analyzer version, and everything in opts that changes the index.

@@ -28,6 +28,9 @@ func FuzzIndex(f *testing.F) {
 		// declared past the build information; symlinks to captures.
 		{it.Symlink("etc/ruby", "../usr/bin/ruby3"), it.Symlink("usr/bin/ruby3", "/opt/r"), it.Text("opt/r", "r"),
 			it.File("usr/lib/go/gofmt", 0o755, goNoteELF())},
+		// A Go executable linked without a build ID: its build
+		// information starts its writable segment.
+		{it.File("usr/bin/repro", 0o755, noBuildIDELF())},
 	}
 	for _, s := range seeds {
 		b, err := it.Tar(s...)
@@ -114,4 +117,20 @@ func goNoteELF() []byte {
 	binary.LittleEndian.PutUint16(b[0x3a:], 64)    // e_shentsize
 	binary.LittleEndian.PutUint16(b[0x3c:], 4)     // e_shnum
 	return b
+}
+
+// noBuildIDELF is an ELF file whose head shows nothing Go and whose one
+// writable PT_LOAD segment, at 8 KiB, starts with Go build information.
+func noBuildIDELF() []byte {
+	b := it.ELF("", 0)[:64+56]
+	le := binary.LittleEndian
+	le.PutUint16(b[56:], 2) // e_phnum
+	ph := make([]byte, 56)
+	le.PutUint32(ph[0:], 1) // PT_LOAD
+	le.PutUint32(ph[4:], 6) // PF_R|PF_W
+	le.PutUint64(ph[8:], 8<<10)
+	le.PutUint64(ph[32:], 64)
+	b = append(b, ph...)
+	b = append(b, make([]byte, 8<<10-len(b))...)
+	return append(append(b, "\xff Go buildinf:\x08\x02"...), make([]byte, 48)...)
 }

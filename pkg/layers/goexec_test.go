@@ -6,6 +6,7 @@ import (
 	"debug/buildinfo"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -169,5 +170,136 @@ func TestCaptureFollowsSymlinks(t *testing.T) {
 	want := []string{"/usr/bin/ruby3.1", "/usr/lib/gcc/x86_64-linux-gnu-gcc-12"}
 	if !slices.Equal(got, want) {
 		t.Errorf("captured %v, want %v", got, want)
+	}
+}
+
+// goBuild links a tiny Go program with this machine's toolchain and ldflags,
+// skipping the test without a toolchain (or, for external linking, without
+// a C linker).
+func goBuild(t *testing.T, cgo bool, ldflags string) []byte {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no Go toolchain")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"go.mod": "module nobid\n\ngo 1.21\n", "main.go": "package main\n\nfunc main() { println(1) }\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(goTool, "build", "-ldflags="+ldflags, "-o", "bin", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOPROXY=off")
+	if cgo {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=1")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if cgo {
+			t.Skipf("no external linker: %v\n%s", err, out)
+		}
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestGoExecutablesWithoutBuildID: Go executables linked without a build
+// ID (-ldflags=-buildid=, as reproducible builds link them) show nothing
+// Go in their head, yet debug/buildinfo (so syft) reads their modules: the
+// scan finds their build information at the start of their first writable
+// segment (within its first 64 KiB, where an external linker puts it) and
+// keeps them as Partials that read back the same. ELF files whose
+// writable segment holds no build information, or holds it misaligned or
+// past the window, are not kept.
+func TestGoExecutablesWithoutBuildID(t *testing.T) {
+	bins := map[string][]byte{"/usr/bin/internal": goBuild(t, false, "-buildid=")}
+	t.Run("external", func(t *testing.T) {
+		bins["/usr/bin/external"] = goBuild(t, true, "-buildid= -linkmode=external")
+	})
+	for p, b := range bins {
+		if goExecutable(b[:sniffSize]) {
+			t.Fatalf("%s: its head shows Go: this test would not test the data probe", p)
+		}
+		if _, err := buildinfo.Read(bytes.NewReader(b)); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+
+	// Synthetic ELF files: two PT_LOAD segments, the writable one at
+	// 128 KiB, holding a build information blob at rel (or none).
+	synth := func(rel int, blob bool) []byte {
+		b := it.ELF("", 0)[:64+56]
+		le := binary.LittleEndian
+		le.PutUint16(b[56:], 2) // e_phnum
+		ph := make([]byte, 56)
+		le.PutUint32(ph[0:], 1) // PT_LOAD
+		le.PutUint32(ph[4:], 6) // PF_R|PF_W
+		le.PutUint64(ph[8:], 128<<10)
+		le.PutUint64(ph[32:], 128<<10)
+		b = append(b, ph...)
+		b = append(b, make([]byte, 256<<10-len(b))...)
+		if blob {
+			copy(b[128<<10+rel:], goBuildInfoMagic+"\x08\x02")
+		}
+		return b
+	}
+	others := map[string][]byte{
+		"/usr/bin/c-app":     append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 2<<20)...),
+		"/usr/bin/no-blob":   synth(0, false),
+		"/usr/bin/unaligned": synth(8, true),
+		"/usr/bin/too-far":   synth(64<<10, true),
+	}
+	wantSynth := map[string][]byte{"/usr/bin/at-start": synth(0, true), "/usr/bin/within": synth(48<<10, true)}
+	var items []it.Item
+	for _, m := range []map[string][]byte{bins, others, wantSynth} {
+		for p, b := range m {
+			items = append(items, it.File(p[1:], 0o755, b))
+		}
+	}
+	tarball, err := it.Tar(items...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := IndexStream(context.Background(), bytes.NewReader(tarball), Options{Capture: []string{CaptureGoExecutables}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Partials) != len(bins)+len(wantSynth) || len(idx.Files) != 0 {
+		var got []string
+		for p := range idx.Partials {
+			got = append(got, p)
+		}
+		slices.Sort(got)
+		t.Fatalf("partials %v and %d files, want the %d Go executables and %d synthetic ones", got, len(idx.Files), len(bins), len(wantSynth))
+	}
+	for p, b := range bins {
+		part := idx.Partials[p]
+		for _, r := range part.Ranges {
+			if !bytes.Equal(r.Data, b[r.Off:r.Off+int64(len(r.Data))]) {
+				t.Errorf("%s: range at %d differs from the file", p, r.Off)
+			}
+		}
+		if k := part.kept(); k > 2*partialWindow+shstrtabWindow+64<<10 {
+			t.Errorf("%s: kept %d bytes", p, k)
+		}
+		want, _ := buildinfo.Read(bytes.NewReader(b))
+		got, err := buildinfo.Read(part.Open())
+		if err != nil || got.String() != want.String() {
+			t.Errorf("%s: build information from the partial: %v", p, err)
+		}
+	}
+	for p := range wantSynth {
+		if part := idx.Partials[p]; part == nil || !part.GoBuildInfo() {
+			t.Errorf("%s: no partial with the build information", p)
+		}
+	}
+	// The same executables without the pattern: nothing kept.
+	idx, err = IndexStream(context.Background(), bytes.NewReader(tarball), Options{})
+	if err != nil || len(idx.Partials) != 0 {
+		t.Errorf("without the pattern: %d partials, %v", len(idx.Partials), err)
 	}
 }

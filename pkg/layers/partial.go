@@ -138,20 +138,8 @@ func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, e
 	budget -= int64(len(head))
 	pr := &posReader{r: r, pos: int64(len(head))}
 	r = pr
-	// keep adds the window from the build information and then the
-	// section headers, when they come after it.
-	// keepGo keeps the window at the build information at, read on from
-	// from (after head when it is head, see keepFrom), then the section
-	// headers; held are bytes read already, from file offset heldOff.
 	keepGo := func(from io.Reader, fromHead bool, at int64, held []byte, heldOff int64) error {
-		var h []byte
-		if fromHead {
-			h = head
-		}
-		if err := keepFrom(p, from, h, at, budget); err != nil {
-			return err
-		}
-		return keepSectionHeaders(p, pr, head, held, heldOff, budget-(p.kept()-int64(len(head))))
+		return keepGoWindow(p, pr, head, budget, from, fromHead, at, held, heldOff)
 	}
 	if at := findMagic(head, 0); at >= 0 {
 		return p, keepGo(r, true, int64(at), head, 0)
@@ -177,6 +165,84 @@ func partialELF(r io.Reader, head []byte, size int64, budget int64) (*Partial, e
 		carry = copy(buf, chunk[len(chunk)-keep:])
 		pos += int64(len(chunk) - carry)
 	}
+}
+
+// keepGoWindow adds to p, whose first range is head, the window at the Go
+// build information at file offset at, read from from (which is positioned
+// at at, or, when fromHead, after head: see keepFrom), then the section
+// headers when they come after it (see keepSectionHeaders). held are bytes
+// read already, from file offset heldOff; pr is the file's stream, and
+// budget bounds the bytes kept beyond head.
+func keepGoWindow(p *Partial, pr *posReader, head []byte, budget int64, from io.Reader, fromHead bool, at int64, held []byte, heldOff int64) error {
+	var h []byte
+	if fromHead {
+		h = head
+	}
+	if err := keepFrom(p, from, h, at, budget); err != nil {
+		return err
+	}
+	return keepSectionHeaders(p, pr, head, held, heldOff, budget-(p.kept()-int64(len(head))))
+}
+
+// goDataWindow returns where in an ELF file (head: its first bytes; size:
+// its size) to look for Go build information when its head shows no build
+// ID: the start of its first loadable segment that is writable and not
+// executable (debug/buildinfo's rule when no section is named
+// ".go.buildinfo"), at most 64 KiB of it. Go's own linker puts the build
+// information first in that segment; an external linker puts the C
+// runtime's writable data before it (about 23 KiB for a cgo hello-world).
+// ok is false when the program headers are not in head, name no such
+// segment, or the segment does not lie in the file past head.
+func goDataWindow(head []byte, size int64) (off, n int64, ok bool) {
+	bo := elfByteOrder(head)
+	if bo == nil || len(head) < 0x40 {
+		return 0, 0, false
+	}
+	var phoff uint64
+	var entsize, num int
+	switch head[4] {
+	case 1:
+		phoff, entsize, num = uint64(bo.Uint32(head[0x1c:])), int(bo.Uint16(head[0x2a:])), int(bo.Uint16(head[0x2c:]))
+	case 2:
+		phoff, entsize, num = bo.Uint64(head[0x20:]), int(bo.Uint16(head[0x36:])), int(bo.Uint16(head[0x38:]))
+	default:
+		return 0, 0, false
+	}
+	want := 32
+	if head[4] == 2 {
+		want = 56
+	}
+	if entsize < want || phoff >= uint64(len(head)) {
+		return 0, 0, false
+	}
+	const ptLoad, pfX, pfW = 1, 1, 2
+	for i := range num {
+		at := phoff + uint64(i)*uint64(entsize)
+		if at+uint64(want) > uint64(len(head)) {
+			return 0, 0, false
+		}
+		ph := head[at:]
+		var typ, flags uint32
+		var poff, filesz uint64
+		if head[4] == 1 {
+			typ, poff, filesz, flags = bo.Uint32(ph), uint64(bo.Uint32(ph[4:])), uint64(bo.Uint32(ph[16:])), bo.Uint32(ph[24:])
+		} else {
+			typ, flags, poff, filesz = bo.Uint32(ph), bo.Uint32(ph[4:]), bo.Uint64(ph[8:]), bo.Uint64(ph[32:])
+		}
+		if typ != ptLoad || flags&(pfX|pfW) != pfW {
+			continue
+		}
+		// The first such segment decides, as in debug/buildinfo.
+		if poff < uint64(len(head)) || poff >= uint64(size) {
+			return 0, 0, false
+		}
+		n := min(filesz, uint64(partialWindow), uint64(size)-poff)
+		if n < 32 {
+			return 0, 0, false
+		}
+		return int64(poff), int64(n), true
+	}
+	return 0, 0, false
 }
 
 // findMagic returns the index in b of the first Go build information magic

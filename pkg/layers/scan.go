@@ -260,6 +260,7 @@ type indexer struct {
 	idx      *LayerIndex
 	captured int64
 	buf      []byte
+	probe    []byte // probeGoData's buffer, made on first use
 	capture  *matcher
 	// dirs holds the directories of this layer, declared or implied by an
 	// entry below them; implied counts the implied ones, which cost a node
@@ -476,7 +477,8 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 	if err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
-	if head := ix.buf[:n]; ix.capture.goExec && goExecutable(head) {
+	head := ix.buf[:n]
+	if ix.capture.goExec && goExecutable(head) {
 		// What syft's Go cataloger reads of an ELF file is in a Partial
 		// (on two real Debian images, the same SBOM as with the whole
 		// files, 160 MB less peak memory); a packed one is unpacked whole.
@@ -485,7 +487,58 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 		}
 		return ix.keep(tr, e, head)
 	}
-	e.Content = ix.sniffed(ix.buf[:n])
+	e.Content = ix.sniffed(head)
+	if ix.capture.goExec && e.Content.Kind == ContentELF {
+		if off, wn, ok := goDataWindow(head, e.Size); ok {
+			return ix.probeGoData(tr, e, head, off, wn)
+		}
+	}
+	return nil
+}
+
+// probeGoData looks for Go build information in the window (off, n: see
+// goDataWindow) of an ELF file whose head (read already) shows no Go build
+// ID: Go links without one when asked to (-ldflags=-buildid=, common in
+// reproducible builds), and debug/buildinfo, so syft, still reads such a
+// file's modules. The bytes up to the window are read as skipping them
+// would read them (a layer is one compressed stream), into a buffer the
+// indexer reuses, so an ELF file of another language costs no allocation;
+// a Go one is kept as a Partial, as if its head had shown its build ID.
+func (ix *indexer) probeGoData(tr io.Reader, e *Entry, head []byte, off, n int64) error {
+	if ix.probe == nil {
+		ix.probe = make([]byte, 2*partialWindow)
+	}
+	h := ix.probe[:min(int64(partialWindow), off)]
+	copy(h, head)
+	if _, err := io.ReadFull(tr, h[len(head):]); err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	for skip := off - int64(len(h)); skip > 0; {
+		m, err := tr.Read(ix.probe[partialWindow:][:min(skip, partialWindow)])
+		skip -= int64(m)
+		if err == io.EOF && skip > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && err != io.EOF {
+			return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+		}
+	}
+	w := ix.probe[partialWindow:][:n]
+	if _, err := io.ReadFull(tr, w); err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	at := findMagic(w, off)
+	budget := ix.lim.MaxCaptureTotal - ix.captured - int64(len(h))
+	if at < 0 || budget < 0 {
+		return nil
+	}
+	p := &Partial{Size: e.Size, Ranges: []Range{{Off: 0, Data: bytes.Clone(h)}}}
+	pr := &posReader{r: tr, pos: off + n}
+	from := io.MultiReader(bytes.NewReader(w[at:]), pr)
+	if err := keepGoWindow(p, pr, p.Ranges[0].Data, budget, from, false, off+int64(at), w, off); err != nil {
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	}
+	ix.addPartial(e.Path, p)
 	return nil
 }
 
@@ -530,17 +583,21 @@ func (ix *indexer) sniffPartial(tr io.Reader, e *Entry, read []byte) error {
 	if err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
-	if p == nil {
-		return nil
+	if p != nil {
+		ix.addPartial(e.Path, p)
 	}
+	return nil
+}
+
+// addPartial records what was kept of the file at path.
+func (ix *indexer) addPartial(path string, p *Partial) {
 	for _, r := range p.Ranges {
 		ix.captured += int64(len(r.Data))
 	}
 	if ix.idx.Partials == nil {
 		ix.idx.Partials = map[string]*Partial{}
 	}
-	ix.idx.Partials[e.Path] = p
-	return nil
+	ix.idx.Partials[path] = p
 }
 
 // sniffed classifies a file from its head, sharing one string per distinct

@@ -166,7 +166,11 @@ func privateKeyType(head []byte) string {
 // files as the "\xff Go build ID: " string that starts the text. An ELF
 // file packed by UPX shows neither, and a Go one still yields its build
 // information once unpacked (as syft does), so an ELF file carrying UPX's
-// "UPX!" header in its head is kept as well.
+// "UPX!" header in its head is kept as well. Go links without a build ID
+// when asked to (-ldflags=-buildid=, as reproducible builds do): an ELF
+// file whose head shows none is still kept when Go build information
+// starts in the first 64 KiB of its first writable segment, read as the
+// file streams past (see goDataWindow).
 const CaptureGoExecutables = "<go-executables>"
 
 const (

@@ -432,8 +432,9 @@ func executables(t *testing.T) v1.Image {
 }
 
 // buildGo builds a small Go program that depends on one module from this
-// module's cache, nil when no Go toolchain is found.
-func buildGo(t *testing.T) []byte {
+// module's cache, with extra build flags, nil when no Go toolchain is
+// found.
+func buildGo(t *testing.T, flags ...string) []byte {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Log("no go toolchain: the polyglot image has no Go binary")
@@ -447,7 +448,8 @@ func buildGo(t *testing.T) []byte {
 	out := filepath.Join(dir, "hello")
 	wd, _ := os.Getwd()
 	// Built inside this module so go-cmp resolves from go.mod, offline.
-	cmd := exec.Command(goTool, "build", "-trimpath", "-o", out, filepath.Join(dir, "main.go"))
+	args := append(append([]string{"build", "-trimpath"}, flags...), "-o", out, filepath.Join(dir, "main.go"))
+	cmd := exec.Command(goTool, args...)
 	cmd.Dir = wd
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOPROXY=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -519,6 +521,11 @@ func goToolchain(t *testing.T) v1.Image {
 	}
 	root, tools := env[0], env[1]
 	items := []it.Item{it.File("usr/bin/c-app", 0o755, append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 1<<20)...))}
+	// Linked without a build ID, as reproducible builds link: its head
+	// shows nothing Go.
+	if b := buildGo(t, "-ldflags=-buildid="); b != nil {
+		items = append(items, it.File("opt/app/reproducible", 0o755, b))
+	}
 	for src, dst := range map[string]string{
 		filepath.Join(root, "bin", "go"):    "usr/lib/go-x/bin/go",
 		filepath.Join(root, "bin", "gofmt"): "usr/lib/go-x/bin/gofmt",
@@ -554,7 +561,7 @@ func TestGoToolchainCapture(t *testing.T) {
 	if n, err := fsys.Stat("/usr/bin/c-app"); err != nil || n.Captured() || n.Partial() != nil {
 		t.Errorf("the C executable was captured (or is missing: %v)", err)
 	}
-	for _, p := range []string{"/usr/lib/go-x/bin/gofmt", "/usr/lib/go-x/pkg/tool/linux_amd64/vet"} {
+	for _, p := range []string{"/usr/lib/go-x/bin/gofmt", "/usr/lib/go-x/pkg/tool/linux_amd64/vet", "/opt/app/reproducible"} {
 		if n, err := fsys.Stat(p); err != nil || (!n.Captured() && n.Partial() == nil) {
 			t.Errorf("%s was not captured (%v)", p, err)
 		}
