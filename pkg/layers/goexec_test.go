@@ -173,10 +173,10 @@ func TestCaptureFollowsSymlinks(t *testing.T) {
 	}
 }
 
-// goBuild links a tiny Go program with this machine's toolchain and ldflags,
+// goBuild links a tiny Go program with this machine's toolchain and flags,
 // skipping the test without a toolchain (or, for external linking, without
 // a C linker).
-func goBuild(t *testing.T, cgo bool, ldflags string) []byte {
+func goBuild(t *testing.T, cgo bool, flags ...string) []byte {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -188,7 +188,7 @@ func goBuild(t *testing.T, cgo bool, ldflags string) []byte {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(goTool, "build", "-ldflags="+ldflags, "-o", "bin", ".")
+	cmd := exec.Command(goTool, append(append([]string{"build"}, flags...), "-o", "bin", ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOPROXY=off")
 	if cgo {
@@ -210,50 +210,67 @@ func goBuild(t *testing.T, cgo bool, ldflags string) []byte {
 // TestGoExecutablesWithoutBuildID: Go executables linked without a build
 // ID (-ldflags=-buildid=, as reproducible builds link them) show nothing
 // Go in their head, yet debug/buildinfo (so syft) reads their modules: the
-// scan finds their build information at the start of their first writable
-// segment (within its first 64 KiB, where an external linker puts it) and
-// keeps them as Partials that read back the same. ELF files whose
-// writable segment holds no build information, or holds it misaligned or
-// past the window, are not kept.
+// scan finds their build information in their writable segments (first in
+// the first one, after the relocated read-only data of a
+// position-independent executable, or after the C runtime's data when
+// linked externally) and keeps them as Partials that read back the same,
+// as it keeps a position-independent one with a build ID, whose build
+// information debug/buildinfo finds by its section's name. ELF files whose
+// writable segments hold no build information, or hold it misaligned or
+// past their end, are not kept.
 func TestGoExecutablesWithoutBuildID(t *testing.T) {
-	bins := map[string][]byte{"/usr/bin/internal": goBuild(t, false, "-buildid=")}
+	bins := map[string][]byte{
+		"/usr/bin/internal":     goBuild(t, false, "-ldflags=-buildid="),
+		"/usr/bin/internal-pie": goBuild(t, false, "-ldflags=-buildid=", "-buildmode=pie"),
+		"/usr/bin/pie-build-id": goBuild(t, false, "-buildmode=pie"),
+	}
 	t.Run("external", func(t *testing.T) {
-		bins["/usr/bin/external"] = goBuild(t, true, "-buildid= -linkmode=external")
+		bins["/usr/bin/external"] = goBuild(t, true, "-ldflags=-buildid= -linkmode=external")
+		bins["/usr/bin/external-pie"] = goBuild(t, true, "-ldflags=-buildid= -linkmode=external", "-buildmode=pie")
 	})
 	for p, b := range bins {
-		if goExecutable(b[:sniffSize]) {
-			t.Fatalf("%s: its head shows Go: this test would not test the data probe", p)
+		if goExecutable(b[:sniffSize]) != (p == "/usr/bin/pie-build-id") {
+			t.Fatalf("%s: goExecutable(head) = %v", p, !(p == "/usr/bin/pie-build-id"))
 		}
 		if _, err := buildinfo.Read(bytes.NewReader(b)); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
 	}
 
-	// Synthetic ELF files: two PT_LOAD segments, the writable one at
-	// 128 KiB, holding a build information blob at rel (or none).
-	synth := func(rel int, blob bool) []byte {
+	// Synthetic ELF files: a writable PT_LOAD segment of size bytes at
+	// seg (128 KiB, unless set), in a file of 256 KiB, a build information
+	// blob at rel past its start (or none).
+	synthAt := func(seg, size, rel int, blob bool) []byte {
 		b := it.ELF("", 0)[:64+56]
 		le := binary.LittleEndian
 		le.PutUint16(b[56:], 2) // e_phnum
 		ph := make([]byte, 56)
 		le.PutUint32(ph[0:], 1) // PT_LOAD
 		le.PutUint32(ph[4:], 6) // PF_R|PF_W
-		le.PutUint64(ph[8:], 128<<10)
-		le.PutUint64(ph[32:], 128<<10)
+		le.PutUint64(ph[8:], uint64(seg))
+		le.PutUint64(ph[32:], uint64(size))
 		b = append(b, ph...)
 		b = append(b, make([]byte, 256<<10-len(b))...)
 		if blob {
-			copy(b[128<<10+rel:], goBuildInfoMagic+"\x08\x02")
+			copy(b[seg+rel:], goBuildInfoMagic+"\x08\x02")
 		}
 		return b
 	}
+	synth := func(size, rel int, blob bool) []byte { return synthAt(128<<10, size, rel, blob) }
 	others := map[string][]byte{
-		"/usr/bin/c-app":     append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 2<<20)...),
-		"/usr/bin/no-blob":   synth(0, false),
-		"/usr/bin/unaligned": synth(8, true),
-		"/usr/bin/too-far":   synth(64<<10, true),
+		"/usr/bin/c-app":      append(it.ELF("/lib64/ld-linux-x86-64.so.2", 64), make([]byte, 2<<20)...),
+		"/usr/bin/no-blob":    synth(128<<10, 0, false),
+		"/usr/bin/unaligned":  synth(128<<10, 8, true),
+		"/usr/bin/past-end":   synth(32<<10, 48<<10, true),
+		"/usr/bin/straddling": synth(32<<10-8, 32<<10-16, true), // past its end
 	}
-	wantSynth := map[string][]byte{"/usr/bin/at-start": synth(0, true), "/usr/bin/within": synth(48<<10, true)}
+	wantSynth := map[string][]byte{
+		"/usr/bin/at-start":      synth(128<<10, 0, true),
+		"/usr/bin/deep":          synth(128<<10, 96<<10, true),
+		"/usr/bin/chunk-edge":    synthAt(128<<10+8, 96<<10, 64<<10-8, true), // across two reads
+		"/usr/bin/past-chunk":    synth(128<<10, 64<<10, true),
+		"/usr/bin/segment-start": synth(32, 0, true),
+	}
 	var items []it.Item
 	for _, m := range []map[string][]byte{bins, others, wantSynth} {
 		for p, b := range m {
@@ -268,13 +285,20 @@ func TestGoExecutablesWithoutBuildID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(idx.Partials) != len(bins)+len(wantSynth) || len(idx.Files) != 0 {
-		var got []string
-		for p := range idx.Partials {
-			got = append(got, p)
+	var got []string
+	for p := range idx.Partials {
+		got = append(got, p)
+	}
+	slices.Sort(got)
+	var want []string
+	for _, m := range []map[string][]byte{bins, wantSynth} {
+		for p := range m {
+			want = append(want, p)
 		}
-		slices.Sort(got)
-		t.Fatalf("partials %v and %d files, want the %d Go executables and %d synthetic ones", got, len(idx.Files), len(bins), len(wantSynth))
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) || len(idx.Files) != 0 {
+		t.Fatalf("partials %v and %d files, want %v", got, len(idx.Files), want)
 	}
 	for p, b := range bins {
 		part := idx.Partials[p]

@@ -15,9 +15,12 @@ import (
 // linked), found while the file streams past, and, when they lie past
 // those, the ELF section headers with the 4 KiB before them (where linkers
 // put the section name table: Go up to 1.19 and external linkers write
-// both at the end of the file, and debug/elf refuses a file without them).
-// A Go service binary of 100 MB costs 128-136 KiB, and its modules can
-// still be listed.
+// both at the end of the file, and debug/elf refuses a file without them),
+// and the section name table alone when the headers are in the head (Go's
+// linker since 1.20) and the table at the end (debug/buildinfo finds a
+// position-independent executable's build information by its section's
+// name). A Go service binary of 100 MB costs 128-140 KiB, and its modules
+// can still be listed.
 type Partial struct {
 	// Size is the file's size.
 	Size int64
@@ -181,41 +184,110 @@ func keepGoWindow(p *Partial, pr *posReader, head []byte, budget int64, from io.
 	if err := keepFrom(p, from, h, at, budget); err != nil {
 		return err
 	}
-	return keepSectionHeaders(p, pr, head, held, heldOff, budget-(p.kept()-int64(len(head))))
+	if err := keepSectionHeaders(p, pr, head, held, heldOff, budget-(p.kept()-int64(len(head)))); err != nil {
+		return err
+	}
+	return keepNameTable(p, pr, head, budget-(p.kept()-int64(len(head))))
 }
 
-// goDataWindow returns where in an ELF file (head: its first bytes; size:
-// its size) to look for Go build information when its head shows no build
-// ID: the start of its first loadable segment that is writable and not
-// executable (debug/buildinfo's rule when no section is named
-// ".go.buildinfo"), at most 64 KiB of it. Go's own linker puts the build
-// information first in that segment; an external linker puts the C
-// runtime's writable data before it (about 23 KiB for a cgo hello-world).
-// ok is false when the program headers are not in head, name no such
-// segment, or the segment does not lie in the file past head.
-func goDataWindow(head []byte, size int64) (off, n int64, ok bool) {
+// keepNameTable adds to p the ELF file's section name table when p holds
+// the section headers (in its head, as Go's linker writes them since Go
+// 1.20, or kept past it) but not the table, which then lies at the end of
+// the file: debug/buildinfo finds the build information of a
+// position-independent executable by its section's name, and a partial
+// whose names read as zeros lists no module of it. A table already passed
+// in the stream, or larger than 64 KiB, adds nothing.
+func keepNameTable(p *Partial, r *posReader, head []byte, budget int64) error {
+	shoff, shsize, ok := sectionHeaderTable(head)
+	if !ok {
+		return nil
+	}
+	bo := elfByteOrder(head)
+	var idx uint64
+	var entsize int64
+	switch head[4] {
+	case 1:
+		idx, entsize = uint64(bo.Uint16(head[0x32:])), int64(bo.Uint16(head[0x2e:]))
+	case 2:
+		idx, entsize = uint64(bo.Uint16(head[0x3e:])), int64(bo.Uint16(head[0x3a:]))
+	}
+	least := int64(40)
+	if head[4] == 2 {
+		least = 64
+	}
+	if entsize < least || int64(idx+1)*entsize > shsize {
+		return nil
+	}
+	sh := make([]byte, entsize)
+	if !p.holds(shoff+int64(idx)*entsize, sh) {
+		return nil
+	}
+	var off, n uint64
+	if head[4] == 1 {
+		off, n = uint64(bo.Uint32(sh[0x10:])), uint64(bo.Uint32(sh[0x14:]))
+	} else {
+		off, n = bo.Uint64(sh[0x18:]), bo.Uint64(sh[0x20:])
+	}
+	if n == 0 || n > 64<<10 || int64(n) > budget || off < uint64(r.pos) || off+n > uint64(p.Size) {
+		return nil
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(off)-r.pos); err != nil {
+		return nil // the file ends before its name table: keep what there is
+	}
+	b := make([]byte, n)
+	m, err := io.ReadFull(r, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return err
+	}
+	if m > 0 {
+		p.Ranges = append(p.Ranges, Range{Off: int64(off), Data: b[:m]})
+	}
+	return nil
+}
+
+// holds copies into b the kept bytes at file offset off and reports
+// whether all of them were kept, in one range.
+func (p *Partial) holds(off int64, b []byte) bool {
+	for _, r := range p.Ranges {
+		if off >= r.Off && off+int64(len(b)) <= r.Off+int64(len(r.Data)) {
+			copy(b, r.Data[off-r.Off:])
+			return true
+		}
+	}
+	return false
+}
+
+// goDataRange returns the part of an ELF file (head: its first bytes;
+// size: its size) where Go build information can be when its head shows no
+// build ID: from its first loadable segment that is writable and not
+// executable (where debug/buildinfo looks when no section is named
+// ".go.buildinfo") to the end of the last such segment in the file. Go's
+// own linker puts the build information first in the first of them, or,
+// for a position-independent executable, first in the one after the
+// relocated read-only data; an external linker puts it after the C
+// runtime's and that data, so up to hundreds of KiB in. ok is false when
+// the program headers are not in head, name no such segment, or it does
+// not lie in the file past head.
+func goDataRange(head []byte, size int64) (off, end int64, ok bool) {
 	bo := elfByteOrder(head)
 	if bo == nil || len(head) < 0x40 {
 		return 0, 0, false
 	}
 	var phoff uint64
-	var entsize, num int
+	var entsize, num, want int
 	switch head[4] {
 	case 1:
-		phoff, entsize, num = uint64(bo.Uint32(head[0x1c:])), int(bo.Uint16(head[0x2a:])), int(bo.Uint16(head[0x2c:]))
+		phoff, entsize, num, want = uint64(bo.Uint32(head[0x1c:])), int(bo.Uint16(head[0x2a:])), int(bo.Uint16(head[0x2c:])), 32
 	case 2:
-		phoff, entsize, num = bo.Uint64(head[0x20:]), int(bo.Uint16(head[0x36:])), int(bo.Uint16(head[0x38:]))
+		phoff, entsize, num, want = bo.Uint64(head[0x20:]), int(bo.Uint16(head[0x36:])), int(bo.Uint16(head[0x38:])), 56
 	default:
 		return 0, 0, false
-	}
-	want := 32
-	if head[4] == 2 {
-		want = 56
 	}
 	if entsize < want || phoff >= uint64(len(head)) {
 		return 0, 0, false
 	}
 	const ptLoad, pfX, pfW = 1, 1, 2
+	var lo, hi uint64
 	for i := range num {
 		at := phoff + uint64(i)*uint64(entsize)
 		if at+uint64(want) > uint64(len(head)) {
@@ -229,20 +301,19 @@ func goDataWindow(head []byte, size int64) (off, n int64, ok bool) {
 		} else {
 			typ, flags, poff, filesz = bo.Uint32(ph), bo.Uint32(ph[4:]), bo.Uint64(ph[8:]), bo.Uint64(ph[32:])
 		}
-		if typ != ptLoad || flags&(pfX|pfW) != pfW {
+		if typ != ptLoad || flags&(pfX|pfW) != pfW || poff >= uint64(size) {
 			continue
 		}
-		// The first such segment decides, as in debug/buildinfo.
-		if poff < uint64(len(head)) || poff >= uint64(size) {
-			return 0, 0, false
+		e := min(poff+min(filesz, uint64(size)), uint64(size))
+		if hi == 0 {
+			lo = poff
 		}
-		n := min(filesz, uint64(partialWindow), uint64(size)-poff)
-		if n < 32 {
-			return 0, 0, false
-		}
-		return int64(poff), int64(n), true
+		hi = max(hi, e)
 	}
-	return 0, 0, false
+	if hi == 0 || lo < uint64(len(head)) || hi < lo+32 {
+		return 0, 0, false
+	}
+	return int64(lo), int64(hi), true
 }
 
 // findMagic returns the index in b of the first Go build information magic

@@ -489,53 +489,76 @@ func (ix *indexer) sniff(tr io.Reader, e *Entry) error {
 	}
 	e.Content = ix.sniffed(head)
 	if ix.capture.goExec && e.Content.Kind == ContentELF {
-		if off, wn, ok := goDataWindow(head, e.Size); ok {
-			return ix.probeGoData(tr, e, head, off, wn)
+		if off, end, ok := goDataRange(head, e.Size); ok {
+			return ix.probeGoData(tr, e, head, off, end)
 		}
 	}
 	return nil
 }
 
-// probeGoData looks for Go build information in the window (off, n: see
-// goDataWindow) of an ELF file whose head (read already) shows no Go build
-// ID: Go links without one when asked to (-ldflags=-buildid=, common in
-// reproducible builds), and debug/buildinfo, so syft, still reads such a
-// file's modules. The bytes up to the window are read as skipping them
-// would read them (a layer is one compressed stream), into a buffer the
-// indexer reuses, so an ELF file of another language costs no allocation;
-// a Go one is kept as a Partial, as if its head had shown its build ID.
-func (ix *indexer) probeGoData(tr io.Reader, e *Entry, head []byte, off, n int64) error {
+// probeGoData looks for Go build information in the writable data (off to
+// end: see goDataRange) of an ELF file whose head (read already) shows no
+// Go build ID: Go links without one when asked to (-ldflags=-buildid=,
+// common in reproducible builds), and debug/buildinfo, so syft, still
+// reads such a file's modules. The bytes are read as skipping them would
+// read them (a layer is one compressed stream), into a buffer the indexer
+// reuses, so an ELF file of another language costs a search of its
+// writable data and no allocation; a Go one is kept as a Partial, as if
+// its head had shown its build ID.
+func (ix *indexer) probeGoData(tr io.Reader, e *Entry, head []byte, off, end int64) error {
 	if ix.probe == nil {
 		ix.probe = make([]byte, 2*partialWindow)
+	}
+	fail := func(err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
 	h := ix.probe[:min(int64(partialWindow), off)]
 	copy(h, head)
 	if _, err := io.ReadFull(tr, h[len(head):]); err != nil {
-		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+		return fail(err)
 	}
+	buf := ix.probe[partialWindow:]
 	for skip := off - int64(len(h)); skip > 0; {
-		m, err := tr.Read(ix.probe[partialWindow:][:min(skip, partialWindow)])
+		m, err := io.ReadFull(tr, buf[:min(skip, int64(len(buf)))])
 		skip -= int64(m)
-		if err == io.EOF && skip > 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil && err != io.EOF {
-			return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+		if err != nil {
+			return fail(err)
 		}
 	}
-	w := ix.probe[partialWindow:][:n]
-	if _, err := io.ReadFull(tr, w); err != nil {
-		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
+	// Search in chunks; a blob header may straddle two of them, so each
+	// chunk is searched with the last bytes of the one before.
+	const keep = len(goBuildInfoMagic) - 1
+	pos, carry := off, 0 // file offset of buf[0]; bytes carried over
+	for pos+int64(carry) < end {
+		m, err := io.ReadFull(tr, buf[carry:min(int64(len(buf)), end-pos)])
+		if err != nil {
+			return fail(err)
+		}
+		chunk := buf[:carry+m]
+		if at := findMagic(chunk, pos); at >= 0 {
+			return ix.keepGoData(tr, e, h, chunk, pos, at)
+		}
+		carry = copy(buf, chunk[max(0, len(chunk)-keep):])
+		pos += int64(len(chunk) - carry)
 	}
-	at := findMagic(w, off)
+	return nil
+}
+
+// keepGoData keeps as a Partial the ELF file whose head is h and whose Go
+// build information probeGoData found at chunk[at:] (chunk: bytes read
+// from file offset pos; tr is positioned after them).
+func (ix *indexer) keepGoData(tr io.Reader, e *Entry, h, chunk []byte, pos int64, at int) error {
 	budget := ix.lim.MaxCaptureTotal - ix.captured - int64(len(h))
-	if at < 0 || budget < 0 {
+	if budget < 0 {
 		return nil
 	}
 	p := &Partial{Size: e.Size, Ranges: []Range{{Off: 0, Data: bytes.Clone(h)}}}
-	pr := &posReader{r: tr, pos: off + n}
-	from := io.MultiReader(bytes.NewReader(w[at:]), pr)
-	if err := keepGoWindow(p, pr, p.Ranges[0].Data, budget, from, false, off+int64(at), w, off); err != nil {
+	pr := &posReader{r: tr, pos: pos + int64(len(chunk))}
+	from := io.MultiReader(bytes.NewReader(chunk[at:]), pr)
+	if err := keepGoWindow(p, pr, p.Ranges[0].Data, budget, from, false, pos+int64(at), chunk, pos); err != nil {
 		return wrapRead(fmt.Errorf("reading %s: %w", e.Path, err))
 	}
 	ix.addPartial(e.Path, p)

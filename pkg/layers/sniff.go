@@ -168,9 +168,9 @@ func privateKeyType(head []byte) string {
 // information once unpacked (as syft does), so an ELF file carrying UPX's
 // "UPX!" header in its head is kept as well. Go links without a build ID
 // when asked to (-ldflags=-buildid=, as reproducible builds do): an ELF
-// file whose head shows none is still kept when Go build information
-// starts in the first 64 KiB of its first writable segment, read as the
-// file streams past (see goDataWindow).
+// file whose head shows none is still kept when Go build information lies
+// in its writable segments, searched as the file streams past (see
+// goDataRange).
 const CaptureGoExecutables = "<go-executables>"
 
 const (

@@ -526,6 +526,11 @@ func goToolchain(t *testing.T) v1.Image {
 	if b := buildGo(t, "-ldflags=-buildid="); b != nil {
 		items = append(items, it.File("opt/app/reproducible", 0o755, b))
 	}
+	// Position-independent: debug/buildinfo finds its build information
+	// by its section's name.
+	if b := buildGo(t, "-buildmode=pie"); b != nil {
+		items = append(items, it.File("opt/app/pie", 0o755, b))
+	}
 	for src, dst := range map[string]string{
 		filepath.Join(root, "bin", "go"):    "usr/lib/go-x/bin/go",
 		filepath.Join(root, "bin", "gofmt"): "usr/lib/go-x/bin/gofmt",
@@ -561,7 +566,7 @@ func TestGoToolchainCapture(t *testing.T) {
 	if n, err := fsys.Stat("/usr/bin/c-app"); err != nil || n.Captured() || n.Partial() != nil {
 		t.Errorf("the C executable was captured (or is missing: %v)", err)
 	}
-	for _, p := range []string{"/usr/lib/go-x/bin/gofmt", "/usr/lib/go-x/pkg/tool/linux_amd64/vet", "/opt/app/reproducible"} {
+	for _, p := range []string{"/usr/lib/go-x/bin/gofmt", "/usr/lib/go-x/pkg/tool/linux_amd64/vet", "/opt/app/reproducible", "/opt/app/pie"} {
 		if n, err := fsys.Stat(p); err != nil || (!n.Captured() && n.Partial() == nil) {
 			t.Errorf("%s was not captured (%v)", p, err)
 		}
@@ -578,6 +583,20 @@ func TestGoToolchainCapture(t *testing.T) {
 	}
 	if mods < 2 {
 		t.Errorf("%d go-module packages, want the toolchain's: %v", mods, res.Packages())
+	}
+	// The module both built programs link is found in each of them.
+	found := map[string]bool{}
+	for p := range res.Document.Artifacts.Packages.Enumerate() {
+		if p.Name == "github.com/google/go-cmp" {
+			for _, l := range p.Locations.ToSlice() {
+				found[l.RealPath] = true
+			}
+		}
+	}
+	for _, p := range []string{"/opt/app/reproducible", "/opt/app/pie"} {
+		if _, err := fsys.Stat(p); err == nil && !found[p] {
+			t.Errorf("go-cmp not found in %s (found in %v)", p, found)
+		}
 	}
 }
 
