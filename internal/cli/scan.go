@@ -78,6 +78,9 @@ func (a *auditFlags) run(cmd *cobra.Command, env Env, call auditFunc) error {
 		}
 		return usage(auditErr)
 	}
+	for _, w := range rep.Warnings { // the audit's own
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.Message))
+	}
 	for _, w := range policy.EvaluateGate(rep, r.pol, r.gate, env.Now()) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgaudit: warning: %s\n", output.Escape(w.String()))
 	}

@@ -18,9 +18,10 @@ const workloadLong = `Audit Kubernetes workloads together with the images they r
 
 PATH is a manifest file (multi-document YAML or JSON, a kind: List as
 'kubectl get -o yaml|json' prints, 'helm template' or 'kustomize build'
-output), a directory (its .yaml, .yml and .json files) or - for standard
-input. Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
-ReplicationControllers, Jobs and CronJobs are read; other kinds are skipped.
+output), a directory (its .yaml, .yml and .json files, but not a Helm
+chart's sources: render them) or - for standard input. Pods, Deployments,
+StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs and
+CronJobs are read; other kinds are skipped.
 
 Each distinct image is audited once (the cache and --concurrency apply);
 --image-map REF=oci:DIR audits a local image in place of REF, so CI can

@@ -46,7 +46,7 @@ type WorkloadOptions struct {
 // audited leaves its containers with an image error (their workloads are
 // incomplete, never clean) and the returned error wraps [ErrIncomplete].
 func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Options) (*report.Report, error) {
-	set, err := decodeManifests(ctx, paths, wo.Stdin)
+	set, warns, err := decodeManifests(ctx, paths, wo.Stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +96,7 @@ func Workloads(ctx context.Context, paths []string, wo WorkloadOptions, o Option
 	}
 	byRef := imagesByRef(r.Images)
 	r.Skipped = set.SkippedKinds()
+	r.Warnings = append(r.Warnings, warns...)
 	r.Workloads = make([]report.Workload, 0, len(set.Workloads))
 	for _, w := range set.Workloads {
 		rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, File: w.File, Line: w.Line,
@@ -238,23 +239,29 @@ func imageFacts(ctx context.Context, ri *report.Image, img *checks.Image) (workl
 	return f, nil
 }
 
-// decodeManifests reads every manifest at paths into one set.
-func decodeManifests(ctx context.Context, paths []string, stdin io.Reader) (*workload.Set, error) {
+// decodeManifests reads every manifest at paths into one set, and returns
+// the warnings for the Helm charts it left out (see manifestFiles).
+func decodeManifests(ctx context.Context, paths []string, stdin io.Reader) (*workload.Set, []report.Warning, error) {
 	set := &workload.Set{Skipped: map[string]int{}}
+	var warns []report.Warning
 	for _, p := range paths {
-		files, err := manifestFiles(p)
+		files, charts, err := manifestFiles(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		for _, c := range charts {
+			warns = append(warns, report.Warning{Kind: WarningHelmChart,
+				Message: fmt.Sprintf("%s: a Helm chart's sources, not read (audit its rendered manifests: helm template %s | imgaudit workload -)", c, c)})
 		}
 		for _, file := range files {
 			s, err := decodeFile(ctx, file, stdin)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			set.Merge(s)
 		}
 	}
-	return set, nil
+	return set, warns, nil
 }
 
 func decodeFile(ctx context.Context, file string, stdin io.Reader) (*workload.Set, error) {
@@ -272,37 +279,54 @@ func decodeFile(ctx context.Context, file string, stdin io.Reader) (*workload.Se
 	return workload.Decode(ctx, file, fh)
 }
 
+// WarningHelmChart is the kind of the warning a workload audit gives for
+// a Helm chart's sources found in a directory it searched: templates, not
+// manifests, so not read.
+const WarningHelmChart = "helm-chart-not-rendered"
+
 // manifestFiles is p itself, or the .yaml, .yml and .json files under the
-// directory p, in lexical order.
-func manifestFiles(p string) ([]string, error) {
+// directory p, in lexical order, and the Helm charts found there (a
+// directory holding a Chart.yaml), whose files it leaves out: a chart's
+// templates are not manifests until rendered, and its Chart.yaml and
+// values files never are. A chart given as p is an error.
+func manifestFiles(p string) (files, charts []string, err error) {
 	if p == "-" {
-		return []string{p}, nil
+		return []string{p}, nil, nil
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.IsDir() {
-		return []string{p}, nil
+		return []string{p}, nil, nil
 	}
-	var out []string
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		if d.IsDir() {
+			if st, err := os.Stat(filepath.Join(path, "Chart.yaml")); err == nil && st.Mode().IsRegular() {
+				if path == p {
+					return fmt.Errorf("%s is a Helm chart: audit its rendered manifests (helm template %s | imgaudit workload -)", p, p)
+				}
+				charts = append(charts, path)
+				return fs.SkipDir
+			}
+			return nil
+		}
 		switch strings.ToLower(filepath.Ext(path)) {
 		case ".yaml", ".yml", ".json":
 			if d.Type().IsRegular() {
-				out = append(out, path)
+				files = append(files, path)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no .yaml, .yml or .json file", p)
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("%s: no .yaml, .yml or .json file", p)
 	}
-	return out, nil
+	return files, charts, nil
 }

@@ -190,3 +190,46 @@ func BenchmarkWorkloads(b *testing.B) {
 		}
 	})
 }
+
+// TestWorkloadsDirectoryWithChart: a directory searched for manifests may
+// hold a Helm chart's sources (templates, Chart.yaml, values.yaml): the
+// chart is left out with a warning naming it, the manifests beside it are
+// read, and a chart given itself is an error naming it.
+func TestWorkloadsDirectoryWithChart(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"deploy/app.yaml":                      strings.ReplaceAll(workloadManifest, "example.com/", "unused.invalid/"),
+		"deploy/chart/Chart.yaml":              "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"deploy/chart/values.yaml":             "image: {repository: x}\n",
+		"deploy/chart/templates/deploy.yaml":   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+		"deploy/chart/charts/sub/Chart.yaml":   "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+		"deploy/chart/charts/sub/values.yaml":  "a: 1\n",
+		"deploy/notchart/values.yaml/keep.txt": "a directory named like a manifest",
+	}
+	for p, body := range files {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := audit.DefaultOptions()
+	none := "oci:" + filepath.Join(dir, "none") // no network: the images fail at once
+	wo := audit.WorkloadOptions{ImageMap: map[string]string{"unused.invalid/web:1": none, "unused.invalid/copy:1": none}}
+	r, err := audit.Workloads(context.Background(), []string{filepath.Join(dir, "deploy")}, wo, o)
+	if r == nil {
+		t.Fatal(err)
+	}
+	if len(r.Workloads) != 1 || r.Workloads[0].Name != "web" {
+		t.Errorf("workloads %+v, want web alone", r.Workloads)
+	}
+	chart := filepath.Join(dir, "deploy", "chart")
+	if len(r.Warnings) != 1 || r.Warnings[0].Kind != audit.WarningHelmChart || !strings.HasPrefix(r.Warnings[0].Message, chart+": ") {
+		t.Errorf("warnings %+v, want one naming %s", r.Warnings, chart)
+	}
+	if _, err := audit.Workloads(context.Background(), []string{chart}, wo, o); err == nil || !strings.Contains(err.Error(), chart+" is a Helm chart") {
+		t.Errorf("the chart itself: %v", err)
+	}
+}
