@@ -256,7 +256,8 @@ func CrossCheck(e Effective, img ImageFacts) []Finding {
 		case e.NoNewPrivs && !runAsRoot && fc.Caps.Permitted != 0:
 			add("IW-FILE-CAPABILITY-NNP", fmt.Sprintf("%s carries %s; with no_new_privs a non-root process does not gain them", fc.Path, fc.Caps.Permitted), fc.Path, false)
 		case !runAsRoot && fc.Caps.Permitted != 0:
-			add("IW-FILECAP-ESCALATION", fmt.Sprintf("%s carries %s and privilege escalation is allowed", fc.Path, fc.Caps.Permitted), fc.Path, e.NoNewPrivs)
+			// Never mitigated: with no_new_privs the case above applies.
+			add("IW-FILECAP-ESCALATION", fmt.Sprintf("%s carries %s and privilege escalation is allowed", fc.Path, fc.Caps.Permitted), fc.Path, false)
 		}
 	}
 
