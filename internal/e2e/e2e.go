@@ -93,3 +93,18 @@ func executable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
+
+// Inflaters returns, by name, the paths of the child inflaters
+// (--decompressor) found on this machine: igzip (Debian's isal) and pigz.
+// A missing one is left out after Lookup's one-line notice (CI requires
+// both).
+func Inflaters(t testing.TB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, c := range []struct{ name, pkg string }{{"igzip", "isal"}, {"pigz", "pigz"}} {
+		if p := Lookup(t, c.name, "", "apt-get install -y "+c.pkg); p != "" {
+			out[c.name] = p
+		}
+	}
+	return out
+}

@@ -27,15 +27,12 @@ import (
 func children(t *testing.T) map[string]layers.Inflater {
 	t.Helper()
 	out := map[string]layers.Inflater{}
-	for _, name := range []string{"igzip", "pigz"} {
-		pkg := map[string]string{"igzip": "isal", "pigz": "pigz"}[name]
-		if p := e2e.Lookup(t, name, "", "apt-get install -y "+pkg); p != "" {
-			c, err := inflate.New(name, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[name] = c
+	for name, p := range e2e.Inflaters(t) {
+		c, err := inflate.New(name, p)
+		if err != nil {
+			t.Fatal(err)
 		}
+		out[name] = c
 	}
 	return out
 }

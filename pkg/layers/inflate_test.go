@@ -19,15 +19,12 @@ import (
 func decompressors(t *testing.T) map[string]layers.Inflater {
 	t.Helper()
 	out := map[string]layers.Inflater{"go": nil}
-	for _, name := range []string{"igzip", "pigz"} {
-		pkg := map[string]string{"igzip": "isal", "pigz": "pigz"}[name]
-		if p := e2e.Lookup(t, name, "", "apt-get install -y "+pkg); p != "" {
-			c, err := inflate.New(name, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[name] = c
+	for name, p := range e2e.Inflaters(t) {
+		c, err := inflate.New(name, p)
+		if err != nil {
+			t.Fatal(err)
 		}
+		out[name] = c
 	}
 	return out
 }
