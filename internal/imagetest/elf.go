@@ -39,5 +39,21 @@ func ELF(interp string, pad int) []byte {
 	return b
 }
 
+// WritableELF returns a 64-bit ELF file of size bytes with no interpreter
+// whose second PT_LOAD segment, writable, holds segSize bytes from file
+// offset seg; the caller writes what the segment holds.
+func WritableELF(seg, segSize, size int) []byte {
+	b := ELF("", 0)[:64+56]
+	le := binary.LittleEndian
+	le.PutUint16(b[56:], 2) // e_phnum
+	ph := make([]byte, 56)
+	le.PutUint32(ph[0:], 1) // PT_LOAD
+	le.PutUint32(ph[4:], 6) // PF_R|PF_W
+	le.PutUint64(ph[8:], uint64(seg))
+	le.PutUint64(ph[32:], uint64(segSize))
+	b = append(b, ph...)
+	return append(b, make([]byte, size-len(b))...)
+}
+
 // Script returns a shell script body with the given shebang line.
 func Script(shebang, body string) []byte { return []byte("#!" + shebang + "\n" + body) }

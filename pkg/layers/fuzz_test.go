@@ -122,15 +122,7 @@ func goNoteELF() []byte {
 // noBuildIDELF is an ELF file whose head shows nothing Go and whose one
 // writable PT_LOAD segment, at 8 KiB, starts with Go build information.
 func noBuildIDELF() []byte {
-	b := it.ELF("", 0)[:64+56]
-	le := binary.LittleEndian
-	le.PutUint16(b[56:], 2) // e_phnum
-	ph := make([]byte, 56)
-	le.PutUint32(ph[0:], 1) // PT_LOAD
-	le.PutUint32(ph[4:], 6) // PF_R|PF_W
-	le.PutUint64(ph[8:], 8<<10)
-	le.PutUint64(ph[32:], 64)
-	b = append(b, ph...)
-	b = append(b, make([]byte, 8<<10-len(b))...)
-	return append(append(b, "\xff Go buildinf:\x08\x02"...), make([]byte, 48)...)
+	b := it.WritableELF(8<<10, 64, 8<<10+64)
+	copy(b[8<<10:], "\xff Go buildinf:\x08\x02")
+	return b
 }

@@ -241,16 +241,7 @@ func TestGoExecutablesWithoutBuildID(t *testing.T) {
 	// seg (128 KiB, unless set), in a file of 256 KiB, a build information
 	// blob at rel past its start (or none).
 	synthAt := func(seg, size, rel int, blob bool) []byte {
-		b := it.ELF("", 0)[:64+56]
-		le := binary.LittleEndian
-		le.PutUint16(b[56:], 2) // e_phnum
-		ph := make([]byte, 56)
-		le.PutUint32(ph[0:], 1) // PT_LOAD
-		le.PutUint32(ph[4:], 6) // PF_R|PF_W
-		le.PutUint64(ph[8:], uint64(seg))
-		le.PutUint64(ph[32:], uint64(size))
-		b = append(b, ph...)
-		b = append(b, make([]byte, 256<<10-len(b))...)
+		b := it.WritableELF(seg, size, 256<<10)
 		if blob {
 			copy(b[seg+rel:], goBuildInfoMagic+"\x08\x02")
 		}

@@ -6,8 +6,6 @@ import (
 	"debug/buildinfo"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	it "github.com/imgaudit/imgaudit/internal/imagetest"
@@ -119,26 +117,7 @@ func TestPartialReader(t *testing.T) {
 // their name table at the end of the file; above the cap, the partial
 // keeps them too, and debug/buildinfo reads its modules back.
 func TestPartialSectionHeadersAtEnd(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no Go toolchain")
-	}
-	dir := t.TempDir()
-	for name, body := range map[string]string{"go.mod": "module ext\n\ngo 1.21\n", "main.go": "package main\n\nfunc main() { println(1) }\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(goTool, "build", "-ldflags=-linkmode=external", "-o", "ext", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=", "GOPROXY=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("no external linker: %v\n%s", err, out)
-	}
-	bin, err := os.ReadFile(filepath.Join(dir, "ext"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := goBuild(t, true, "-ldflags=-linkmode=external")
 	if off, _, ok := sectionHeaderTable(bin); !ok || off < int64(len(bin))/2 {
 		t.Skipf("section headers at %d of %d bytes: not at the end", off, len(bin))
 	}
