@@ -536,7 +536,7 @@ func TestAuditDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if help := scan.Flags().Lookup("layer-concurrency").Usage; !strings.Contains(help, "0: the number of CPUs, shared among the images audited at once") {
+	if help := scan.Flags().Lookup("layer-concurrency").Usage; !strings.Contains(help, "0: the number of CPUs, for all the images audited at once together") {
 		t.Errorf("--layer-concurrency help %q does not say what 0 means in pkg/audit", help)
 	}
 }

@@ -106,7 +106,7 @@ func (o *limitOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxPathLen, "max-path-length", d.MaxPathLen, "most bytes in one entry name or link target")
 	f.IntVar(&o.maxLayers, "max-layers", d.MaxLayers, "most layers one image may have")
 	f.IntVar(&o.concurrency, "concurrency", audit.DefaultConcurrency, "images audited at once")
-	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: the number of CPUs, shared among the images audited at once)")
+	f.IntVar(&o.layerConcurrency, "layer-concurrency", 0, "layers of one image read at once (0: the number of CPUs, for all the images audited at once together)")
 	f.StringVar(&o.decompressor, "decompressor", "go", "gzip inflater: go (memory-safe), igzip or pigz (a C program\nparsing the layer's bytes, faster), auto (igzip, pigz, go)")
 }
 

@@ -45,8 +45,11 @@ type Options struct {
 	// [Registry]. 0: [DefaultConcurrency].
 	Concurrency int
 	// LayerConcurrency is how many layers of one image are read at once.
-	// 0: the number of CPUs (GOMAXPROCS), shared among the images audited
-	// at once (at least one layer each).
+	// 0: as many as there are CPUs (GOMAXPROCS), for all the images
+	// audited at once together: an image reads as many as are free, so the
+	// one reading a base layer the others share reads its layers side by
+	// side while they wait (waiting for a shared layer, or decoding a
+	// cached one, takes no turn).
 	LayerConcurrency int
 	// DisabledChecks and DisabledCategories name the checks (by ID) and
 	// the categories, ignoring case, that do not run; every other check of
@@ -106,7 +109,7 @@ func DefaultOptions() Options {
 // the caller's cache.
 func (o Options) sharing() Options {
 	if o.flight == nil {
-		o.flight = layers.NewFlight()
+		o.flight = o.newFlight()
 	}
 	if _, ok := o.Cache.(*layers.MemoryCache); !ok {
 		if bc, ok := o.Cache.(layers.BlobCache); ok && o.blobs == nil {
@@ -134,14 +137,23 @@ func (o Options) workers() int {
 	return DefaultConcurrency
 }
 
-// layerWorkers is how many layers of one image are read at once when the
-// audit has images images to read: LayerConcurrency, or the CPUs shared
-// among the images read at once.
-func (o Options) layerWorkers(images int) int {
+// layerWorkers is how many layers of one image are read at once:
+// LayerConcurrency, or the CPUs (then bounded for all the images together
+// by the audit's Flight: see newFlight).
+func (o Options) layerWorkers() int {
 	if o.LayerConcurrency > 0 {
 		return o.LayerConcurrency
 	}
-	return max(1, runtime.GOMAXPROCS(0)/max(1, min(images, o.workers())))
+	return runtime.GOMAXPROCS(0)
+}
+
+// newFlight is the layer Flight of one audit: with LayerConcurrency 0, its
+// images read as many layers at once, all together, as there are CPUs.
+func (o Options) newFlight() *layers.Flight {
+	if o.LayerConcurrency > 0 {
+		return layers.NewFlight()
+	}
+	return layers.NewReadFlight(runtime.GOMAXPROCS(0))
 }
 
 // toolVersion is the version the report names.
@@ -170,12 +182,11 @@ func (o Options) checks() []checks.Check {
 	return out
 }
 
-// layerOptions are the options of the streaming pass over one image, the
-// audit's share of layerWorkers(1) unless runRefs set LayerConcurrency.
+// layerOptions are the options of the streaming pass over one image.
 func (o Options) layerOptions(cs []checks.Check) layers.ImageOptions {
 	lo := layers.ImageOptions{
 		Options:     layers.Options{Limits: o.Limits, Inflater: o.Inflater},
-		Concurrency: o.layerWorkers(1),
+		Concurrency: o.layerWorkers(),
 		Cache:       o.Cache,
 		Flight:      o.flight,
 	}

@@ -6,31 +6,28 @@ import (
 )
 
 // TestLayerConcurrencyDefault: 0 layer concurrency means what the CLI's
-// --layer-concurrency help says, the number of CPUs, shared among the
-// images audited at once; a value set is used as is.
+// --layer-concurrency help says: an image reads as many layers at once as
+// there are CPUs, and so do all the images of an audit together (its
+// Flight bounds them); a value set is used as is, per image.
 func TestLayerConcurrencyDefault(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
-	for _, tc := range []struct {
-		o      Options
-		images int
-		want   int
-	}{
-		{Options{}, 1, 8},                        // one image: every CPU
-		{Options{}, 2, 4},                        // two images at once
-		{Options{}, 100, 8 / DefaultConcurrency}, // DefaultConcurrency at once
-		{Options{Concurrency: 16}, 100, 1},       // never below one
-		{Options{Concurrency: 1}, 100, 8},        // one image at a time
-		{Options{LayerConcurrency: 3}, 100, 3},   // set: as is
-	} {
-		if got := tc.o.layerWorkers(tc.images); got != tc.want {
-			t.Errorf("%+v with %d images: %d layers at once, want %d", tc.o, tc.images, got, tc.want)
-		}
+	if got := (Options{}).layerWorkers(); got != 8 {
+		t.Errorf("zero options: %d layers of an image at once, want 8", got)
+	}
+	if got := (Options{LayerConcurrency: 3}).layerWorkers(); got != 3 {
+		t.Errorf("LayerConcurrency 3: %d layers at once", got)
 	}
 	if got := (Options{}).layerOptions(nil).Concurrency; got != 8 {
 		t.Errorf("Target with zero options reads %d layers at once, want 8", got)
 	}
 	if got := (Options{}).workers(); got != DefaultConcurrency {
 		t.Errorf("zero options audit %d images at once, want %d", got, DefaultConcurrency)
+	}
+	if got := (Options{}).newFlight().ReadBound(); got != 8 {
+		t.Errorf("zero options: the audit's images read %d layers at once, want 8", got)
+	}
+	if got := (Options{LayerConcurrency: 3}).newFlight().ReadBound(); got != 0 {
+		t.Errorf("LayerConcurrency 3: the audit's images read at most %d layers at once, want no bound but theirs", got)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/imgaudit/imgaudit/internal/parallel"
 	"github.com/imgaudit/imgaudit/pkg/fetch"
-	"github.com/imgaudit/imgaudit/pkg/layers"
 	"github.com/imgaudit/imgaudit/pkg/report"
 	"github.com/imgaudit/imgaudit/pkg/shard"
 )
@@ -208,7 +207,7 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 		// Images of one audit share layers.
 		o = o.sharing()
 	} else if o.flight == nil {
-		o.flight = layers.NewFlight()
+		o.flight = o.newFlight()
 	}
 	workers := o.workers()
 	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "imgaudit", Version: o.toolVersion()}}
@@ -276,8 +275,8 @@ func runRefs(ctx context.Context, refs []string, o Options, emit func(report.Ima
 	}
 
 	// Phase 2: audit each distinct image once. Layer reads inside each
-	// image share the machine with the other images read at once.
-	o.LayerConcurrency = o.layerWorkers(len(jobs))
+	// image share the machine with the other images read at once (the
+	// Flight bounds them all together).
 	parallel.Each(ctx, len(jobs), workers, func(i int) {
 		j := jobs[i]
 		img, err := Target(ctx, j.target, o)

@@ -44,7 +44,8 @@ type ImageOptions struct {
 	// Cache, when set, is consulted by diffID before a layer is read.
 	Cache Cache
 	// Flight, when set, makes concurrent scans share the read of a layer
-	// they both need.
+	// they both need (and, from NewReadFlight, bounds the layers they read
+	// at once, all together).
 	Flight *Flight
 	// OnLayer, when set, is called after each layer is indexed (from the
 	// worker goroutine): i is the layer position, cached tells whether the
@@ -243,7 +244,12 @@ func indexLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, opts ImageOptio
 				return idx, true, nil
 			}
 		}
+		end, err := opts.Flight.startRead(ctx)
+		if err != nil {
+			return nil, false, err
+		}
 		idx, err := indexKnown(ctx, l, digest, diffID, opts.Options)
+		end()
 		if err != nil {
 			return nil, false, err
 		}
