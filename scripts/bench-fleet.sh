@@ -36,7 +36,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# settle BIN... replaces each binary by a copy of itself. A binary the Go
+# linker has just written maps some 37 MB more resident pages than the same
+# bytes copied (imgaudit version: 95 MB against 58 MB on this machine), so
+# every measured binary, the peer's too, is copied before it runs: peak RSS
+# then compares processes, not how their files were written.
+settle() { for b in "$@"; do cp "$b" "$b.settle" && mv "$b.settle" "$b"; done; }
 go build -o "$WORK/imgaudit" ./cmd/imgaudit
+settle "$WORK/imgaudit"
 go build -o "$WORK/benchgen" ./scripts/benchgen
 go build -o "$WORK/fleetpush" ./scripts/fleetpush
 go build -o "$WORK/countproxy" ./scripts/countproxy
